@@ -1,0 +1,79 @@
+# ldap2scim - one GNU Makefile: all, test, check, demo, install, clean
+#
+#   make            build/ldap2scim
+#   make test       install what is missing, then unit + integration tests
+#   make check      the same suite under AddressSanitizer + UBSan
+#   make demo       a throwaway slapd + SCIM server, dry-run, sync, change, sync
+#   make install    PREFIX=/usr/local DESTDIR=
+
+CC       ?= cc
+PREFIX   ?= /usr/local
+BUILD    ?= build
+VERSION  := 0.1.0
+PKGS     := libcurl libcjson yaml-0.1 sqlite3
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
+CFLAGS   ?= -O2 -g
+CPPFLAGS += -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
+            -DL2S_VERSION='"$(VERSION)"' -Iagent
+ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lldap -llber
+
+AGENT_SRCS := $(filter-out agent/main.c agent/platform_win32.c,$(wildcard agent/*.c))
+AGENT_OBJS := $(AGENT_SRCS:agent/%.c=$(BUILD)/agent/%.o)
+UNIT_SRCS  := $(wildcard test/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRCS:test/unit/%.c=$(BUILD)/test/%)
+
+.PHONY: all test check demo deps install clean unit
+
+all: $(BUILD)/ldap2scim $(UNIT_BINS)
+
+$(BUILD)/agent/%.o: agent/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/test/%.o: test/unit/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/libagent.a: $(AGENT_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/ldap2scim: $(BUILD)/agent/main.o $(BUILD)/libagent.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/test/test_%: $(BUILD)/test/test_%.o $(BUILD)/libagent.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	scripts/install-deps
+
+unit: $(UNIT_BINS)
+
+test: deps all
+	test/run
+
+check: deps
+	$(MAKE) BUILD=build/asan \
+	    CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
+	    LDFLAGS='-fsanitize=address,undefined' all
+	L2S_BUILD=build/asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 test/run
+
+demo: deps all
+	scripts/demo
+
+install: $(BUILD)/ldap2scim
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/doc/ldap2scim
+	install -m 755 $(BUILD)/ldap2scim $(DESTDIR)$(PREFIX)/bin/ldap2scim
+	install -m 644 man/ldap2scim.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 man/ldap2scim.yaml.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 644 config/ldap2scim.yaml.example $(DESTDIR)$(PREFIX)/share/doc/ldap2scim/
+
+clean:
+	rm -rf build
+
+-include $(wildcard $(BUILD)/agent/*.d $(BUILD)/test/*.d)

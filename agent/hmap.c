@@ -1,0 +1,166 @@
+/*
+ * hmap.c - string-keyed hash table
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hmap.h"
+
+static char hmap_tomb[1];	/* key of a deleted slot */
+
+static uint64_t
+hmap_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	while (*s != '\0') {
+		h ^= (unsigned char)*s++;
+		h *= 1099511628211ULL;
+	}
+	return h ^ (h >> 29);
+}
+
+static struct hmap_slot *
+hmap_find(const struct hmap *m, const char *key)
+{
+	size_t i, mask;
+
+	if (m->cap == 0)
+		return NULL;
+	mask = m->cap - 1;
+	for (i = hmap_hash(key) & mask;; i = (i + 1) & mask) {
+		struct hmap_slot *s = &m->slots[i];
+
+		if (s->key == NULL)
+			return NULL;
+		if (s->key != hmap_tomb && strcmp(s->key, key) == 0)
+			return s;
+	}
+}
+
+static int
+hmap_resize(struct hmap *m, size_t cap)
+{
+	struct hmap_slot *old = m->slots, *slots;
+	size_t oldcap = m->cap, i, j, mask = cap - 1;
+
+	slots = calloc(cap, sizeof(*slots));
+	if (slots == NULL)
+		return -1;
+	for (i = 0; i < oldcap; i++) {
+		if (old[i].key == NULL || old[i].key == hmap_tomb)
+			continue;
+		for (j = hmap_hash(old[i].key) & mask; slots[j].key != NULL;
+		    j = (j + 1) & mask)
+			;
+		slots[j] = old[i];
+	}
+	free(old);
+	m->slots = slots;
+	m->cap = cap;
+	m->tombs = 0;
+	return 0;
+}
+
+int
+hmap_put(struct hmap *m, const char *key, void *value, void **old)
+{
+	struct hmap_slot *s;
+	size_t i, mask;
+	char *k;
+
+	if (old != NULL)
+		*old = NULL;
+	s = hmap_find(m, key);
+	if (s != NULL) {
+		if (old != NULL)
+			*old = s->value;
+		s->value = value;
+		return 0;
+	}
+	if ((m->len + m->tombs + 1) * 4 > m->cap * 3) {
+		size_t cap = m->cap ? m->cap : 16;
+
+		while ((m->len + 1) * 2 > cap)
+			cap *= 2;
+		if (hmap_resize(m, cap) != 0)
+			return -1;
+	}
+	k = strdup(key);
+	if (k == NULL)
+		return -1;
+	mask = m->cap - 1;
+	for (i = hmap_hash(key) & mask;; i = (i + 1) & mask) {
+		s = &m->slots[i];
+		if (s->key == NULL || s->key == hmap_tomb)
+			break;
+	}
+	if (s->key == hmap_tomb)
+		m->tombs--;
+	s->key = k;
+	s->value = value;
+	m->len++;
+	return 0;
+}
+
+void *
+hmap_get(const struct hmap *m, const char *key)
+{
+	struct hmap_slot *s = hmap_find(m, key);
+
+	return s != NULL ? s->value : NULL;
+}
+
+void *
+hmap_del(struct hmap *m, const char *key)
+{
+	struct hmap_slot *s = hmap_find(m, key);
+	void *v;
+
+	if (s == NULL)
+		return NULL;
+	v = s->value;
+	free(s->key);
+	s->key = hmap_tomb;
+	s->value = NULL;
+	m->len--;
+	m->tombs++;
+	return v;
+}
+
+int
+hmap_next(const struct hmap *m, size_t *pos, const char **key, void **value)
+{
+	while (*pos < m->cap) {
+		struct hmap_slot *s = &m->slots[(*pos)++];
+
+		if (s->key != NULL && s->key != hmap_tomb) {
+			if (key != NULL)
+				*key = s->key;
+			if (value != NULL)
+				*value = s->value;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void
+hmap_free(struct hmap *m, void (*destroy)(void *))
+{
+	size_t i;
+
+	for (i = 0; i < m->cap; i++) {
+		struct hmap_slot *s = &m->slots[i];
+
+		if (s->key == NULL || s->key == hmap_tomb)
+			continue;
+		if (destroy != NULL)
+			destroy(s->value);
+		free(s->key);
+	}
+	free(m->slots);
+	m->slots = NULL;
+	m->cap = m->len = m->tombs = 0;
+}

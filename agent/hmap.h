@@ -1,0 +1,43 @@
+/*
+ * hmap.h - a string-keyed hash table (open addressing, linear probing)
+ *
+ * Keys are copied into the table and freed with it.  Values are borrowed
+ * pointers: the table never frees them unless a destructor was given to
+ * hmap_free().  Iteration order is unspecified; callers that print sort first.
+ */
+#ifndef L2S_HMAP_H
+#define L2S_HMAP_H
+
+#include <stddef.h>
+
+struct hmap_slot {
+	char *key;		/* NULL: empty slot */
+	void *value;
+};
+
+struct hmap {
+	struct hmap_slot *slots;
+	size_t cap;		/* 0 or a power of two */
+	size_t len;
+	size_t tombs;		/* deleted slots still probing */
+};
+
+#define HMAP_INIT { NULL, 0, 0, 0 }
+
+/* Insert or replace.  Returns 0, or -1 when out of memory (table unchanged).
+ * When old is not NULL, *old receives the value replaced (or NULL). */
+int hmap_put(struct hmap *m, const char *key, void *value, void **old);
+
+/* The value stored under key, or NULL. */
+void *hmap_get(const struct hmap *m, const char *key);
+
+/* Remove key; returns its value (or NULL when absent). */
+void *hmap_del(struct hmap *m, const char *key);
+
+/* Iterate: start with *pos = 0; returns 0 at the end. */
+int hmap_next(const struct hmap *m, size_t *pos, const char **key, void **value);
+
+/* Free the table; destroy (when not NULL) is called on every value. */
+void hmap_free(struct hmap *m, void (*destroy)(void *));
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * http.h - the HTTP transport to the SCIM service (libcurl)
+ *
+ * One handle per target: a reused curl easy handle, so connections are
+ * kept alive.  TLS verification is on unless the config turns it off;
+ * http:// to a host that is not loopback is refused unless
+ * scim.allow_insecure_http is set.  Every request sends
+ * "Content-Type: application/scim+json" and "Authorization: Bearer ...";
+ * the token never appears in an error or a log line.  Response bodies are
+ * bounded (HTTP_BODY_MAX): a larger body is an error, not a truncation.
+ *
+ * Not thread-safe.  curl_global_init() is the caller's (main), once.
+ */
+#ifndef L2S_HTTP_H
+#define L2S_HTTP_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "err.h"
+
+#define HTTP_BODY_MAX (8u * 1024 * 1024)
+
+struct http;
+
+struct http_response {
+	long status;		/* HTTP status; 0 when no response arrived */
+	char *body;		/* owned, NUL-terminated (may be empty) */
+	size_t len;
+	char *location;		/* owned Location header, or NULL */
+	char *retry_after;	/* owned Retry-After header, or NULL */
+};
+
+#define HTTP_RESPONSE_INIT { 0, NULL, 0, NULL, NULL }
+
+/* Prepare a handle for cfg->url with token (copied, masked in logs).
+ * The caller owns *out (http_close()).  L2S_EPARSE for an unusable URL or an
+ * insecure http:// that is not allowed. */
+int http_open(struct http **out, const struct config_scim *cfg,
+    const char *token, struct err *err);
+void http_close(struct http *h);
+
+/* Replace the bearer token (the token file is re-read every cycle). */
+int http_set_token(struct http *h, const char *token, struct err *err);
+
+/* method "GET", "POST", "PUT", "PATCH" or "DELETE"; path is relative to the
+ * base URL ("/Users", "/Users/ID", "/Users?filter=..."); body may be NULL.
+ * Returns L2S_OK whenever a complete response arrived, whatever its status:
+ * the caller reads resp->status.  L2S_ETEMP: connection failed, timed out or
+ * was reset; L2S_EIO: the body exceeded HTTP_BODY_MAX; err names the method
+ * and URL.  resp is filled on success and must be freed either way. */
+int http_request(struct http *h, const char *method, const char *path,
+    const char *body, struct http_response *resp, struct err *err);
+
+void http_response_free(struct http_response *resp);
+
+/* Number of requests sent through h (for the cycle summary). */
+unsigned long http_requests(const struct http *h);
+
+/* Percent-encode s for a URL query; caller frees. */
+char *http_escape(struct http *h, const char *s);
+
+#endif

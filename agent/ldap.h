@@ -1,0 +1,56 @@
+/*
+ * ldap.h - one connection to the directory, and paged searches over it
+ *
+ * Hides all libldap detail (as nslcd's myldap.c does).  ldapconn_open()
+ * tries each URI in order until one connects, applies StartTLS or LDAPS
+ * with the configured CA file (verification on unless tls_verify is false),
+ * and binds.  ldapconn_search() runs one subtree search with the paged
+ * results control and hands each entry to a callback as it arrives;
+ * referral chasing is off and search references are skipped.  A search
+ * returns L2S_OK only when every page arrived: any error, time or size
+ * limit, or lost connection between pages makes it fail, so the caller can
+ * mark the read incomplete.
+ *
+ * Not thread-safe: one connection per thread.
+ */
+#ifndef L2S_LDAP_H
+#define L2S_LDAP_H
+
+#include "config.h"
+#include "entry.h"
+#include "err.h"
+
+struct ldapconn;
+
+/* Connect and bind.  password is borrowed and may be NULL (anonymous, GSSAPI,
+ * EXTERNAL); it never appears in an error.  On success the caller owns *out
+ * (ldapconn_close()).  Errors: L2S_ELDAP (no URI reachable, TLS failure),
+ * L2S_EAUTH (bind refused), with a message naming the URI and bind DN. */
+int ldapconn_open(struct ldapconn **out, const struct config_ldap *cfg,
+    const char *password, struct err *err);
+void ldapconn_close(struct ldapconn *c);
+
+/* The URI that answered; borrowed. */
+const char *ldapconn_uri(const struct ldapconn *c);
+
+/* Called once per entry; e is borrowed for the call only.  A non-zero
+ * return stops the search, which then returns that value. */
+typedef int (*ldap_entry_fn)(void *arg, const struct entry *e,
+    struct err *err);
+
+/* Subtree search under base with filter, asking for attrs (NULL-terminated;
+ * operational attributes such as entryUUID must be named), page_size from
+ * the config.  L2S_OK only when the whole result arrived. */
+int ldapconn_search(struct ldapconn *c, const char *base, const char *filter,
+    const char *const *attrs, ldap_entry_fn fn, void *arg, struct err *err);
+
+/* Read one attribute of the root DSE (first value; caller frees *out, NULL
+ * when absent).  For dialect detection. */
+int ldapconn_rootdse(struct ldapconn *c, const char *attr, char **out,
+    struct err *err);
+
+/* Normalise a DN for comparison (RFC 4514 form, attribute types and values
+ * lower-cased).  The caller owns *out.  L2S_EPARSE for an invalid DN. */
+int ldap_dn_norm(const char *dn, char **out, struct err *err);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * mapping.h - from LDAP attributes to SCIM attributes
+ *
+ * A template is text with "{attr}" references ("{givenName} {sn}"); "{{"
+ * and "}}" stand for literal braces.  A reference takes the attribute's
+ * first value as the server returned it.  When any referenced attribute is
+ * absent or empty, the rendered SCIM attribute is absent (and an update
+ * removes it).
+ *
+ * A mapping is the ordered list of (SCIM attribute path, template) pairs of
+ * users.map.  Paths are checked when added: a core User attribute
+ * ("userName", "name.givenName", "emails[type eq \"work\"].value", ...) or
+ * an attribute of the enterprise extension named by its full URN.  The
+ * enterprise "manager" takes a DN, which the source resolves to the
+ * manager's key.
+ *
+ * Pure: no I/O, no logging.  Errors carry no file position; config_load()
+ * prefixes them with FILE:LINE:COL.
+ */
+#ifndef L2S_MAPPING_H
+#define L2S_MAPPING_H
+
+#include <stddef.h>
+
+#include "entry.h"
+#include "err.h"
+
+#define SCIM_ENTERPRISE_URN \
+	"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+#define SCIM_MANAGER_PATH SCIM_ENTERPRISE_URN ":manager"
+
+struct template;
+struct mapping;
+
+/* Compile text.  On success the caller owns *out (template_free()). */
+int template_compile(struct template **out, const char *text, struct err *err);
+void template_free(struct template *t);
+
+/* The LDAP attributes text refers to, in order of first use; borrowed. */
+size_t template_nattrs(const struct template *t);
+const char *template_attr(const struct template *t, size_t i);
+
+/* Render against e.  L2S_OK: *out is the caller's (free()).  L2S_ENOTFOUND:
+ * a referenced attribute is absent or empty, *out is NULL.  L2S_EPARSE: a
+ * value is not valid UTF-8 or holds a NUL byte; err names the attribute. */
+int template_render(const struct template *t, const struct entry *e,
+    char **out, struct err *err);
+
+enum map_kind {
+	MAP_STRING,		/* a SCIM string attribute */
+	MAP_BOOLEAN,		/* "active": rendered value must be true/false */
+	MAP_MANAGER,		/* enterprise manager: the value is a DN */
+};
+
+/* An empty mapping; the caller owns *out (mapping_free()). */
+int mapping_new(struct mapping **out, struct err *err);
+void mapping_free(struct mapping *m);
+
+/* Check path, compile text, append.  L2S_EPARSE names the bad path or
+ * template; a path given twice is an error. */
+int mapping_add(struct mapping *m, const char *path, const char *text,
+    struct err *err);
+
+/* After the last add: userName must be mapped. */
+int mapping_finish(const struct mapping *m, struct err *err);
+
+size_t mapping_count(const struct mapping *m);
+const char *mapping_path(const struct mapping *m, size_t i);	/* borrowed */
+const struct template *mapping_template(const struct mapping *m, size_t i);
+enum map_kind mapping_kind(const struct mapping *m, size_t i);
+
+/* Is path a SCIM User attribute this version can map?  (Exposed for tests.) */
+int mapping_path_valid(const char *path, enum map_kind *kind);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * scim.h - the SCIM 2.0 protocol client (RFC 7644)
+ *
+ * Turns operations into requests over http.h and responses into outcomes:
+ * 2xx -> L2S_OK; 401/403 -> L2S_EAUTH; 404 -> L2S_ENOTFOUND; 409 ->
+ * L2S_ECONFLICT; 429, 5xx and transport failures -> L2S_ETEMP; other 4xx
+ * -> L2S_ESCIM.  Errors are one line: the request, the status, and the
+ * SCIM error body's scimType and detail ("POST /Users: 400 Bad Request:
+ * invalidValue: userName is required").
+ *
+ * Bodies are cJSON trees: borrowed when passed in; results the caller owns.
+ * Responses are parsed with a length and a nesting bound; a body that is not
+ * JSON, or a created resource without an "id", is an error for that request.
+ *
+ * Not thread-safe.
+ */
+#ifndef L2S_SCIM_H
+#define L2S_SCIM_H
+
+#include "config.h"
+#include "err.h"
+#include "http.h"
+
+struct cJSON;
+struct scim;
+
+/* What ServiceProviderConfig said (defaults when it could not be read). */
+struct scim_caps {
+	int patch;		/* PATCH supported (default 1) */
+	int filter;		/* filter supported (default 1) */
+	int max_results;	/* filter.maxResults, 0 when unknown */
+};
+
+/* Borrow h for all requests.  The caller owns *out (scim_close()). */
+int scim_open(struct scim **out, struct http *h, struct err *err);
+void scim_close(struct scim *s);
+
+/* GET /ServiceProviderConfig: proves the URL and the token (L2S_EAUTH on
+ * 401/403).  A 404 or unreadable body keeps the defaults (logged at debug). */
+int scim_discover(struct scim *s, struct err *err);
+const struct scim_caps *scim_caps(const struct scim *s);
+
+/* POST /{type} with body; on success *id is the new resource's id (caller
+ * frees).  type is "Users" or "Groups". */
+int scim_create(struct scim *s, const char *type, const struct cJSON *body,
+    char **id, struct err *err);
+
+/* PATCH /{type}/{id} with a PatchOp whose "Operations" are ops (borrowed).
+ * 200 with a body and 204 without are both success. */
+int scim_patch(struct scim *s, const char *type, const char *id,
+    const struct cJSON *ops, struct err *err);
+
+/* PUT /{type}/{id} with the full resource. */
+int scim_replace(struct scim *s, const char *type, const char *id,
+    const struct cJSON *body, struct err *err);
+
+/* DELETE /{type}/{id}; 404 counts as done (already gone). */
+int scim_delete(struct scim *s, const char *type, const char *id,
+    struct err *err);
+
+/* GET /{type}/{id}; the caller owns *out. */
+int scim_get(struct scim *s, const char *type, const char *id,
+    struct cJSON **out, struct err *err);
+
+/* GET /{type}?filter=... following startIndex paging until totalResults;
+ * *out is a JSON array of every resource found (caller owns).  filter may
+ * be NULL (all resources). */
+int scim_list(struct scim *s, const char *type, const char *filter,
+    struct cJSON **out, struct err *err);
+
+#endif

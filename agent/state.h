@@ -1,0 +1,72 @@
+/*
+ * state.h - what the agent believes the SCIM service holds
+ *
+ * Maps each directory object, keyed by an id that never changes (objectGUID
+ * on AD, entryUUID on OpenLDAP), to the id the SCIM service assigned, the
+ * attribute values last sent and, for a group, the member keys last
+ * confirmed.  An entry changes only after the service confirmed the
+ * request, so a crash mid-cycle loses nothing: the next cycle redoes the
+ * rest.
+ *
+ * SQLite in WAL mode, one file per target.  A schema_version table guards
+ * the format: a file written by a newer ldap2scim is refused with a clear
+ * error.  Every write is its own transaction unless the caller wraps a
+ * batch in state_begin()/state_commit().
+ *
+ * Not thread-safe: one state handle per thread.  Never stores secrets.
+ */
+#ifndef L2S_STATE_H
+#define L2S_STATE_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "hmap.h"
+#include "record.h"
+
+#define STATE_SCHEMA_VERSION 1
+
+struct state;
+
+/* Open or create the store at path.  With readonly set, nothing is ever
+ * written and a missing file gives an empty store (no file is created).
+ * On success the caller owns *out (state_close()).  On failure *out is NULL
+ * and err says why (L2S_EIO, or L2S_EPARSE for a foreign or newer file). */
+int state_open(struct state **out, const char *path, int readonly,
+    struct err *err);
+void state_close(struct state *st);
+
+/* Load every object: users and groups receive key -> struct record *, each
+ * owned by the map (free with hmap_free(m, record_free_v)); scim_id set. */
+int state_load(struct state *st, struct hmap *users, struct hmap *groups,
+    struct err *err);
+
+/* Insert or replace r (kind, key, scim_id, name, dn, attrs, removed); for a
+ * group also replace its member set with r->members. */
+int state_put(struct state *st, const struct record *r, struct err *err);
+
+/* Add or remove member keys of one group (idempotent). */
+int state_add_members(struct state *st, const char *group_key,
+    const char *const *keys, size_t n, struct err *err);
+int state_remove_members(struct state *st, const char *group_key,
+    const char *const *keys, size_t n, struct err *err);
+
+/* Forget one object (and a group's members).  Absent is not an error. */
+int state_del(struct state *st, enum rec_kind kind, const char *key,
+    struct err *err);
+
+/* Forget everything (state reset). */
+int state_clear(struct state *st, struct err *err);
+
+/* Small named values (a sync cookie, the last cycle's time).  *value is the
+ * caller's (free()), NULL when unset. */
+int state_meta_get(struct state *st, const char *name, char **value,
+    struct err *err);
+int state_meta_set(struct state *st, const char *name, const char *value,
+    struct err *err);
+
+/* Batch several writes in one transaction. */
+int state_begin(struct state *st, struct err *err);
+int state_commit(struct state *st, struct err *err);
+
+#endif
