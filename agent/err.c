@@ -24,16 +24,26 @@ err_set(struct err *e, int code, const char *fmt, ...)
 int
 err_prefix(struct err *e, const char *fmt, ...)
 {
-	char prefix[ERR_MSG_MAX], old[ERR_MSG_MAX];
+	char old[ERR_MSG_MAX];
 	va_list ap;
+	size_t n;
+	int w;
 
 	if (e == NULL)
 		return L2S_OK;
-	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof(prefix), fmt, ap);
-	va_end(ap);
 	memcpy(old, e->msg, sizeof(old));
-	snprintf(e->msg, sizeof(e->msg), "%s: %s", prefix, old);
+	va_start(ap, fmt);
+	w = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	n = w < 0 ? 0 : (size_t)w;
+	if (n >= sizeof(e->msg) - 1)
+		return e->code;
+	/* Append ": " and the old message, truncated to fit. */
+	e->msg[n++] = ':';
+	if (n < sizeof(e->msg) - 1)
+		e->msg[n++] = ' ';
+	e->msg[n] = '\0';
+	strncat(e->msg, old, sizeof(e->msg) - n - 1);
 	return e->code;
 }
 
