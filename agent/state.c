@@ -1,0 +1,867 @@
+/*
+ * state.c - the state store in one SQLite file
+ *
+ * Four tables: schema_version (one row), objects (kind 'user' or 'group',
+ * key, scim_id, name, dn, attrs as the JSON of attrs_to_json(), removed,
+ * last_seen), members (group_key, member_key) and meta (name, value).
+ *
+ * The file runs in WAL mode with synchronous=NORMAL: a crash (of the
+ * machine, not only the process) can lose the last committed transactions,
+ * and those are operations the next cycle redoes.  Every write is its own
+ * transaction; inside a state_begin()/state_commit() batch each write is a
+ * savepoint, so a write that fails leaves nothing half done in the batch.
+ * state_close() commits a batch still open: what it holds was confirmed by
+ * the SCIM service and is worth keeping.
+ *
+ * A new file is created with mode 0600 whatever the umask; its directory
+ * must exist.  A file that is not SQLite, that holds tables but no
+ * schema_version, or whose schema version is newer than this program's is
+ * refused with L2S_EPARSE.
+ *
+ * Read-only handles never write, never create a file and never change the
+ * journal mode; a missing file reads as an empty store.  A write through a
+ * read-only handle is refused with L2S_EIO ("cannot write: opened
+ * read-only") rather than asserted, so that a caller's mistake costs a
+ * failed command, not a crash.  (SQLite itself may leave empty -wal and
+ * -shm files beside a WAL file a read-only handle read: it needs them to
+ * read safely while a writer runs; the database file is never touched.)
+ *
+ * state_meta_set() with a NULL value unsets the name.
+ *
+ * Every SQLite failure reads "state file 'PATH': <what>: <sqlite message>".
+ */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "state.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+enum {
+	ST_PUT,
+	ST_DEL_MEMBERS,
+	ST_ADD_MEMBER,
+	ST_DEL_MEMBER,
+	ST_DEL_OBJ,
+	ST_META_GET,
+	ST_META_SET,
+	ST_META_DEL,
+	ST_LOAD_OBJ,
+	ST_LOAD_MEM,
+	ST__N
+};
+
+static const char *const stmt_sql[ST__N] = {
+	[ST_PUT] = "INSERT OR REPLACE INTO objects"
+	    "(kind, key, scim_id, name, dn, attrs, removed, last_seen)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_DEL_MEMBERS] = "DELETE FROM members WHERE group_key = ?1",
+	[ST_ADD_MEMBER] = "INSERT INTO members(group_key, member_key)"
+	    " VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+	[ST_DEL_MEMBER] = "DELETE FROM members"
+	    " WHERE group_key = ?1 AND member_key = ?2",
+	[ST_DEL_OBJ] = "DELETE FROM objects WHERE kind = ?1 AND key = ?2",
+	[ST_META_GET] = "SELECT value FROM meta WHERE name = ?1",
+	[ST_META_SET] = "INSERT OR REPLACE INTO meta(name, value)"
+	    " VALUES (?1, ?2)",
+	[ST_META_DEL] = "DELETE FROM meta WHERE name = ?1",
+	[ST_LOAD_OBJ] = "SELECT kind, key, scim_id, name, dn, attrs, removed"
+	    " FROM objects",
+	[ST_LOAD_MEM] = "SELECT group_key, member_key FROM members"
+	    " ORDER BY group_key, member_key",
+};
+
+static const char schema_sql[] =
+	"CREATE TABLE IF NOT EXISTS schema_version("
+	    "version INTEGER NOT NULL);"
+	"INSERT INTO schema_version(version)"
+	    " SELECT " STR(STATE_SCHEMA_VERSION)
+	    " WHERE NOT EXISTS (SELECT 1 FROM schema_version);"
+	"CREATE TABLE IF NOT EXISTS objects("
+	    "kind TEXT NOT NULL, key TEXT NOT NULL, scim_id TEXT, name TEXT,"
+	    " dn TEXT, attrs TEXT, removed INTEGER NOT NULL DEFAULT 0,"
+	    " last_seen INTEGER, PRIMARY KEY(kind, key));"
+	"CREATE TABLE IF NOT EXISTS members("
+	    "group_key TEXT NOT NULL, member_key TEXT NOT NULL,"
+	    " PRIMARY KEY(group_key, member_key)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS meta("
+	    "name TEXT PRIMARY KEY, value TEXT);";
+
+struct state {
+	sqlite3 *db;		/* owned; NULL: read-only view of no file */
+	char *path;		/* owned */
+	int readonly;
+	int depth;		/* open transactions: batches and writes */
+	int lost;		/* SQLite rolled an open batch back */
+	sqlite3_stmt *stmt[ST__N];	/* owned */
+};
+
+static const char *
+kind_name(enum rec_kind kind)
+{
+	return kind == REC_GROUP ? "group" : "user";
+}
+
+/* Fill err with "state file 'PATH': <what>: <sqlite message>" and return
+ * the outcome matching the SQLite error code. */
+static int __attribute__((format(printf, 3, 4)))
+db_fail(struct state *st, struct err *err, const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+	int code;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	switch (st->db != NULL ? sqlite3_errcode(st->db) : SQLITE_NOMEM) {
+	case SQLITE_NOMEM:
+		code = L2S_ENOMEM;
+		break;
+	case SQLITE_NOTADB:
+	case SQLITE_CORRUPT:
+		code = L2S_EPARSE;
+		break;
+	default:
+		code = L2S_EIO;
+		break;
+	}
+	return err_set(err, code, "state file '%s': %s: %s", st->path, what,
+	    st->db != NULL ? sqlite3_errmsg(st->db) : "out of memory");
+}
+
+static int
+nomem(struct state *st, struct err *err, const char *what)
+{
+	return err_set(err, L2S_ENOMEM, "state file '%s': %s: out of memory",
+	    st->path, what);
+}
+
+static void
+stmt_reset(sqlite3_stmt *s)
+{
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+}
+
+static int
+bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		return sqlite3_bind_null(s, i);
+	return sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+/* Run s (bindings set) to completion; an SQLite result code. */
+static int
+stmt_run(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		rc = SQLITE_OK;
+	return rc;
+}
+
+static int
+writable(struct state *st, struct err *err)
+{
+	if (st->readonly || st->db == NULL)
+		return err_set(err, L2S_EIO,
+		    "state file '%s': cannot write: opened read-only",
+		    st->path);
+	return L2S_OK;
+}
+
+/* Open a transaction, or a savepoint inside one. */
+static int
+tx_begin(struct state *st, struct err *err)
+{
+	const char *sql = st->depth == 0 ? "BEGIN IMMEDIATE" : "SAVEPOINT w";
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(st, err, "cannot begin transaction");
+	st->depth++;
+	return L2S_OK;
+}
+
+/* Close what tx_begin() opened: keep it when rc is L2S_OK, else undo it
+ * (err already says why).  Returns rc, or the failure to commit. */
+static int
+tx_end(struct state *st, int rc, struct err *err)
+{
+	assert(st->depth > 0);
+	if (sqlite3_get_autocommit(st->db)) {
+		/* SQLite already rolled everything back (I/O error, full
+		 * disk): the batch around us is gone too. */
+		if (st->depth > 1)
+			st->lost = 1;
+		st->depth = 0;
+		return rc;
+	}
+	st->depth--;
+	if (st->depth == 0) {
+		if (rc == L2S_OK) {
+			if (sqlite3_exec(st->db, "COMMIT", NULL, NULL,
+			    NULL) == SQLITE_OK)
+				return L2S_OK;
+			rc = db_fail(st, err, "cannot commit");
+		}
+		if (!sqlite3_get_autocommit(st->db))
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return rc;
+	}
+	if (rc != L2S_OK)
+		sqlite3_exec(st->db, "ROLLBACK TO w", NULL, NULL, NULL);
+	if (sqlite3_exec(st->db, "RELEASE w", NULL, NULL, NULL) != SQLITE_OK &&
+	    rc == L2S_OK)
+		rc = db_fail(st, err, "cannot release savepoint");
+	return rc;
+}
+
+/* Look at what the file holds: *ntables user tables; refuse a foreign or
+ * newer file. */
+static int
+schema_check(struct state *st, int *ntables, struct err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int has_version = 0, nrows = 0, rc, src;
+	long long version = 0;
+
+	*ntables = 0;
+	src = sqlite3_prepare_v2(st->db, "SELECT name FROM sqlite_master"
+	    " WHERE type = 'table'", -1, &s, NULL);
+	if (src != SQLITE_OK) {
+		rc = db_fail(st, err, "cannot read");
+		goto done;
+	}
+	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(s, 0);
+
+		(*ntables)++;
+		if (name != NULL && strcmp(name, "schema_version") == 0)
+			has_version = 1;
+	}
+	if (src != SQLITE_DONE) {
+		rc = db_fail(st, err, "cannot read");
+		goto done;
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	if (*ntables == 0) {
+		rc = L2S_OK;
+		goto done;
+	}
+	if (!has_version) {
+		rc = err_set(err, L2S_EPARSE, "state file '%s': not an "
+		    "ldap2scim state file (no schema_version table)",
+		    st->path);
+		goto done;
+	}
+	if (sqlite3_prepare_v2(st->db, "SELECT version FROM schema_version",
+	    -1, &s, NULL) != SQLITE_OK) {
+		rc = db_fail(st, err, "cannot read schema version");
+		goto done;
+	}
+	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+		version = sqlite3_column_int64(s, 0);
+		nrows++;
+	}
+	if (src != SQLITE_DONE) {
+		rc = db_fail(st, err, "cannot read schema version");
+		goto done;
+	}
+	if (nrows != 1) {
+		rc = err_set(err, L2S_EPARSE, "state file '%s': schema_version "
+		    "holds %d rows instead of one", st->path, nrows);
+		goto done;
+	}
+	if (version > STATE_SCHEMA_VERSION) {
+		rc = err_set(err, L2S_EPARSE, "state file '%s' has schema "
+		    "version %lld; this ldap2scim reads up to %d: upgrade "
+		    "ldap2scim", st->path, version, STATE_SCHEMA_VERSION);
+		goto done;
+	}
+	if (version < 1) {
+		rc = err_set(err, L2S_EPARSE, "state file '%s' has unknown "
+		    "schema version %lld", st->path, version);
+		goto done;
+	}
+	rc = L2S_OK;
+done:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Run a pragma, reading (and ignoring) any rows it returns. */
+static int
+pragma(struct state *st, const char *sql, struct err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int src, rc = L2S_OK;
+
+	src = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+	if (src == SQLITE_OK)
+		while ((src = sqlite3_step(s)) == SQLITE_ROW)
+			;
+	if (src != SQLITE_OK && src != SQLITE_DONE)
+		rc = db_fail(st, err, "cannot run '%s'", sql);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Create path with mode 0600 unless it exists. */
+static int
+file_create(const char *path, struct err *err)
+{
+	int fd, rc = L2S_OK;
+
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			return L2S_OK;
+		return err_set(err, L2S_EIO, "cannot create state file '%s': %s",
+		    path, strerror(errno));
+	}
+	if (fchmod(fd, 0600) != 0)
+		rc = err_set(err, L2S_EIO, "cannot set mode of state file "
+		    "'%s': %s", path, strerror(errno));
+	close(fd);
+	return rc;
+}
+
+int
+state_open(struct state **out, const char *path, int readonly,
+    struct err *err)
+{
+	struct state *st = NULL;
+	struct stat sb;
+	int flags, ntables, i, rc;
+
+	*out = NULL;
+	st = calloc(1, sizeof(*st));
+	if (st == NULL || (st->path = strdup(path)) == NULL) {
+		rc = err_set(err, L2S_ENOMEM, "cannot open state file '%s': "
+		    "out of memory", path);
+		goto done;
+	}
+	st->readonly = readonly;
+	if (readonly) {
+		if (stat(path, &sb) != 0) {
+			if (errno == ENOENT) {
+				rc = L2S_OK;	/* an empty store */
+				goto done;
+			}
+			rc = err_set(err, L2S_EIO, "cannot open state file "
+			    "'%s': %s", path, strerror(errno));
+			goto done;
+		}
+		flags = SQLITE_OPEN_READONLY;
+	} else {
+		rc = file_create(path, err);
+		if (rc != L2S_OK)
+			goto done;
+		flags = SQLITE_OPEN_READWRITE;
+	}
+	if (sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX,
+	    NULL) != SQLITE_OK) {
+		rc = db_fail(st, err, "cannot open");
+		goto done;
+	}
+	sqlite3_busy_timeout(st->db, 5000);
+	rc = schema_check(st, &ntables, err);
+	if (rc != L2S_OK)
+		goto done;
+	if (readonly && ntables == 0) {
+		/* Created but never initialised: as good as missing. */
+		sqlite3_close(st->db);
+		st->db = NULL;
+		goto done;
+	}
+	if (!readonly) {
+		rc = pragma(st, "PRAGMA journal_mode = WAL", err);
+		if (rc == L2S_OK)
+			rc = pragma(st, "PRAGMA synchronous = NORMAL", err);
+		if (rc != L2S_OK)
+			goto done;
+	}
+	if (ntables == 0) {
+		rc = tx_begin(st, err);
+		if (rc != L2S_OK)
+			goto done;
+		if (sqlite3_exec(st->db, schema_sql, NULL, NULL, NULL) !=
+		    SQLITE_OK)
+			rc = db_fail(st, err, "cannot create tables");
+		rc = tx_end(st, rc, err);
+		if (rc != L2S_OK)
+			goto done;
+	}
+	for (i = 0; i < ST__N; i++) {
+		if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL) !=
+		    SQLITE_OK) {
+			rc = db_fail(st, err, "unexpected layout");
+			if (rc == L2S_EIO)
+				rc = err_set(err, L2S_EPARSE, "state file '%s': "
+				    "unexpected layout: %s", st->path,
+				    sqlite3_errmsg(st->db));
+			goto done;
+		}
+	}
+done:
+	if (rc != L2S_OK) {
+		state_close(st);
+		st = NULL;
+	}
+	*out = st;
+	return rc;
+}
+
+void
+state_close(struct state *st)
+{
+	int i;
+
+	if (st == NULL)
+		return;
+	if (st->db != NULL && st->depth > 0 && !sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+	for (i = 0; i < ST__N; i++)
+		sqlite3_finalize(st->stmt[i]);
+	sqlite3_close(st->db);
+	free(st->path);
+	free(st);
+}
+
+/* Hand every entry of src to dst (replacing and freeing what dst held
+ * under the same key); src ends empty.  0, or -1 out of memory, when src
+ * still owns what was not handed over. */
+static int
+map_take(struct hmap *dst, struct hmap *src)
+{
+	const char *key;
+	void *val, *old;
+	size_t pos = 0;
+
+	if (dst->len == 0) {
+		hmap_free(dst, NULL);
+		*dst = *src;
+		*src = (struct hmap)HMAP_INIT;
+		return 0;
+	}
+	while (hmap_next(src, &pos, &key, &val)) {
+		if (hmap_put(dst, key, val, &old) != 0)
+			return -1;
+		record_free(old);
+		hmap_put(src, key, NULL, NULL);	/* replaces: cannot fail */
+	}
+	hmap_free(src, NULL);
+	return 0;
+}
+
+static char *
+col_dup(sqlite3_stmt *s, int i)
+{
+	const char *v = (const char *)sqlite3_column_text(s, i);
+
+	return v != NULL ? strdup(v) : NULL;
+}
+
+/* Give cur the member list in *v (n entries); *v is taken. */
+static void
+members_give(struct record *cur, char ***v, size_t *n, size_t *cap)
+{
+	char **shrunk;
+
+	if (cur != NULL && *n > 0) {
+		shrunk = realloc(*v, *n * sizeof(**v));
+		cur->members = shrunk != NULL ? shrunk : *v;
+		cur->nmembers = *n;
+		*v = NULL;
+		*n = *cap = 0;
+	}
+}
+
+int
+state_load(struct state *st, struct hmap *users, struct hmap *groups,
+    struct err *err)
+{
+	struct hmap u = HMAP_INIT, g = HMAP_INIT;
+	sqlite3_stmt *so = NULL, *sm = NULL;
+	struct record *r = NULL, *cur = NULL;
+	char **mv = NULL;
+	size_t mn = 0, mcap = 0, i;
+	int src, rc = L2S_OK, intx = 0;
+
+	if (st->db == NULL)
+		goto take;
+	if (st->depth == 0) {
+		/* One read transaction: objects and members agree. */
+		if (sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL) !=
+		    SQLITE_OK) {
+			rc = db_fail(st, err, "cannot begin transaction");
+			goto done;
+		}
+		intx = 1;
+	}
+	so = st->stmt[ST_LOAD_OBJ];
+	while ((src = sqlite3_step(so)) == SQLITE_ROW) {
+		const char *kind = (const char *)sqlite3_column_text(so, 0);
+		const char *key = (const char *)sqlite3_column_text(so, 1);
+		const char *json = (const char *)sqlite3_column_text(so, 5);
+		void *old = NULL;
+		enum rec_kind k;
+
+		if (kind != NULL && strcmp(kind, "user") == 0) {
+			k = REC_USER;
+		} else if (kind != NULL && strcmp(kind, "group") == 0) {
+			k = REC_GROUP;
+		} else {
+			rc = err_set(err, L2S_EPARSE, "state file '%s': unknown "
+			    "object kind '%s'", st->path,
+			    kind != NULL ? kind : "");
+			goto done;
+		}
+		if (key == NULL) {
+			rc = err_set(err, L2S_EPARSE, "state file '%s': %s "
+			    "without a key", st->path, kind);
+			goto done;
+		}
+		r = record_new(k, key);
+		if (r == NULL) {
+			rc = nomem(st, err, "cannot load objects");
+			goto done;
+		}
+		r->scim_id = col_dup(so, 2);
+		r->name = col_dup(so, 3);
+		r->dn = col_dup(so, 4);
+		r->removed = sqlite3_column_int(so, 6) != 0;
+		if ((r->scim_id == NULL &&
+		    sqlite3_column_type(so, 2) != SQLITE_NULL) ||
+		    (r->name == NULL &&
+		    sqlite3_column_type(so, 3) != SQLITE_NULL) ||
+		    (r->dn == NULL &&
+		    sqlite3_column_type(so, 4) != SQLITE_NULL)) {
+			rc = nomem(st, err, "cannot load objects");
+			goto done;
+		}
+		if (json != NULL && attrs_from_json(&r->attrs, json) != 0) {
+			rc = err_set(err, L2S_EPARSE, "state file '%s': %s "
+			    "'%s' has unreadable attributes", st->path, kind,
+			    key);
+			goto done;
+		}
+		if (hmap_put(k == REC_USER ? &u : &g, key, r, &old) != 0) {
+			rc = nomem(st, err, "cannot load objects");
+			goto done;
+		}
+		r = NULL;
+		record_free(old);
+	}
+	if (src != SQLITE_DONE) {
+		rc = db_fail(st, err, "cannot load objects");
+		goto done;
+	}
+	/* Rows arrive grouped by group and sorted by member, as records
+	 * keep them; members of a group not in the store are ignored. */
+	sm = st->stmt[ST_LOAD_MEM];
+	while ((src = sqlite3_step(sm)) == SQLITE_ROW) {
+		const char *gk = (const char *)sqlite3_column_text(sm, 0);
+		const char *mk = (const char *)sqlite3_column_text(sm, 1);
+
+		if (gk == NULL || mk == NULL)
+			continue;
+		if (cur == NULL || strcmp(cur->key, gk) != 0) {
+			members_give(cur, &mv, &mn, &mcap);
+			cur = hmap_get(&g, gk);
+		}
+		if (cur == NULL)
+			continue;
+		if (mn == mcap) {
+			size_t cap = mcap ? mcap * 2 : 16;
+			char **nv = realloc(mv, cap * sizeof(*nv));
+
+			if (nv == NULL) {
+				rc = nomem(st, err, "cannot load members");
+				goto done;
+			}
+			mv = nv;
+			mcap = cap;
+		}
+		mv[mn] = strdup(mk);
+		if (mv[mn] == NULL) {
+			rc = nomem(st, err, "cannot load members");
+			goto done;
+		}
+		mn++;
+	}
+	if (src != SQLITE_DONE) {
+		rc = db_fail(st, err, "cannot load members");
+		goto done;
+	}
+	members_give(cur, &mv, &mn, &mcap);
+take:
+	if (map_take(users, &u) != 0 || map_take(groups, &g) != 0)
+		rc = nomem(st, err, "cannot load objects");
+done:
+	if (so != NULL)
+		stmt_reset(so);
+	if (sm != NULL)
+		stmt_reset(sm);
+	if (intx)
+		sqlite3_exec(st->db, rc == L2S_OK ? "COMMIT" : "ROLLBACK",
+		    NULL, NULL, NULL);
+	for (i = 0; i < mn; i++)
+		free(mv[i]);
+	free(mv);
+	record_free(r);
+	hmap_free(&u, record_free_v);
+	hmap_free(&g, record_free_v);
+	return rc;
+}
+
+/* Replace the member rows of group key with keys[0..n). */
+static int
+members_write(struct state *st, const char *key, const char *const *keys,
+    size_t n, struct err *err)
+{
+	sqlite3_stmt *sd = st->stmt[ST_DEL_MEMBERS];
+	sqlite3_stmt *sa = st->stmt[ST_ADD_MEMBER];
+	size_t i;
+	int rc = L2S_OK;
+
+	bind_text(sd, 1, key);
+	if (stmt_run(sd) != SQLITE_OK) {
+		rc = db_fail(st, err, "cannot save members of group '%s'",
+		    key);
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		bind_text(sa, 1, key);
+		bind_text(sa, 2, keys[i]);
+		if (stmt_run(sa) != SQLITE_OK) {
+			rc = db_fail(st, err, "cannot save members of group "
+			    "'%s'", key);
+			goto done;
+		}
+		stmt_reset(sa);
+	}
+done:
+	stmt_reset(sd);
+	stmt_reset(sa);
+	return rc;
+}
+
+int
+state_put(struct state *st, const struct record *r, struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_PUT];
+	const char *kind = kind_name(r->kind);
+	char *json = NULL;
+	int rc;
+
+	rc = writable(st, err);
+	if (rc != L2S_OK)
+		return rc;
+	json = attrs_to_json(&r->attrs);
+	if (json == NULL)
+		return err_set(err, L2S_ENOMEM, "state file '%s': cannot save "
+		    "%s '%s': out of memory", st->path, kind, r->key);
+	rc = tx_begin(st, err);
+	if (rc != L2S_OK)
+		goto done;
+	bind_text(s, 1, kind);
+	bind_text(s, 2, r->key);
+	bind_text(s, 3, r->scim_id);
+	bind_text(s, 4, r->name);
+	bind_text(s, 5, r->dn);
+	bind_text(s, 6, json);
+	sqlite3_bind_int(s, 7, r->removed != 0);
+	sqlite3_bind_int64(s, 8, (sqlite3_int64)time(NULL));
+	if (stmt_run(s) != SQLITE_OK)
+		rc = db_fail(st, err, "cannot save %s '%s'", kind, r->key);
+	stmt_reset(s);
+	if (rc == L2S_OK && r->kind == REC_GROUP)
+		rc = members_write(st, r->key,
+		    (const char *const *)r->members, r->nmembers, err);
+	rc = tx_end(st, rc, err);
+done:
+	free(json);
+	return rc;
+}
+
+/* Add (add set) or remove member rows of one group. */
+static int
+members_change(struct state *st, const char *group_key,
+    const char *const *keys, size_t n, int add, struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[add ? ST_ADD_MEMBER : ST_DEL_MEMBER];
+	size_t i;
+	int rc;
+
+	rc = writable(st, err);
+	if (rc != L2S_OK || n == 0)
+		return rc;
+	rc = tx_begin(st, err);
+	if (rc != L2S_OK)
+		return rc;
+	for (i = 0; i < n; i++) {
+		bind_text(s, 1, group_key);
+		bind_text(s, 2, keys[i]);
+		if (stmt_run(s) != SQLITE_OK) {
+			rc = db_fail(st, err, "cannot %s members of group '%s'",
+			    add ? "add" : "remove", group_key);
+			break;
+		}
+		stmt_reset(s);
+	}
+	stmt_reset(s);
+	return tx_end(st, rc, err);
+}
+
+int
+state_add_members(struct state *st, const char *group_key,
+    const char *const *keys, size_t n, struct err *err)
+{
+	return members_change(st, group_key, keys, n, 1, err);
+}
+
+int
+state_remove_members(struct state *st, const char *group_key,
+    const char *const *keys, size_t n, struct err *err)
+{
+	return members_change(st, group_key, keys, n, 0, err);
+}
+
+int
+state_del(struct state *st, enum rec_kind kind, const char *key,
+    struct err *err)
+{
+	sqlite3_stmt *s = st->stmt[ST_DEL_OBJ];
+	int rc;
+
+	rc = writable(st, err);
+	if (rc != L2S_OK)
+		return rc;
+	rc = tx_begin(st, err);
+	if (rc != L2S_OK)
+		return rc;
+	bind_text(s, 1, kind_name(kind));
+	bind_text(s, 2, key);
+	if (stmt_run(s) != SQLITE_OK)
+		rc = db_fail(st, err, "cannot forget %s '%s'", kind_name(kind),
+		    key);
+	stmt_reset(s);
+	if (rc == L2S_OK && kind == REC_GROUP)
+		rc = members_write(st, key, NULL, 0, err);
+	return tx_end(st, rc, err);
+}
+
+int
+state_clear(struct state *st, struct err *err)
+{
+	int rc;
+
+	rc = writable(st, err);
+	if (rc != L2S_OK)
+		return rc;
+	rc = tx_begin(st, err);
+	if (rc != L2S_OK)
+		return rc;
+	if (sqlite3_exec(st->db, "DELETE FROM objects; DELETE FROM members;"
+	    " DELETE FROM meta", NULL, NULL, NULL) != SQLITE_OK)
+		rc = db_fail(st, err, "cannot clear");
+	return tx_end(st, rc, err);
+}
+
+int
+state_meta_get(struct state *st, const char *name, char **value,
+    struct err *err)
+{
+	sqlite3_stmt *s;
+	int src, rc = L2S_OK;
+
+	*value = NULL;
+	if (st->db == NULL)
+		return L2S_OK;
+	s = st->stmt[ST_META_GET];
+	bind_text(s, 1, name);
+	src = sqlite3_step(s);
+	if (src == SQLITE_ROW) {
+		if (sqlite3_column_type(s, 0) != SQLITE_NULL) {
+			*value = col_dup(s, 0);
+			if (*value == NULL)
+				rc = nomem(st, err, "cannot read meta value");
+		}
+	} else if (src != SQLITE_DONE) {
+		rc = db_fail(st, err, "cannot read meta value '%s'", name);
+	}
+	stmt_reset(s);
+	return rc;
+}
+
+int
+state_meta_set(struct state *st, const char *name, const char *value,
+    struct err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	rc = writable(st, err);
+	if (rc != L2S_OK)
+		return rc;
+	s = st->stmt[value != NULL ? ST_META_SET : ST_META_DEL];
+	bind_text(s, 1, name);
+	if (value != NULL)
+		bind_text(s, 2, value);
+	if (stmt_run(s) != SQLITE_OK)
+		rc = db_fail(st, err, "cannot save meta value '%s'", name);
+	stmt_reset(s);
+	return rc;
+}
+
+int
+state_begin(struct state *st, struct err *err)
+{
+	int rc;
+
+	rc = writable(st, err);
+	if (rc != L2S_OK)
+		return rc;
+	if (st->depth == 0)
+		st->lost = 0;
+	return tx_begin(st, err);
+}
+
+int
+state_commit(struct state *st, struct err *err)
+{
+	int rc;
+
+	rc = writable(st, err);
+	if (rc != L2S_OK)
+		return rc;
+	if (st->depth == 0) {
+		if (st->lost) {
+			st->lost = 0;
+			return err_set(err, L2S_EIO, "state file '%s': cannot "
+			    "commit: an earlier error rolled the batch back",
+			    st->path);
+		}
+		assert(!"state_commit() without state_begin()");
+		return err_set(err, L2S_EIO, "state file '%s': cannot commit: "
+		    "no batch open", st->path);
+	}
+	return tx_end(st, L2S_OK, err);
+}

@@ -1,0 +1,625 @@
+/*
+ * test_state.c - the SQLite state store: round trips, replacement, member
+ * deltas, batches, read-only use, refusing foreign and newer files
+ *
+ * The last case times 100000 state_put() calls and one state_load() and
+ * prints the result as a comment; L2S_STATE_USERS changes the count (it
+ * drops to 2000 by itself under valgrind).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "state.h"
+#include "tap.h"
+
+static char dir[64];
+static char path[128];
+
+static void
+rm_db(const char *p)
+{
+	char q[256];
+
+	unlink(p);
+	snprintf(q, sizeof(q), "%s-wal", p);
+	unlink(q);
+	snprintf(q, sizeof(q), "%s-shm", p);
+	unlink(q);
+}
+
+static struct record *
+user(const char *key, const char *name, const char *id)
+{
+	struct record *r = record_new(REC_USER, key);
+
+	r->name = strdup(name);
+	r->dn = malloc(64);
+	snprintf(r->dn, 64, "uid=%s,ou=people,dc=example", name);
+	if (id != NULL)
+		r->scim_id = strdup(id);
+	attrs_set(&r->attrs, "userName", name);
+	attrs_set(&r->attrs, "active", "true");
+	return r;
+}
+
+static struct record *
+group(const char *key, const char *name, const char *const *m, size_t n)
+{
+	struct record *r = record_new(REC_GROUP, key);
+
+	r->name = strdup(name);
+	r->scim_id = strdup("gid");
+	attrs_set(&r->attrs, "displayName", name);
+	record_set_members(r, m, n);
+	return r;
+}
+
+static int
+members_are(const struct record *r, const char *want)
+{
+	char got[512] = "";
+	size_t i;
+
+	if (r == NULL)
+		return 0;
+	for (i = 0; i < r->nmembers; i++) {
+		if (i > 0)
+			strcat(got, ",");
+		strcat(got, r->members[i]);
+	}
+	if (strcmp(got, want) != 0) {
+		printf("#   members '%s', want '%s'\n", got, want);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+load(struct state *st, struct hmap *u, struct hmap *g)
+{
+	struct err err = ERR_INIT;
+
+	hmap_free(u, record_free_v);
+	hmap_free(g, record_free_v);
+	if (state_load(st, u, g, &err) != L2S_OK)
+		printf("# state_load: %s\n", err.msg);
+}
+
+static void
+state_should_round_trip_users_and_groups(void)
+{
+	struct hmap u = HMAP_INIT, g = HMAP_INIT;
+	struct err err = ERR_INIT;
+	struct state *st = NULL;
+	struct record *a, *b, *grp, *r;
+	const char *m[] = { "u2", "u1", "u1" };
+	struct stat sb;
+
+	rm_db(path);
+	is_int(state_open(&st, path, 0, &err), L2S_OK, "state_open creates a file");
+	ok(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600,
+	    "a new state file has mode 0600");
+	a = user("u1", "alice", "scim-1");
+	attrs_set(&a->attrs, "displayName", "Zoë \"the\" Ünïcode");
+	b = user("u2", "bob", NULL);
+	b->removed = 1;
+	grp = group("g1", "staff", m, 3);
+	is_int(state_put(st, a, &err), L2S_OK, "state_put stores a user");
+	is_int(state_put(st, b, &err), L2S_OK, "state_put stores a removed user");
+	is_int(state_put(st, grp, &err), L2S_OK, "state_put stores a group");
+	load(st, &u, &g);
+	is_int(u.len, 2, "two users load");
+	is_int(g.len, 1, "one group loads");
+	r = hmap_get(&u, "u1");
+	ok(r != NULL && r->kind == REC_USER, "the user loads as a user");
+	is_str(r ? r->scim_id : NULL, "scim-1", "its scim id survives");
+	is_str(r ? r->name : NULL, "alice", "its name survives");
+	is_str(r ? r->dn : NULL, "uid=alice,ou=people,dc=example",
+	    "its dn survives");
+	ok(r != NULL && attrs_equal(&r->attrs, &a->attrs),
+	    "its attributes survive, UTF-8 and quotes included");
+	ok(r != NULL && !r->removed, "it is not removed");
+	r = hmap_get(&u, "u2");
+	ok(r != NULL && r->removed, "the removed flag survives");
+	ok(r != NULL && r->scim_id == NULL, "a missing scim id stays missing");
+	r = hmap_get(&g, "g1");
+	ok(r != NULL && r->kind == REC_GROUP, "the group loads as a group");
+	ok(members_are(r, "u1,u2"), "its members load sorted");
+	is_str(r ? attrs_get(&r->attrs, "displayName") : NULL, "staff",
+	    "its display name survives");
+	state_close(st);
+
+	is_int(state_open(&st, path, 0, &err), L2S_OK, "state_open reopens it");
+	load(st, &u, &g);
+	ok(u.len == 2 && g.len == 1, "everything persists across a reopen");
+	ok(members_are(hmap_get(&g, "g1"), "u1,u2"), "members persist too");
+	state_close(st);
+
+	record_free(a);
+	record_free(b);
+	record_free(grp);
+	hmap_free(&u, record_free_v);
+	hmap_free(&g, record_free_v);
+}
+
+static void
+state_put_should_replace(void)
+{
+	struct hmap u = HMAP_INIT, g = HMAP_INIT;
+	struct err err = ERR_INIT;
+	struct state *st = NULL;
+	const char *m1[] = { "u1", "u2", "u3" }, *m2[] = { "u4" };
+	struct record *a, *grp, *r;
+
+	rm_db(path);
+	state_open(&st, path, 0, &err);
+	a = user("u1", "alice", "1");
+	attrs_set(&a->attrs, "title", "boss");
+	state_put(st, a, &err);
+	attrs_del(&a->attrs, "title");
+	free(a->name);
+	a->name = strdup("alicia");
+	is_int(state_put(st, a, &err), L2S_OK, "state_put replaces a user");
+	grp = group("g1", "staff", m1, 3);
+	state_put(st, grp, &err);
+	record_set_members(grp, m2, 1);
+	is_int(state_put(st, grp, &err), L2S_OK, "state_put replaces a group");
+	load(st, &u, &g);
+	r = hmap_get(&u, "u1");
+	is_int(u.len, 1, "a replaced user is stored once");
+	is_str(r ? r->name : NULL, "alicia", "the new name wins");
+	ok(r != NULL && attrs_get(&r->attrs, "title") == NULL,
+	    "a dropped attribute is gone");
+	ok(members_are(hmap_get(&g, "g1"), "u4"),
+	    "the new member list replaces the old one");
+	state_close(st);
+	record_free(a);
+	record_free(grp);
+	hmap_free(&u, record_free_v);
+	hmap_free(&g, record_free_v);
+}
+
+static void
+state_members_should_change_idempotently(void)
+{
+	struct hmap u = HMAP_INIT, g = HMAP_INIT;
+	struct err err = ERR_INIT;
+	struct state *st = NULL;
+	const char *m[] = { "u1" }, *add[] = { "u3", "u2", "u3" };
+	const char *rm[] = { "u1", "u9" };
+	struct record *grp;
+
+	rm_db(path);
+	state_open(&st, path, 0, &err);
+	grp = group("g1", "staff", m, 1);
+	state_put(st, grp, &err);
+	is_int(state_add_members(st, "g1", add, 3, &err), L2S_OK,
+	    "state_add_members succeeds");
+	is_int(state_add_members(st, "g1", add, 2, &err), L2S_OK,
+	    "adding present members again succeeds");
+	load(st, &u, &g);
+	ok(members_are(hmap_get(&g, "g1"), "u1,u2,u3"),
+	    "each added member is stored once");
+	is_int(state_remove_members(st, "g1", rm, 2, &err), L2S_OK,
+	    "state_remove_members succeeds, absent keys included");
+	is_int(state_remove_members(st, "g1", rm, 2, &err), L2S_OK,
+	    "removing again succeeds");
+	is_int(state_add_members(st, "g1", NULL, 0, &err), L2S_OK,
+	    "adding nothing succeeds");
+	load(st, &u, &g);
+	ok(members_are(hmap_get(&g, "g1"), "u2,u3"), "the removed member is gone");
+	state_close(st);
+	record_free(grp);
+	hmap_free(&u, record_free_v);
+	hmap_free(&g, record_free_v);
+}
+
+static void
+state_del_and_clear_should_forget(void)
+{
+	struct hmap u = HMAP_INIT, g = HMAP_INIT;
+	struct err err = ERR_INIT;
+	struct state *st = NULL;
+	const char *m[] = { "u1" };
+	struct record *a, *grp, *grp2;
+	char *v = NULL;
+
+	rm_db(path);
+	state_open(&st, path, 0, &err);
+	a = user("u1", "alice", "1");
+	grp = group("g1", "staff", m, 1);
+	state_put(st, a, &err);
+	state_put(st, grp, &err);
+	is_int(state_del(st, REC_USER, "u1", &err), L2S_OK,
+	    "state_del forgets a user");
+	is_int(state_del(st, REC_USER, "nobody", &err), L2S_OK,
+	    "state_del of an absent key succeeds");
+	is_int(state_del(st, REC_GROUP, "u1", &err), L2S_OK,
+	    "state_del of the wrong kind succeeds");
+	load(st, &u, &g);
+	ok(u.len == 0 && g.len == 1, "only the user is gone");
+	is_int(state_del(st, REC_GROUP, "g1", &err), L2S_OK,
+	    "state_del forgets a group");
+	grp2 = group("g1", "staff", NULL, 0);
+	state_put(st, grp2, &err);
+	load(st, &u, &g);
+	ok(members_are(hmap_get(&g, "g1"), ""),
+	    "a forgotten group's members are gone too");
+
+	state_put(st, a, &err);
+	state_meta_set(st, "cookie", "abc", &err);
+	is_int(state_clear(st, &err), L2S_OK, "state_clear succeeds");
+	load(st, &u, &g);
+	ok(u.len == 0 && g.len == 0, "state_clear forgets every object");
+	state_meta_get(st, "cookie", &v, &err);
+	ok(v == NULL, "state_clear forgets meta values");
+	state_close(st);
+	record_free(a);
+	record_free(grp);
+	record_free(grp2);
+	hmap_free(&u, record_free_v);
+	hmap_free(&g, record_free_v);
+}
+
+static void
+state_meta_should_store_values(void)
+{
+	struct err err = ERR_INIT;
+	struct state *st = NULL;
+	char *v = NULL;
+
+	rm_db(path);
+	state_open(&st, path, 0, &err);
+	is_int(state_meta_get(st, "cookie", &v, &err), L2S_OK,
+	    "state_meta_get of an unset name succeeds");
+	ok(v == NULL, "and gives NULL");
+	is_int(state_meta_set(st, "cookie", "rid=001,csn=x", &err), L2S_OK,
+	    "state_meta_set stores a value");
+	state_meta_set(st, "cookie", "rid=002", &err);
+	state_meta_get(st, "cookie", &v, &err);
+	is_str(v, "rid=002", "the last value set wins");
+	free(v);
+	is_int(state_meta_set(st, "cookie", NULL, &err), L2S_OK,
+	    "state_meta_set with NULL unsets");
+	state_meta_get(st, "cookie", &v, &err);
+	ok(v == NULL, "an unset value reads as NULL");
+	state_meta_set(st, "last_cycle", "1700000000", &err);
+	state_close(st);
+	state_open(&st, path, 0, &err);
+	state_meta_get(st, "last_cycle", &v, &err);
+	is_str(v, "1700000000", "meta values persist across a reopen");
+	free(v);
+	state_close(st);
+}
+
+static void
+state_batch_should_commit_together(void)
+{
+	struct hmap u = HMAP_INIT, g = HMAP_INIT;
+	struct err err = ERR_INIT;
+	struct state *st = NULL, *ro = NULL;
+	const char *m[] = { "u1", "u2" };
+	struct record *a, *b, *grp;
+
+	rm_db(path);
+	state_open(&st, path, 0, &err);
+	a = user("u1", "alice", "1");
+	b = user("u2", "bob", "2");
+	grp = group("g1", "staff", m, 2);
+	is_int(state_begin(st, &err), L2S_OK, "state_begin opens a batch");
+	state_put(st, a, &err);
+	is_int(state_begin(st, &err), L2S_OK, "batches nest");
+	state_put(st, b, &err);
+	state_put(st, grp, &err);
+	is_int(state_commit(st, &err), L2S_OK, "the inner batch commits");
+	state_open(&ro, path, 1, &err);
+	load(ro, &u, &g);
+	ok(u.len == 0 && g.len == 0, "another reader sees nothing before commit");
+	is_int(state_commit(st, &err), L2S_OK, "the outer batch commits");
+	load(ro, &u, &g);
+	ok(u.len == 2 && g.len == 1, "another reader sees the batch after commit");
+	state_close(ro);
+
+	{
+		const char *bad[] = { "u5", NULL };
+		char want[512];
+
+		state_begin(st, &err);
+		state_remove_members(st, "g1", m, 1, &err);
+		is_int(state_add_members(st, "g1", bad, 2, &err), L2S_EIO,
+		    "a failing write inside a batch fails");
+		snprintf(want, sizeof(want), "state file '%s': cannot add "
+		    "members of group 'g1': NOT NULL constraint failed: "
+		    "members.member_key", path);
+		is_str(err.msg, want, "its message names file, write and cause");
+		is_int(state_commit(st, &err), L2S_OK,
+		    "the batch still commits");
+		load(st, &u, &g);
+		ok(members_are(hmap_get(&g, "g1"), "u2"),
+		    "the failed write left nothing, the others stay");
+		is_int(state_add_members(st, "g1", bad, 2, &err), L2S_EIO,
+		    "a failing write outside a batch fails");
+		load(st, &u, &g);
+		ok(members_are(hmap_get(&g, "g1"), "u2"),
+		    "and leaves nothing behind either");
+	}
+
+	state_begin(st, &err);
+	state_del(st, REC_USER, "u1", &err);
+	state_close(st);
+	state_open(&st, path, 1, &err);
+	load(st, &u, &g);
+	ok(u.len == 1, "state_close commits a batch left open");
+	state_close(st);
+	record_free(a);
+	record_free(b);
+	record_free(grp);
+	hmap_free(&u, record_free_v);
+	hmap_free(&g, record_free_v);
+}
+
+static void
+state_readonly_should_never_write(void)
+{
+	struct hmap u = HMAP_INIT, g = HMAP_INIT;
+	struct err err = ERR_INIT;
+	struct state *st = NULL;
+	struct record *a;
+	char missing[192], want[256], *v = NULL;
+	struct stat sb, before;
+
+	snprintf(missing, sizeof(missing), "%s/missing.db", dir);
+	is_int(state_open(&st, missing, 1, &err), L2S_OK,
+	    "a read-only open of a missing file succeeds");
+	ok(stat(missing, &sb) != 0, "and creates no file");
+	hmap_put(&u, "stale", record_new(REC_USER, "stale"), NULL);
+	hmap_free(&u, record_free_v);
+	is_int(state_load(st, &u, &g, &err), L2S_OK, "state_load succeeds");
+	ok(u.len == 0 && g.len == 0, "and gives empty maps");
+	is_int(state_meta_get(st, "cookie", &v, &err), L2S_OK,
+	    "state_meta_get succeeds");
+	ok(v == NULL, "and finds nothing");
+	a = user("u1", "alice", "1");
+	is_int(state_put(st, a, &err), L2S_EIO, "a write is refused");
+	snprintf(want, sizeof(want), "state file '%s': cannot write: opened "
+	    "read-only", missing);
+	is_str(err.msg, want, "the refusal names the file");
+	state_close(st);
+	ok(stat(missing, &sb) != 0, "still no file after close");
+
+	rm_db(path);
+	state_open(&st, path, 0, &err);
+	state_put(st, a, &err);
+	state_close(st);
+	stat(path, &before);
+	is_int(state_open(&st, path, 1, &err), L2S_OK,
+	    "a read-only open of an existing file succeeds");
+	load(st, &u, &g);
+	ok(u.len == 1 && hmap_get(&u, "u1") != NULL, "and loads it");
+	hmap_put(&u, "stale", record_new(REC_USER, "stale"), NULL);
+	is_int(state_load(st, &u, &g, &err), L2S_OK,
+	    "state_load into a filled map succeeds");
+	ok(u.len == 2 && hmap_get(&u, "stale") != NULL,
+	    "it keeps other keys and replaces its own");
+	is_int(state_meta_set(st, "x", "y", &err), L2S_EIO,
+	    "a meta write through it is refused");
+	like(err.msg, "cannot write: opened read-only",
+	    "the refusal says the store is read-only");
+	is_int(state_begin(st, &err), L2S_EIO, "a batch is refused");
+	state_close(st);
+	ok(stat(path, &sb) == 0 && sb.st_size == before.st_size &&
+	    sb.st_mtim.tv_sec == before.st_mtim.tv_sec &&
+	    sb.st_mtim.tv_nsec == before.st_mtim.tv_nsec,
+	    "the file is left as it was");
+	record_free(a);
+	hmap_free(&u, record_free_v);
+	hmap_free(&g, record_free_v);
+}
+
+static void
+state_open_should_refuse_foreign_files(void)
+{
+	struct err err = ERR_INIT;
+	struct state *st = NULL;
+	char want[512], p[192];
+	sqlite3 *db = NULL;
+	FILE *f;
+
+	rm_db(path);
+	state_open(&st, path, 0, &err);
+	state_close(st);
+	sqlite3_open(path, &db);
+	sqlite3_exec(db, "UPDATE schema_version SET version = 7", NULL, NULL,
+	    NULL);
+	sqlite3_close(db);
+	is_int(state_open(&st, path, 0, &err), L2S_EPARSE,
+	    "a newer schema version is refused");
+	ok(st == NULL, "and no handle is returned");
+	snprintf(want, sizeof(want), "state file '%s' has schema version 7; "
+	    "this ldap2scim reads up to 1: upgrade ldap2scim", path);
+	is_str(err.msg, want, "the refusal names the file and both versions");
+	is_int(state_open(&st, path, 1, &err), L2S_EPARSE,
+	    "a read-only open refuses it too");
+
+	snprintf(p, sizeof(p), "%s/text.db", dir);
+	f = fopen(p, "w");
+	fputs("this is not a database, just some text that is long enough "
+	    "to fill a header of one hundred bytes or so, and then some more "
+	    "text to be sure\n", f);
+	fclose(f);
+	is_int(state_open(&st, p, 0, &err), L2S_EPARSE,
+	    "a file that is not SQLite is refused");
+	snprintf(want, sizeof(want), "state file '%s': cannot read: file is "
+	    "not a database", p);
+	is_str(err.msg, want, "the refusal names the file");
+	is_int(state_open(&st, p, 1, &err), L2S_EPARSE,
+	    "a read-only open refuses it too");
+	unlink(p);
+
+	snprintf(p, sizeof(p), "%s/other.db", dir);
+	sqlite3_open(p, &db);
+	sqlite3_exec(db, "CREATE TABLE t(x)", NULL, NULL, NULL);
+	sqlite3_close(db);
+	is_int(state_open(&st, p, 0, &err), L2S_EPARSE,
+	    "an SQLite file of another program is refused");
+	snprintf(want, sizeof(want), "state file '%s': not an ldap2scim state "
+	    "file (no schema_version table)", p);
+	is_str(err.msg, want, "the refusal names the file and the reason");
+	rm_db(p);
+
+	sqlite3_open(p, &db);
+	sqlite3_exec(db, "CREATE TABLE schema_version(version INTEGER);"
+	    "INSERT INTO schema_version VALUES (1)", NULL, NULL, NULL);
+	sqlite3_close(db);
+	is_int(state_open(&st, p, 1, &err), L2S_EPARSE,
+	    "a file missing the other tables is refused");
+	snprintf(want, sizeof(want), "state file '%s': unexpected layout: ", p);
+	like(err.msg, want, "the refusal names the file");
+	like(err.msg, "no such table", "and the missing table");
+	rm_db(p);
+
+	snprintf(p, sizeof(p), "%s/nodir/state.db", dir);
+	is_int(state_open(&st, p, 0, &err), L2S_EIO,
+	    "a missing directory is an error");
+	snprintf(want, sizeof(want), "cannot create state file '%s': No such "
+	    "file or directory", p);
+	is_str(err.msg, want, "the error names the file");
+	ok(access(p, F_OK) != 0, "and nothing is created");
+}
+
+static void
+state_new_file_should_be_private(void)
+{
+	struct err err = ERR_INIT;
+	struct state *st = NULL;
+	struct stat sb;
+	mode_t old;
+
+	rm_db(path);
+	old = umask(0);
+	state_open(&st, path, 0, &err);
+	umask(old);
+	ok(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600,
+	    "a new state file has mode 0600 even with umask 0");
+	state_close(st);
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+state_should_be_quick_with_many_users(void)
+{
+	struct hmap u = HMAP_INIT, g = HMAP_INIT;
+	struct err err = ERR_INIT;
+	struct state *st = NULL;
+	struct record *r = NULL, *grp = NULL, *got;
+	char **keys = NULL, name[32];
+	const char *env = getenv("L2S_STATE_USERS");
+	const char *pre = getenv("LD_PRELOAD");
+	int i, j, n = 100000, ngroups, failed = 0;
+	size_t nmem = 0;
+	double t0, t1, t2;
+
+	/* Under valgrind (its preload is visible) a smaller run suffices. */
+	if (env != NULL && atoi(env) > 0)
+		n = atoi(env);
+	else if (pre != NULL && strstr(pre, "vgpreload") != NULL)
+		n = 2000;
+	ngroups = n / 100 > 0 ? n / 100 : 1;	/* 700 members each */
+	keys = calloc(n, sizeof(*keys));
+	for (i = 0; i < n; i++) {
+		keys[i] = malloc(48);
+		snprintf(keys[i], 48, "%08x-0000-4000-8000-%012d", i, i);
+	}
+	rm_db(path);
+	state_open(&st, path, 0, &err);
+	r = user("x", "x", "x");
+	attrs_set(&r->attrs, "emails[type eq \"work\"].value", "x@example.org");
+	attrs_set(&r->attrs, "name.familyName", "Example");
+	grp = group("x", "x", NULL, 0);
+	t0 = now();
+	state_begin(st, &err);
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "user%d", i);
+		free(r->key);
+		r->key = strdup(keys[i]);
+		attrs_set(&r->attrs, "userName", name);
+		if (state_put(st, r, &err) != L2S_OK)
+			failed++;
+	}
+	for (i = 0; i < ngroups; i++) {
+		const char *m[700];
+
+		for (j = 0; j < 700; j++)
+			m[j] = keys[(i * 7 + j * 131) % n];
+		snprintf(name, sizeof(name), "group%d", i);
+		free(grp->key);
+		grp->key = strdup(name);
+		record_set_members(grp, m, 700);
+		if (state_put(st, grp, &err) != L2S_OK)
+			failed++;
+	}
+	if (state_commit(st, &err) != L2S_OK)
+		failed++;
+	t1 = now();
+	load(st, &u, &g);
+	t2 = now();
+	for (i = 0; i < ngroups; i++) {
+		snprintf(name, sizeof(name), "group%d", i);
+		got = hmap_get(&g, name);
+		nmem += got != NULL ? got->nmembers : 0;
+	}
+	ok(failed == 0 && u.len == (size_t)n && g.len == (size_t)ngroups,
+	    "%d users and %d groups are stored and load", n, ngroups);
+	printf("# state_put of %d users and %d groups (%zu member rows) in one "
+	    "batch: %.2f s, state_load: %.2f s\n", n, ngroups, nmem, t1 - t0,
+	    t2 - t1);
+	state_close(st);
+	record_free(r);
+	record_free(grp);
+	for (i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+	hmap_free(&u, record_free_v);
+	hmap_free(&g, record_free_v);
+}
+
+int
+main(void)
+{
+	snprintf(dir, sizeof(dir), "%s/l2s-state-XXXXXX",
+	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/state.db", dir);
+
+	state_should_round_trip_users_and_groups();
+	state_put_should_replace();
+	state_members_should_change_idempotently();
+	state_del_and_clear_should_forget();
+	state_meta_should_store_values();
+	state_batch_should_commit_together();
+	state_readonly_should_never_write();
+	state_open_should_refuse_foreign_files();
+	state_new_file_should_be_private();
+	state_should_be_quick_with_many_users();
+
+	rm_db(path);
+	rmdir(dir);
+	return tap_done();
+}
