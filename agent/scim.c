@@ -1,0 +1,453 @@
+/*
+ * scim.c - the SCIM 2.0 protocol client (RFC 7644) over http.h and cJSON
+ *
+ * Every request goes through scim_send(): the body serialized compactly,
+ * the response's status turned into an outcome and a one-line message by
+ * scimerr.c.  Paths in messages are relative to the base URL, with filters
+ * shown unescaped so that an administrator can read them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "buf.h"
+#include "http.h"
+#include "log.h"
+#include "scim.h"
+#include "scimerr.h"
+
+#define SCIM_PAGE_SIZE 100		/* resources asked per list page */
+#define SCIM_MAX_PAGES 10000		/* a list never loops forever */
+#define SCIM_PATCHOP "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+struct scim {
+	struct http *h;			/* borrowed */
+	struct scim_caps caps;
+};
+
+int
+scim_open(struct scim **out, struct http *h, struct err *err)
+{
+	struct scim *s;
+
+	*out = NULL;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return err_set(err, L2S_ENOMEM, "out of memory");
+	s->h = h;
+	s->caps.patch = 1;
+	s->caps.filter = 1;
+	s->caps.max_results = 0;
+	*out = s;
+	return L2S_OK;
+}
+
+void
+scim_close(struct scim *s)
+{
+	free(s);
+}
+
+const struct scim_caps *
+scim_caps(const struct scim *s)
+{
+	return &s->caps;
+}
+
+/* "201 Created", or "299" when the reason is not known. */
+static void
+status_text(char *dst, size_t n, long status)
+{
+	const char *r = scimerr_reason(status);
+
+	snprintf(dst, n, "%ld%s%s", status, r[0] != '\0' ? " " : "", r);
+}
+
+/* A successful status whose body is not what the request needs. */
+static int
+bad_success(struct err *err, const char *method, const char *shown,
+    long status, const char *why)
+{
+	char st[64];
+
+	status_text(st, sizeof(st), status);
+	return err_set(err, L2S_EPARSE, "%s %s: %s but %s", method, shown, st,
+	    why);
+}
+
+/*
+ * Send one request.  shown is the path as messages print it (NULL: path).
+ * L2S_OK for a 2xx status; otherwise the outcome for the status (resp holds
+ * the response) or for the transport failure (resp->status is 0).  The
+ * caller frees resp either way.
+ */
+static int
+scim_send(struct scim *s, const char *method, const char *path,
+    const char *shown, const cJSON *body, struct http_response *resp,
+    struct err *err)
+{
+	char *text = NULL;
+	int rc;
+
+	*resp = (struct http_response)HTTP_RESPONSE_INIT;
+	if (shown == NULL)
+		shown = path;
+	if (body != NULL) {
+		text = cJSON_PrintUnformatted(body);
+		if (text == NULL) {
+			rc = err_set(err, L2S_ENOMEM,
+			    "%s %s: cannot serialize the request body",
+			    method, shown);
+			goto done;
+		}
+	}
+	rc = http_request(s->h, method, path, text, resp, err);
+	if (rc != L2S_OK)
+		goto done;
+	if (scimerr_outcome(resp->status) == L2S_OK) {
+		rc = err_set(err, L2S_OK, "%s", "");
+		goto done;
+	}
+	rc = scimerr_set(err, method, shown, resp->status, resp->body,
+	    resp->len);
+	if (resp->status >= 300 && resp->status <= 399 &&
+	    resp->location != NULL && err != NULL) {
+		size_t n = strlen(err->msg);
+
+		snprintf(err->msg + n, sizeof(err->msg) - n,
+		    " (redirected to '%s': check scim.url)", resp->location);
+	}
+done:
+	cJSON_free(text);
+	return rc;
+}
+
+/* Parse a 2xx response body that must be a JSON object. */
+static int
+parse_object(cJSON **out, const char *method, const char *shown,
+    const struct http_response *resp, struct err *err)
+{
+	const char *why = NULL;
+
+	*out = NULL;
+	if (scimerr_json_parse(out, resp->body, resp->len, &why) != L2S_OK)
+		return bad_success(err, method, shown, resp->status,
+		    why != NULL ? why : "the body is not JSON");
+	if (!cJSON_IsObject(*out)) {
+		cJSON_Delete(*out);
+		*out = NULL;
+		return bad_success(err, method, shown, resp->status,
+		    "the body is not a JSON object");
+	}
+	return L2S_OK;
+}
+
+/* "/{type}/{escaped id}"; caller frees; NULL when out of memory. */
+static char *
+resource_path(struct scim *s, const char *type, const char *id)
+{
+	struct buf b = BUF_INIT;
+	char *e;
+
+	e = http_escape(s->h, id);
+	if (e == NULL)
+		return NULL;
+	buf_printf(&b, "/%s/%s", type, e);
+	free(e);
+	return buf_take(&b);
+}
+
+int
+scim_discover(struct scim *s, struct err *err)
+{
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	const char *path = "/ServiceProviderConfig";
+	const cJSON *o;
+	cJSON *j = NULL;
+	struct err local = ERR_INIT;
+	char st[64];
+	int rc;
+
+	if (err == NULL)
+		err = &local;
+	rc = scim_send(s, "GET", path, NULL, NULL, &resp, err);
+	if (resp.status == 401 || resp.status == 403) {
+		status_text(st, sizeof(st), resp.status);
+		rc = err_set(err, L2S_EAUTH,
+		    "GET %s: %s: the SCIM service refused the token", path, st);
+		goto done;
+	}
+	if (resp.status == 404 || resp.status == 501) {
+		log_debug("%s: keeping the default capabilities", err->msg);
+		rc = err_set(err, L2S_OK, "%s", "");
+		goto done;
+	}
+	if (rc != L2S_OK)
+		goto done;
+	if (parse_object(&j, "GET", path, &resp, err) != L2S_OK) {
+		log_debug("%s: keeping the default capabilities", err->msg);
+		rc = err_set(err, L2S_OK, "%s", "");
+		goto done;
+	}
+	o = cJSON_GetObjectItem(j, "patch");
+	o = cJSON_GetObjectItem(o, "supported");
+	if (cJSON_IsBool(o))
+		s->caps.patch = cJSON_IsTrue(o);
+	o = cJSON_GetObjectItem(j, "filter");
+	if (cJSON_IsBool(cJSON_GetObjectItem(o, "supported")))
+		s->caps.filter = cJSON_IsTrue(cJSON_GetObjectItem(o,
+		    "supported"));
+	o = cJSON_GetObjectItem(o, "maxResults");
+	if (cJSON_IsNumber(o) && o->valuedouble >= 1 &&
+	    o->valuedouble <= 1e9)
+		s->caps.max_results = (int)o->valuedouble;
+	log_debug("SCIM service: patch %s, filter %s, maxResults %d",
+	    s->caps.patch ? "yes" : "no", s->caps.filter ? "yes" : "no",
+	    s->caps.max_results);
+	rc = L2S_OK;
+done:
+	cJSON_Delete(j);
+	http_response_free(&resp);
+	return rc;
+}
+
+int
+scim_create(struct scim *s, const char *type, const struct cJSON *body,
+    char **id, struct err *err)
+{
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	struct buf path = BUF_INIT;
+	const cJSON *v;
+	cJSON *j = NULL;
+	int rc;
+
+	*id = NULL;
+	buf_printf(&path, "/%s", type);
+	if (buf_failed(&path)) {
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+		goto done;
+	}
+	rc = scim_send(s, "POST", buf_str(&path), NULL, body, &resp, err);
+	if (rc != L2S_OK)
+		goto done;
+	rc = parse_object(&j, "POST", buf_str(&path), &resp, err);
+	if (rc != L2S_OK)
+		goto done;
+	v = cJSON_GetObjectItemCaseSensitive(j, "id");
+	if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
+		rc = bad_success(err, "POST", buf_str(&path), resp.status,
+		    "the response has no \"id\"");
+		goto done;
+	}
+	*id = strdup(v->valuestring);
+	if (*id == NULL)
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+done:
+	cJSON_Delete(j);
+	http_response_free(&resp);
+	buf_free(&path);
+	return rc;
+}
+
+int
+scim_patch(struct scim *s, const char *type, const char *id,
+    const struct cJSON *ops, struct err *err)
+{
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	cJSON *env = NULL, *schemas, *ref;
+	char *path = NULL;
+	int rc;
+
+	rc = err_set(err, L2S_ENOMEM, "out of memory");
+	path = resource_path(s, type, id);
+	if (path == NULL)
+		goto done;
+	if (!cJSON_IsArray(ops)) {
+		rc = err_set(err, L2S_EPARSE,
+		    "PATCH %s: the operations are not a JSON array", path);
+		goto done;
+	}
+	env = cJSON_CreateObject();
+	schemas = cJSON_AddArrayToObject(env, "schemas");
+	if (schemas == NULL)
+		goto done;
+	ref = cJSON_CreateString(SCIM_PATCHOP);
+	if (ref == NULL)
+		goto done;
+	if (!cJSON_AddItemToArray(schemas, ref)) {
+		cJSON_Delete(ref);
+		goto done;
+	}
+	/* The operations stay the caller's: a reference, not a copy. */
+	ref = cJSON_CreateArrayReference(ops->child);
+	if (ref == NULL)
+		goto done;
+	if (!cJSON_AddItemToObject(env, "Operations", ref)) {
+		cJSON_Delete(ref);
+		goto done;
+	}
+	rc = scim_send(s, "PATCH", path, NULL, env, &resp, err);
+done:
+	cJSON_Delete(env);
+	http_response_free(&resp);
+	free(path);
+	return rc;
+}
+
+int
+scim_replace(struct scim *s, const char *type, const char *id,
+    const struct cJSON *body, struct err *err)
+{
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	char *path;
+	int rc;
+
+	path = resource_path(s, type, id);
+	if (path == NULL)
+		return err_set(err, L2S_ENOMEM, "out of memory");
+	rc = scim_send(s, "PUT", path, NULL, body, &resp, err);
+	http_response_free(&resp);
+	free(path);
+	return rc;
+}
+
+int
+scim_delete(struct scim *s, const char *type, const char *id,
+    struct err *err)
+{
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	char *path;
+	int rc;
+
+	path = resource_path(s, type, id);
+	if (path == NULL)
+		return err_set(err, L2S_ENOMEM, "out of memory");
+	rc = scim_send(s, "DELETE", path, NULL, NULL, &resp, err);
+	if (rc == L2S_ENOTFOUND && resp.status == 404) {
+		log_debug("DELETE %s: already gone", path);
+		rc = err_set(err, L2S_OK, "%s", "");
+	}
+	http_response_free(&resp);
+	free(path);
+	return rc;
+}
+
+int
+scim_get(struct scim *s, const char *type, const char *id,
+    struct cJSON **out, struct err *err)
+{
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	char *path;
+	int rc;
+
+	*out = NULL;
+	path = resource_path(s, type, id);
+	if (path == NULL)
+		return err_set(err, L2S_ENOMEM, "out of memory");
+	rc = scim_send(s, "GET", path, NULL, NULL, &resp, err);
+	if (rc == L2S_OK)
+		rc = parse_object(out, "GET", path, &resp, err);
+	http_response_free(&resp);
+	free(path);
+	return rc;
+}
+
+int
+scim_list(struct scim *s, const char *type, const char *filter,
+    struct cJSON **out, struct err *err)
+{
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	struct buf path = BUF_INIT, shown = BUF_INIT;
+	cJSON *all = NULL, *page = NULL, *res, *it;
+	const cJSON *total;
+	char *efilter = NULL;
+	long start = 1, collected = 0, pages = 0, count = SCIM_PAGE_SIZE;
+	int rc, n;
+
+	*out = NULL;
+	rc = err_set(err, L2S_ENOMEM, "out of memory");
+	if (filter != NULL && (efilter = http_escape(s->h, filter)) == NULL)
+		goto done;
+	if (s->caps.max_results > 0 && s->caps.max_results < count)
+		count = s->caps.max_results;
+	all = cJSON_CreateArray();
+	if (all == NULL)
+		goto done;
+	for (;;) {
+		if (++pages > SCIM_MAX_PAGES) {
+			rc = err_set(err, L2S_ESCIM,
+			    "%s: still short of totalResults after %d pages",
+			    buf_str(&shown), SCIM_MAX_PAGES);
+			goto done;
+		}
+		buf_reset(&path);
+		buf_reset(&shown);
+		if (filter != NULL) {
+			buf_printf(&path, "/%s?filter=%s&", type, efilter);
+			buf_printf(&shown, "/%s?filter=%s&", type, filter);
+		} else {
+			buf_printf(&path, "/%s?", type);
+			buf_printf(&shown, "/%s?", type);
+		}
+		buf_printf(&path, "startIndex=%ld&count=%ld", start, count);
+		buf_printf(&shown, "startIndex=%ld&count=%ld", start, count);
+		if (buf_failed(&path) || buf_failed(&shown)) {
+			rc = err_set(err, L2S_ENOMEM, "out of memory");
+			goto done;
+		}
+		http_response_free(&resp);
+		rc = scim_send(s, "GET", buf_str(&path), buf_str(&shown), NULL,
+		    &resp, err);
+		if (rc != L2S_OK)
+			goto done;
+		cJSON_Delete(page);
+		rc = parse_object(&page, "GET", buf_str(&shown), &resp, err);
+		if (rc != L2S_OK)
+			goto done;
+		total = cJSON_GetObjectItem(page, "totalResults");
+		if (!cJSON_IsNumber(total) || total->valuedouble < 0) {
+			rc = bad_success(err, "GET", buf_str(&shown),
+			    resp.status, "the ListResponse has no totalResults");
+			goto done;
+		}
+		res = cJSON_GetObjectItem(page, "Resources");
+		if (res != NULL && !cJSON_IsArray(res)) {
+			rc = bad_success(err, "GET", buf_str(&shown),
+			    resp.status, "its Resources is not an array");
+			goto done;
+		}
+		n = 0;
+		while (res != NULL && (it = cJSON_DetachItemFromArray(res, 0))
+		    != NULL) {
+			if (!cJSON_AddItemToArray(all, it)) {
+				cJSON_Delete(it);
+				rc = err_set(err, L2S_ENOMEM, "out of memory");
+				goto done;
+			}
+			n++;
+		}
+		collected += n;
+		if ((double)collected >= total->valuedouble)
+			break;
+		if (n == 0) {
+			log_debug("GET %s: empty page before totalResults "
+			    "(%ld of %.0f): stopping", buf_str(&shown),
+			    collected, total->valuedouble);
+			break;
+		}
+		start += n;
+	}
+	*out = all;
+	all = NULL;
+	rc = err_set(err, L2S_OK, "%s", "");
+done:
+	cJSON_Delete(page);
+	cJSON_Delete(all);
+	http_response_free(&resp);
+	buf_free(&path);
+	buf_free(&shown);
+	free(efilter);
+	return rc;
+}
