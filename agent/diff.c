@@ -1,0 +1,325 @@
+/*
+ * diff.c - from (directory read, state) to a plan, and the guard on it
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "diff.h"
+#include "mapping.h"
+
+static int
+plan_push(struct plan *p, const struct op *op)
+{
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		struct op *ops = realloc(p->ops, cap * sizeof(*ops));
+
+		if (ops == NULL)
+			return -1;
+		p->ops = ops;
+		p->cap = cap;
+	}
+	p->ops[p->n++] = *op;
+	p->count[op->kind]++;
+	if (op->kind == OP_USER_DEACTIVATE || op->kind == OP_USER_DELETE ||
+	    op->kind == OP_GROUP_DELETE)
+		p->removals++;
+	return 0;
+}
+
+static const char *
+op_name_of(const struct op *op)
+{
+	const struct record *r = op->want != NULL ? op->want : op->have;
+
+	return r->name != NULL ? r->name : r->key;
+}
+
+static int
+op_cmp_name(const void *a, const void *b)
+{
+	const struct op *x = a, *y = b;
+	int c = strcmp(op_name_of(x), op_name_of(y));
+
+	if (c != 0)
+		return c;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return strcmp((x->want ? x->want : x->have)->key,
+	    (y->want ? y->want : y->have)->key);
+}
+
+/* Member deltas between two sorted key lists. */
+static int
+member_delta(struct op *op, const struct record *want, const struct record *have)
+{
+	size_t i = 0, j = 0;
+	size_t nw = want->nmembers, nh = have != NULL ? have->nmembers : 0;
+
+	op->add = calloc(nw + 1, sizeof(*op->add));
+	op->del = calloc(nh + 1, sizeof(*op->del));
+	if (op->add == NULL || op->del == NULL)
+		return -1;
+	while (i < nw || j < nh) {
+		int c = i == nw ? 1 : j == nh ? -1 :
+		    strcmp(want->members[i], have->members[j]);
+
+		if (c < 0)
+			op->add[op->nadd++] = want->members[i++];
+		else if (c > 0)
+			op->del[op->ndel++] = have->members[j++];
+		else
+			i++, j++;
+	}
+	return 0;
+}
+
+/* How many creates in this cycle stand above r in the management chain. */
+static size_t
+manager_depth(const struct record *r, const struct hmap *want_users,
+    const struct hmap *have_users, size_t limit)
+{
+	size_t depth = 0;
+	const char *mk;
+
+	while (depth < limit &&
+	    (mk = attrs_get(&r->attrs, SCIM_MANAGER_PATH)) != NULL &&
+	    hmap_get(have_users, mk) == NULL &&
+	    (r = hmap_get(want_users, mk)) != NULL)
+		depth++;
+	return depth;
+}
+
+struct ranked {
+	struct op op;
+	size_t rank;
+};
+
+static int
+ranked_cmp(const void *a, const void *b)
+{
+	const struct ranked *x = a, *y = b;
+
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return op_cmp_name(&x->op, &y->op);
+}
+
+void
+plan_free(struct plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		free(p->ops[i].add);
+		free(p->ops[i].del);
+	}
+	free(p->ops);
+	memset(p, 0, sizeof(*p));
+}
+
+int
+diff_build(struct plan *out, const struct readset *want,
+    const struct hmap *have_users, const struct hmap *have_groups,
+    const struct config *cfg, struct err *err)
+{
+	struct ranked *creates = NULL;
+	struct op *rest = NULL, op;
+	size_t ncreates = 0, nrest = 0, cap, i, pos;
+	const char *key;
+	void *v;
+	int rc = L2S_ENOMEM;
+
+	memset(out, 0, sizeof(*out));
+	out->want_users = &want->users;
+	out->have_users = have_users;
+	cap = want->users.len + want->groups.len + have_users->len +
+	    have_groups->len + 1;
+	creates = calloc(want->users.len + 1, sizeof(*creates));
+	rest = calloc(cap, sizeof(*rest));
+	if (creates == NULL || rest == NULL)
+		goto done;
+
+	/* Users present in LDAP. */
+	pos = 0;
+	while (hmap_next(&want->users, &pos, &key, &v)) {
+		const struct record *w = v, *h = hmap_get(have_users, key);
+
+		if (w->held != NULL) {
+			out->held++;
+			continue;
+		}
+		memset(&op, 0, sizeof(op));
+		op.want = w;
+		op.have = h;
+		if (h == NULL) {
+			op.kind = OP_USER_CREATE;
+			creates[ncreates].op = op;
+			creates[ncreates++].rank = manager_depth(w, &want->users,
+			    have_users, want->users.len);
+		} else if (h->removed || !attrs_equal(&w->attrs, &h->attrs)) {
+			op.kind = OP_USER_UPDATE;
+			rest[nrest++] = op;
+		}
+	}
+	/* Users that left LDAP. */
+	pos = 0;
+	while (hmap_next(have_users, &pos, &key, &v)) {
+		const struct record *h = v;
+
+		if (hmap_get(&want->users, key) != NULL)
+			continue;
+		if (h->removed && cfg->sync.removal == REMOVAL_DEACTIVATE)
+			continue;
+		memset(&op, 0, sizeof(op));
+		op.have = h;
+		op.kind = cfg->sync.removal == REMOVAL_DELETE ? OP_USER_DELETE :
+		    OP_USER_DEACTIVATE;
+		rest[nrest++] = op;
+	}
+	/* Groups; untouched altogether when the config has no groups. */
+	if (cfg->groups.enabled) {
+		pos = 0;
+		while (hmap_next(&want->groups, &pos, &key, &v)) {
+			const struct record *w = v, *h = hmap_get(have_groups, key);
+
+			if (w->held != NULL) {
+				out->held++;
+				continue;
+			}
+			memset(&op, 0, sizeof(op));
+			op.want = w;
+			op.have = h;
+			op.kind = h == NULL ? OP_GROUP_CREATE : OP_GROUP_UPDATE;
+			if (member_delta(&op, w, h) != 0) {
+				free(op.add);
+				free(op.del);
+				goto done;
+			}
+			if (h != NULL)
+				op.rename = strcmp(w->name, h->name) != 0;
+			if (h != NULL && !op.rename && op.nadd == 0 &&
+			    op.ndel == 0) {
+				free(op.add);
+				free(op.del);
+				continue;
+			}
+			rest[nrest++] = op;
+		}
+		pos = 0;
+		while (hmap_next(have_groups, &pos, &key, &v)) {
+			if (hmap_get(&want->groups, key) != NULL)
+				continue;
+			memset(&op, 0, sizeof(op));
+			op.have = v;
+			op.kind = OP_GROUP_DELETE;
+			rest[nrest++] = op;
+		}
+	}
+
+	/* Order: user creates (managers first), user updates, group creates,
+	 * group updates, user removals, group deletions; by name within. */
+	qsort(creates, ncreates, sizeof(*creates), ranked_cmp);
+	qsort(rest, nrest, sizeof(*rest), op_cmp_name);
+	for (i = 0; i < ncreates; i++)
+		if (plan_push(out, &creates[i].op) != 0)
+			goto done;
+	{
+		static const enum op_kind order[] = {
+			OP_USER_UPDATE, OP_GROUP_CREATE, OP_GROUP_UPDATE,
+			OP_USER_DEACTIVATE, OP_USER_DELETE, OP_GROUP_DELETE
+		};
+		size_t k;
+
+		for (k = 0; k < sizeof(order) / sizeof(order[0]); k++)
+			for (i = 0; i < nrest; i++) {
+				if (rest[i].kind != order[k])
+					continue;
+				if (plan_push(out, &rest[i]) != 0)
+					goto done;
+				rest[i].add = rest[i].del = NULL;
+			}
+	}
+	rc = L2S_OK;
+done:
+	if (rest != NULL)
+		for (i = 0; i < nrest; i++) {
+			free(rest[i].add);
+			free(rest[i].del);
+		}
+	free(rest);
+	free(creates);
+	if (rc != L2S_OK) {
+		plan_free(out);
+		return err_set(err, rc, "out of memory");
+	}
+	return L2S_OK;
+}
+
+static size_t
+count_active(const struct hmap *users)
+{
+	size_t pos = 0, n = 0;
+	void *v;
+
+	while (hmap_next(users, &pos, NULL, &v))
+		if (!((const struct record *)v)->removed)
+			n++;
+	return n;
+}
+
+int
+guard_check(const struct plan *p, const struct readset *want,
+    const struct hmap *have_users, const struct hmap *have_groups,
+    const struct config *cfg, int force, struct err *err)
+{
+	size_t active = count_active(have_users), base, limit, i, shown = 0;
+	struct buf b = BUF_INIT;
+	int rc;
+
+	if (!want->complete)
+		return err_set(err, L2S_EUNSAFE, "the directory read was "
+		    "incomplete: refusing to change anything");
+	if (want->users.len == 0 && active > 0)
+		return err_set(err, L2S_EUNSAFE, "the users search returned no "
+		    "entries but %zu users were synced before: refusing to remove "
+		    "them (check users.base_dn and users.filter)", active);
+	if (cfg->groups.enabled && want->groups.len == 0 && have_groups->len > 0)
+		return err_set(err, L2S_EUNSAFE, "the groups search returned no "
+		    "entries but %zu groups were synced before: refusing to delete "
+		    "them (check groups.base_dn and groups.filter)",
+		    have_groups->len);
+	if (p->removals == 0 || force)
+		return L2S_OK;
+	base = active + (cfg->groups.enabled ? have_groups->len : 0);
+	limit = cfg->sync.max_removals_is_percent ?
+	    base * (size_t)cfg->sync.max_removals / 100 :
+	    (size_t)cfg->sync.max_removals;
+	if (p->removals <= limit)
+		return L2S_OK;
+	for (i = 0; i < p->n && shown < 5; i++) {
+		const struct op *op = &p->ops[i];
+
+		if (op->kind != OP_USER_DEACTIVATE && op->kind != OP_USER_DELETE &&
+		    op->kind != OP_GROUP_DELETE)
+			continue;
+		buf_printf(&b, "%s%s '%s'", shown ? ", " : "",
+		    plan_op_name(op->kind), op_name_of(op));
+		shown++;
+	}
+	if (p->removals > shown)
+		buf_printf(&b, " and %zu more", p->removals - shown);
+	if (cfg->sync.max_removals_is_percent)
+		rc = err_set(err, L2S_EUNSAFE, "refusing %zu removals, over the "
+		    "limit of %zu (sync.max_removals %d%% of %zu synced objects): "
+		    "%s; run with --force if this is intended", p->removals, limit,
+		    cfg->sync.max_removals, base, buf_str(&b));
+	else
+		rc = err_set(err, L2S_EUNSAFE, "refusing %zu removals, over the "
+		    "limit of %zu (sync.max_removals): %s; run with --force if this "
+		    "is intended", p->removals, limit, buf_str(&b));
+	buf_free(&b);
+	return rc;
+}

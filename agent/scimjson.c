@@ -1,0 +1,498 @@
+/*
+ * scimjson.c - SCIM resources and PATCH operations built from records
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "buf.h"
+#include "mapping.h"
+#include "scimjson.h"
+
+#define SCHEMA_USER "urn:ietf:params:scim:schemas:core:2.0:User"
+#define SCHEMA_GROUP "urn:ietf:params:scim:schemas:core:2.0:Group"
+
+/* A path split into its parts. */
+struct path_parts {
+	enum { P_SIMPLE, P_SUB, P_MULTI, P_ENTERPRISE, P_ACTIVE } form;
+	char top[64];		/* "title", "name", "emails", enterprise attr */
+	char type[64];		/* P_MULTI: the type value */
+	char sub[64];		/* P_SUB / P_MULTI: the sub-attribute */
+};
+
+static int
+path_split(const char *path, struct path_parts *pp)
+{
+	size_t n = strlen(SCIM_ENTERPRISE_URN);
+	const char *dot, *br;
+
+	memset(pp, 0, sizeof(*pp));
+	if (strcmp(path, "active") == 0) {
+		pp->form = P_ACTIVE;
+		return 0;
+	}
+	if (strncmp(path, SCIM_ENTERPRISE_URN, n) == 0 && path[n] == ':') {
+		pp->form = P_ENTERPRISE;
+		return strlen(path + n + 1) < sizeof(pp->top) ?
+		    (strcpy(pp->top, path + n + 1), 0) : -1;
+	}
+	br = strchr(path, '[');
+	if (br != NULL) {
+		/* NAME[type eq "T"].SUB, already checked by mapping.c */
+		const char *t = br + 10, *q = strchr(t, '"');
+
+		if (q == NULL || (size_t)(br - path) >= sizeof(pp->top) ||
+		    (size_t)(q - t) >= sizeof(pp->type) ||
+		    strlen(q + 3) >= sizeof(pp->sub))
+			return -1;
+		pp->form = P_MULTI;
+		memcpy(pp->top, path, (size_t)(br - path));
+		memcpy(pp->type, t, (size_t)(q - t));
+		strcpy(pp->sub, q + 3);
+		return 0;
+	}
+	dot = strchr(path, '.');
+	if (dot != NULL) {
+		if ((size_t)(dot - path) >= sizeof(pp->top) ||
+		    strlen(dot + 1) >= sizeof(pp->sub))
+			return -1;
+		pp->form = P_SUB;
+		memcpy(pp->top, path, (size_t)(dot - path));
+		strcpy(pp->sub, dot + 1);
+		return 0;
+	}
+	if (strlen(path) >= sizeof(pp->top))
+		return -1;
+	pp->form = P_SIMPLE;
+	strcpy(pp->top, path);
+	return 0;
+}
+
+/* obj[name] as an object, created when missing; NULL on ENOMEM. */
+static cJSON *
+child_object(cJSON *obj, const char *name)
+{
+	cJSON *c = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	if (c != NULL)
+		return cJSON_IsObject(c) ? c : NULL;
+	return cJSON_AddObjectToObject(obj, name);
+}
+
+/* The element of the array obj[name] whose "type" is type (created). */
+static cJSON *
+multi_element(cJSON *obj, const char *name, const char *type, int primary)
+{
+	cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, name), *el;
+
+	if (arr == NULL)
+		arr = cJSON_AddArrayToObject(obj, name);
+	if (arr == NULL)
+		return NULL;
+	cJSON_ArrayForEach(el, arr) {
+		cJSON *t = cJSON_GetObjectItemCaseSensitive(el, "type");
+
+		if (cJSON_IsString(t) && strcmp(t->valuestring, type) == 0)
+			return el;
+	}
+	el = cJSON_CreateObject();
+	if (el == NULL)
+		return NULL;
+	if (!cJSON_AddItemToArray(arr, el)) {
+		cJSON_Delete(el);
+		return NULL;
+	}
+	if (cJSON_AddStringToObject(el, "type", type) == NULL)
+		return NULL;
+	/* Targets such as Atlassian want exactly one primary email. */
+	if (primary && cJSON_GetArraySize(arr) == 1 &&
+	    strcmp(name, "emails") == 0 &&
+	    cJSON_AddTrueToObject(el, "primary") == NULL)
+		return NULL;
+	return el;
+}
+
+static cJSON *
+manager_value(const char *key, scim_id_fn ids, void *arg)
+{
+	const char *id = ids != NULL ? ids(arg, key) : NULL;
+	cJSON *o;
+
+	if (id == NULL)
+		return NULL;
+	o = cJSON_CreateObject();
+	if (o != NULL && cJSON_AddStringToObject(o, "value", id) == NULL) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	return o;
+}
+
+/* Set one flat attribute into the resource tree.  0, 1 (skipped: an
+ * unresolvable manager), or -1 on ENOMEM or a malformed path. */
+static int
+put_attr(cJSON *res, const char *path, const char *value, scim_id_fn ids,
+    void *arg, int *enterprise)
+{
+	struct path_parts pp;
+	cJSON *o;
+
+	if (path_split(path, &pp) != 0)
+		return -1;
+	switch (pp.form) {
+	case P_ACTIVE:
+		return cJSON_AddBoolToObject(res, "active",
+		    strcmp(value, "true") == 0) ? 0 : -1;
+	case P_SIMPLE:
+		return cJSON_AddStringToObject(res, pp.top, value) ? 0 : -1;
+	case P_SUB:
+		o = child_object(res, pp.top);
+		return o != NULL && cJSON_AddStringToObject(o, pp.sub, value) ?
+		    0 : -1;
+	case P_MULTI:
+		o = multi_element(res, pp.top, pp.type, 1);
+		return o != NULL && cJSON_AddStringToObject(o, pp.sub, value) ?
+		    0 : -1;
+	case P_ENTERPRISE:
+		o = child_object(res, SCIM_ENTERPRISE_URN);
+		if (o == NULL)
+			return -1;
+		*enterprise = 1;
+		if (strcmp(pp.top, "manager") == 0) {
+			cJSON *m = manager_value(value, ids, arg);
+
+			if (m == NULL)
+				return 1;
+			if (!cJSON_AddItemToObject(o, "manager", m)) {
+				cJSON_Delete(m);
+				return -1;
+			}
+			return 0;
+		}
+		return cJSON_AddStringToObject(o, pp.top, value) ? 0 : -1;
+	}
+	return -1;
+}
+
+int
+scimjson_user(cJSON **out, const struct record *r, scim_id_fn ids, void *arg,
+    struct err *err)
+{
+	cJSON *res = cJSON_CreateObject(), *schemas;
+	int enterprise = 0;
+	size_t i;
+
+	*out = NULL;
+	if (res == NULL)
+		goto nomem;
+	schemas = cJSON_AddArrayToObject(res, "schemas");
+	if (schemas == NULL ||
+	    !cJSON_AddItemToArray(schemas, cJSON_CreateString(SCHEMA_USER)) ||
+	    cJSON_AddStringToObject(res, "externalId", r->key) == NULL)
+		goto nomem;
+	for (i = 0; i < r->attrs.n; i++)
+		if (put_attr(res, r->attrs.v[i].path, r->attrs.v[i].value, ids,
+		    arg, &enterprise) < 0)
+			goto nomem;
+	if (enterprise &&
+	    !cJSON_AddItemToArray(schemas, cJSON_CreateString(SCIM_ENTERPRISE_URN)))
+		goto nomem;
+	*out = res;
+	return L2S_OK;
+nomem:
+	cJSON_Delete(res);
+	return err_set(err, L2S_ENOMEM, "cannot build the SCIM user '%s': out "
+	    "of memory", r->name != NULL ? r->name : r->key);
+}
+
+static int
+op_add(cJSON *ops, const char *op, const char *path, cJSON *value)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL || !cJSON_AddItemToArray(ops, o)) {
+		cJSON_Delete(o);
+		cJSON_Delete(value);
+		return -1;
+	}
+	if (cJSON_AddStringToObject(o, "op", op) == NULL ||
+	    (path != NULL && cJSON_AddStringToObject(o, "path", path) == NULL)) {
+		cJSON_Delete(value);
+		return -1;
+	}
+	if (value != NULL && !cJSON_AddItemToObject(o, "value", value)) {
+		cJSON_Delete(value);
+		return -1;
+	}
+	return 0;
+}
+
+/* The PATCH value for path: a string, a boolean, or a manager reference. */
+static cJSON *
+patch_value(const char *path, const char *value, scim_id_fn ids, void *arg)
+{
+	if (strcmp(path, "active") == 0)
+		return cJSON_CreateBool(strcmp(value, "true") == 0);
+	if (strcmp(path, SCIM_MANAGER_PATH) == 0)
+		return manager_value(value, ids, arg);
+	return cJSON_CreateString(value);
+}
+
+/* Does a contain any path of the multi-valued element "NAME[type eq "T"]."? */
+static int
+has_element(const struct attrs *a, const char *prefix)
+{
+	size_t i, n = strlen(prefix);
+
+	for (i = 0; a != NULL && i < a->n; i++)
+		if (strncmp(a->v[i].path, prefix, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* The element prefix of a P_MULTI path: NAME[type eq "T"] */
+static size_t
+element_prefix_len(const char *path)
+{
+	const char *close = strstr(path, "\"]");
+
+	return close != NULL ? (size_t)(close - path) + 2 : 0;
+}
+
+/* Operations for the multi-valued element at prefix (whole-element add or
+ * remove when the element appears or disappears, else per sub-attribute). */
+static int
+patch_element(cJSON *ops, const char *prefix, const struct attrs *before,
+    const struct attrs *after)
+{
+	int had = has_element(before, prefix), has = has_element(after, prefix);
+	size_t i, n = strlen(prefix);
+
+	if (had && !has)
+		return op_add(ops, "remove", prefix, NULL);
+	if (!had && has) {
+		cJSON *tmp = cJSON_CreateObject(), *arr;
+		int ent = 0;
+
+		if (tmp == NULL)
+			return -1;
+		for (i = 0; i < after->n; i++)
+			if (strncmp(after->v[i].path, prefix, n) == 0 &&
+			    put_attr(tmp, after->v[i].path, after->v[i].value,
+			    NULL, NULL, &ent) != 0) {
+				cJSON_Delete(tmp);
+				return -1;
+			}
+		arr = tmp->child;	/* the one array put_attr made */
+		cJSON_DetachItemViaPointer(tmp, arr);
+		{
+			char name[64];
+			size_t len = (size_t)(strchr(prefix, '[') - prefix);
+
+			memcpy(name, prefix, len);
+			name[len] = '\0';
+			cJSON_Delete(tmp);
+			return op_add(ops, "add", name, arr);
+		}
+	}
+	/* Both: per sub-attribute, handled by the caller's path walk. */
+	return 1;
+}
+
+int
+scimjson_user_patch(cJSON **out, const struct attrs *before,
+    const struct attrs *after, scim_id_fn ids, void *arg, struct err *err)
+{
+	cJSON *ops = cJSON_CreateArray();
+	struct buf done_prefixes = BUF_INIT;	/* "\n"-separated */
+	size_t i = 0, j = 0;
+
+	*out = NULL;
+	if (ops == NULL)
+		goto nomem;
+	while (i < before->n || j < after->n) {
+		int c = i == before->n ? 1 : j == after->n ? -1 :
+		    strcmp(before->v[i].path, after->v[j].path);
+		const char *path = c <= 0 ? before->v[i].path : after->v[j].path;
+		const char *bval = c <= 0 ? before->v[i].value : NULL;
+		const char *aval = c >= 0 ? after->v[j].value : NULL;
+		size_t plen = element_prefix_len(path);
+
+		if (c <= 0)
+			i++;
+		if (c >= 0)
+			j++;
+		if (bval != NULL && aval != NULL && strcmp(bval, aval) == 0)
+			continue;
+		if (plen > 0 && strchr(path, '[') != NULL) {
+			char prefix[256];
+			int rc;
+
+			if (plen >= sizeof(prefix))
+				goto nomem;
+			memcpy(prefix, path, plen);
+			prefix[plen] = '\0';
+			if (strstr(buf_str(&done_prefixes), prefix) != NULL)
+				continue;
+			rc = patch_element(ops, prefix, before, after);
+			if (rc < 0)
+				goto nomem;
+			if (rc == 0) {
+				buf_printf(&done_prefixes, "%s\n", prefix);
+				continue;
+			}
+		}
+		if (aval == NULL) {
+			if (op_add(ops, "remove", path, NULL) != 0)
+				goto nomem;
+		} else {
+			cJSON *v = patch_value(path, aval, ids, arg);
+
+			if (v == NULL) {
+				if (strcmp(path, SCIM_MANAGER_PATH) == 0)
+					continue;	/* manager not created yet */
+				goto nomem;
+			}
+			if (op_add(ops, "replace", path, v) != 0)
+				goto nomem;
+		}
+	}
+	if (buf_failed(&done_prefixes))
+		goto nomem;
+	buf_free(&done_prefixes);
+	*out = ops;
+	return L2S_OK;
+nomem:
+	buf_free(&done_prefixes);
+	cJSON_Delete(ops);
+	return err_set(err, L2S_ENOMEM, "cannot build the PATCH operations: out "
+	    "of memory");
+}
+
+static cJSON *
+member_array(const char *const *ids, size_t n)
+{
+	cJSON *arr = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; arr != NULL && i < n; i++) {
+		cJSON *m = cJSON_CreateObject();
+
+		if (m == NULL) {
+			cJSON_Delete(arr);
+			return NULL;
+		}
+		cJSON_AddItemToArray(arr, m);	/* cannot fail: both exist */
+		if (cJSON_AddStringToObject(m, "value", ids[i]) == NULL) {
+			cJSON_Delete(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+int
+scimjson_group(cJSON **out, const struct record *g, const char *const *ids,
+    size_t n, struct err *err)
+{
+	cJSON *res = cJSON_CreateObject(), *schemas, *members;
+
+	*out = NULL;
+	if (res == NULL)
+		goto nomem;
+	schemas = cJSON_AddArrayToObject(res, "schemas");
+	if (schemas == NULL ||
+	    !cJSON_AddItemToArray(schemas, cJSON_CreateString(SCHEMA_GROUP)) ||
+	    cJSON_AddStringToObject(res, "displayName", g->name) == NULL ||
+	    cJSON_AddStringToObject(res, "externalId", g->key) == NULL)
+		goto nomem;
+	members = member_array(ids, n);
+	if (members == NULL || !cJSON_AddItemToObject(res, "members", members)) {
+		cJSON_Delete(members);
+		goto nomem;
+	}
+	*out = res;
+	return L2S_OK;
+nomem:
+	cJSON_Delete(res);
+	return err_set(err, L2S_ENOMEM, "cannot build the SCIM group '%s': out "
+	    "of memory", g->name);
+}
+
+int
+scimjson_group_rename(cJSON **out, const char *name, struct err *err)
+{
+	*out = cJSON_CreateArray();
+	if (*out == NULL || op_add(*out, "replace", "displayName",
+	    cJSON_CreateString(name)) != 0) {
+		cJSON_Delete(*out);
+		*out = NULL;
+		return err_set(err, L2S_ENOMEM, "out of memory");
+	}
+	return L2S_OK;
+}
+
+int
+scimjson_members_add(cJSON **out, const char *const *ids, size_t n,
+    struct err *err)
+{
+	cJSON *arr;
+
+	*out = cJSON_CreateArray();
+	arr = member_array(ids, n);
+	if (*out == NULL || arr == NULL || op_add(*out, "add", "members", arr) != 0) {
+		if (*out == NULL)
+			cJSON_Delete(arr);
+		cJSON_Delete(*out);
+		*out = NULL;
+		return err_set(err, L2S_ENOMEM, "out of memory");
+	}
+	return L2S_OK;
+}
+
+int
+scimjson_members_remove(cJSON **out, const char *const *ids, size_t n,
+    struct err *err)
+{
+	struct buf path = BUF_INIT;
+	size_t i;
+	const char *p;
+
+	*out = cJSON_CreateArray();
+	if (*out == NULL)
+		goto nomem;
+	for (i = 0; i < n; i++) {
+		buf_reset(&path);
+		buf_puts(&path, "members[value eq \"");
+		for (p = ids[i]; *p != '\0'; p++) {
+			if (*p == '"' || *p == '\\')
+				buf_putc(&path, '\\');
+			buf_putc(&path, *p);
+		}
+		buf_puts(&path, "\"]");
+		if (buf_failed(&path) ||
+		    op_add(*out, "remove", buf_str(&path), NULL) != 0)
+			goto nomem;
+	}
+	buf_free(&path);
+	return L2S_OK;
+nomem:
+	buf_free(&path);
+	cJSON_Delete(*out);
+	*out = NULL;
+	return err_set(err, L2S_ENOMEM, "out of memory");
+}
+
+int
+scimjson_deactivate(cJSON **out, struct err *err)
+{
+	*out = cJSON_CreateArray();
+	if (*out == NULL || op_add(*out, "replace", "active",
+	    cJSON_CreateFalse()) != 0) {
+		cJSON_Delete(*out);
+		*out = NULL;
+		return err_set(err, L2S_ENOMEM, "out of memory");
+	}
+	return L2S_OK;
+}

@@ -1,0 +1,49 @@
+/*
+ * scimjson.h - SCIM resources and PATCH operations built from records
+ *
+ * Pure: builds cJSON trees (RFC 7643 User and Group, RFC 7644 PATCH
+ * operations); no I/O, no logging.  The flat attribute paths of a record
+ * ("name.givenName", "emails[type eq \"work\"].value", "urn:...:User:
+ * employeeNumber") become nested JSON; "active" becomes a boolean; the
+ * enterprise manager (a user key) becomes {"value": SCIM id} through the
+ * ids callback.  Every tree returned is the caller's (cJSON_Delete()).
+ */
+#ifndef L2S_SCIMJSON_H
+#define L2S_SCIMJSON_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "record.h"
+
+struct cJSON;
+
+/* The SCIM id of the user with this key, or NULL when it has none yet.
+ * The string is borrowed for the duration of the call that asked. */
+typedef const char *(*scim_id_fn)(void *arg, const char *user_key);
+
+/* The full User resource for r (externalId = r->key). */
+int scimjson_user(struct cJSON **out, const struct record *r, scim_id_fn ids,
+    void *arg, struct err *err);
+
+/* The PATCH operations turning before into after (changed paths only;
+ * "remove" for paths that disappeared).  *out is an array, possibly empty. */
+int scimjson_user_patch(struct cJSON **out, const struct attrs *before,
+    const struct attrs *after, scim_id_fn ids, void *arg, struct err *err);
+
+/* The full Group resource: displayName, externalId, members (ids). */
+int scimjson_group(struct cJSON **out, const struct record *g,
+    const char *const *member_ids, size_t n, struct err *err);
+
+/* One operation each: replace displayName; add members; remove members
+ * (one "members[value eq \"ID\"]" op per id).  *out is an array. */
+int scimjson_group_rename(struct cJSON **out, const char *name, struct err *err);
+int scimjson_members_add(struct cJSON **out, const char *const *ids, size_t n,
+    struct err *err);
+int scimjson_members_remove(struct cJSON **out, const char *const *ids,
+    size_t n, struct err *err);
+
+/* Deactivation: replace active with false. */
+int scimjson_deactivate(struct cJSON **out, struct err *err);
+
+#endif
