@@ -1,0 +1,412 @@
+/*
+ * main.c - the command line: parse, dispatch, choose the exit code
+ *
+ * Only main exits.  Exit codes (the contract a monitor reads):
+ *   0 done, nothing failed        1 some operations failed (retried next cycle)
+ *   2 usage, config or local error (config, secret or state file)
+ *   3 LDAP unreachable or bind refused, or the directory read failed
+ *   4 SCIM unreachable or auth refused
+ *   5 refused by a safety limit (nothing applied)
+ *   6 another run holds the lock
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#include "buf.h"
+#include "config.h"
+#include "log.h"
+#include "platform.h"
+#include "state.h"
+#include "sync.h"
+
+#ifndef L2S_VERSION
+#define L2S_VERSION "unknown"
+#endif
+
+enum {
+	EXIT_DONE = 0, EXIT_FAILED = 1, EXIT_CONFIG = 2, EXIT_LDAP = 3,
+	EXIT_SCIM = 4, EXIT_UNSAFE = 5, EXIT_LOCKED = 6
+};
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: ldap2scim [-c FILE] [-v | -q] [--log-format text|json] "
+	    "COMMAND [ARGS]\n"
+	    "  sync [--dry-run] [--json] [--full] [--force]   one cycle, then "
+	    "exit (cron)\n"
+	    "  run                                            polling loop "
+	    "(service)\n"
+	    "  check                                          config, LDAP bind, "
+	    "SCIM auth; changes nothing\n"
+	    "  state show | export | forget KEY | reset --yes inspect or repair "
+	    "the state store\n"
+	    "  version\n", f);
+}
+
+static int
+exit_for(int rc, const struct sync_stats *st)
+{
+	if (rc == L2S_OK)
+		return st->failed > 0 ? EXIT_FAILED : EXIT_DONE;
+	if (rc == L2S_ELOCKED)
+		return EXIT_LOCKED;
+	if (rc == L2S_EUNSAFE)
+		return EXIT_UNSAFE;
+	switch (st->phase) {
+	case PHASE_LDAP:
+		return EXIT_LDAP;
+	case PHASE_SCIM:
+		return EXIT_SCIM;
+	case PHASE_GUARD:
+		return EXIT_UNSAFE;
+	case PHASE_LOCAL:
+		return EXIT_CONFIG;
+	case PHASE_NONE:
+		break;
+	}
+	return EXIT_FAILED;
+}
+
+static int
+cmd_sync(const struct config *cfg, int argc, char **argv)
+{
+	struct sync_opts o = { 0, 0, 0 };
+	struct sync_stats st;
+	struct buf out = BUF_INIT, sum = BUF_INIT;
+	struct err err = ERR_INIT;
+	int i, rc, code;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--dry-run") == 0 || strcmp(argv[i], "-n") == 0)
+			o.dry_run = 1;
+		else if (strcmp(argv[i], "--json") == 0)
+			o.json = 1;
+		else if (strcmp(argv[i], "--force") == 0)
+			o.force = 1;
+		else if (strcmp(argv[i], "--full") == 0)
+			;	/* every cycle is a full read in this version */
+		else {
+			log_error("sync: unknown option '%s'", argv[i]);
+			usage(stderr);
+			return EXIT_CONFIG;
+		}
+	}
+	if (o.json && !o.dry_run) {
+		log_error("sync: --json goes with --dry-run");
+		return EXIT_CONFIG;
+	}
+	rc = sync_cycle(cfg, &o, &st, &out, &err);
+	code = exit_for(rc, &st);
+	if (rc != L2S_OK) {
+		log_error("%s", err.msg);
+	} else {
+		if (o.dry_run) {
+			fputs(buf_str(&out), stdout);
+			fflush(stdout);
+		}
+		sync_summary(&st, o.dry_run, &sum);
+		if (st.failed > 0)
+			log_warnx("%s", buf_str(&sum));
+		else
+			log_info("%s", buf_str(&sum));
+	}
+	buf_free(&out);
+	buf_free(&sum);
+	return code;
+}
+
+static int
+cmd_run(const char *path, struct config *cfg)
+{
+	struct sync_opts o = { 0, 0, 0 };
+	struct err err = ERR_INIT;
+
+	if (platform_signals(&err) != L2S_OK) {
+		log_error("%s", err.msg);
+		config_free(cfg);
+		return EXIT_CONFIG;
+	}
+	log_info("running: a cycle every %d s against '%s'", cfg->sync.interval,
+	    cfg->scim.url);
+	while (!platform_stop_requested()) {
+		struct sync_stats st;
+		struct buf sum = BUF_INIT;
+		int rc;
+
+		if (platform_take_reload()) {
+			struct config *next = NULL;
+
+			if (config_load(&next, path, &err) == L2S_OK) {
+				config_free(cfg);
+				cfg = next;
+				log_info("configuration reloaded from '%s'", path);
+			} else {
+				log_error("reload refused, keeping the running "
+				    "configuration: %s", err.msg);
+			}
+		}
+		rc = sync_cycle(cfg, &o, &st, &sum, &err);
+		if (rc != L2S_OK) {
+			log_error("cycle failed (exit code %d): %s",
+			    exit_for(rc, &st), err.msg);
+		} else {
+			buf_reset(&sum);
+			sync_summary(&st, 0, &sum);
+			if (st.failed > 0)
+				log_warnx("%s", buf_str(&sum));
+			else
+				log_info("%s", buf_str(&sum));
+		}
+		buf_free(&sum);
+		if (platform_stop_requested())
+			break;
+		platform_sleep(cfg->sync.interval);
+	}
+	log_info("stopped");
+	config_free(cfg);
+	return EXIT_DONE;
+}
+
+static int
+cmd_check(const struct config *cfg)
+{
+	struct sync_stats st;
+	struct err err = ERR_INIT;
+	int rc = sync_check(cfg, &st, &err);
+
+	if (rc != L2S_OK) {
+		log_error("%s", err.msg);
+		return exit_for(rc, &st);
+	}
+	log_info("check passed");
+	return EXIT_DONE;
+}
+
+static cJSON *
+state_json(const struct hmap *m)
+{
+	cJSON *arr = cJSON_CreateArray();
+	size_t pos = 0;
+	void *v;
+
+	while (arr != NULL && hmap_next(m, &pos, NULL, &v)) {
+		const struct record *r = v;
+		cJSON *o = cJSON_CreateObject(), *attrs, *mem;
+		size_t i;
+
+		if (o == NULL || !cJSON_AddItemToArray(arr, o))
+			goto fail_o;
+		if (cJSON_AddStringToObject(o, "key", r->key) == NULL ||
+		    cJSON_AddStringToObject(o, "scim_id", r->scim_id ? r->scim_id : "") == NULL ||
+		    cJSON_AddStringToObject(o, "name", r->name ? r->name : "") == NULL ||
+		    (r->dn != NULL && cJSON_AddStringToObject(o, "dn", r->dn) == NULL) ||
+		    cJSON_AddBoolToObject(o, "removed", r->removed) == NULL ||
+		    (attrs = cJSON_AddObjectToObject(o, "attributes")) == NULL)
+			goto fail;
+		for (i = 0; i < r->attrs.n; i++)
+			if (cJSON_AddStringToObject(attrs, r->attrs.v[i].path,
+			    r->attrs.v[i].value) == NULL)
+				goto fail;
+		if (r->kind == REC_GROUP) {
+			mem = cJSON_AddArrayToObject(o, "members");
+			if (mem == NULL)
+				goto fail;
+			for (i = 0; i < r->nmembers; i++)
+				if (!cJSON_AddItemToArray(mem,
+				    cJSON_CreateString(r->members[i])))
+					goto fail;
+		}
+		continue;
+fail_o:
+		cJSON_Delete(o);
+fail:
+		cJSON_Delete(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+static int
+cmd_state(const struct config *cfg, int argc, char **argv)
+{
+	struct hmap users = HMAP_INIT, groups = HMAP_INIT;
+	struct state *st = NULL;
+	struct platform_lock *lock = NULL;
+	struct err err = ERR_INIT;
+	const char *sub = argc > 1 ? argv[1] : "show";
+	char lpath[4096];
+	int writes, rc = EXIT_DONE;
+
+	writes = strcmp(sub, "forget") == 0 || strcmp(sub, "reset") == 0;
+	if (!writes && strcmp(sub, "show") != 0 && strcmp(sub, "export") != 0) {
+		log_error("state: unknown command '%s'", sub);
+		usage(stderr);
+		return EXIT_CONFIG;
+	}
+	if ((strcmp(sub, "forget") == 0 && argc != 3) ||
+	    (strcmp(sub, "reset") == 0 && (argc != 3 ||
+	    strcmp(argv[2], "--yes") != 0))) {
+		log_error("state: usage: state forget KEY | state reset --yes "
+		    "(after a reset the next sync creates every object again)");
+		return EXIT_CONFIG;
+	}
+	if (writes) {
+		snprintf(lpath, sizeof(lpath), "%s.lock", cfg->sync.state);
+		if (platform_lock(&lock, lpath, &err) != L2S_OK) {
+			log_error("%s", err.msg);
+			return err.code == L2S_ELOCKED ? EXIT_LOCKED : EXIT_CONFIG;
+		}
+	}
+	if (state_open(&st, cfg->sync.state, !writes, &err) != L2S_OK ||
+	    state_load(st, &users, &groups, &err) != L2S_OK) {
+		log_error("%s", err.msg);
+		rc = EXIT_CONFIG;
+		goto done;
+	}
+	if (strcmp(sub, "show") == 0) {
+		size_t pos = 0, removed = 0, members = 0;
+		void *v;
+
+		while (hmap_next(&users, &pos, NULL, &v))
+			removed += ((struct record *)v)->removed ? 1 : 0;
+		pos = 0;
+		while (hmap_next(&groups, &pos, NULL, &v))
+			members += ((struct record *)v)->nmembers;
+		printf("state: %s\nusers: %zu (%zu deactivated after leaving "
+		    "the directory)\ngroups: %zu (%zu memberships)\n",
+		    cfg->sync.state, users.len, removed, groups.len, members);
+	} else if (strcmp(sub, "export") == 0) {
+		cJSON *root = cJSON_CreateObject();
+		char *text = NULL;
+
+		if (root != NULL &&
+		    cJSON_AddItemToObject(root, "users", state_json(&users)) &&
+		    cJSON_AddItemToObject(root, "groups", state_json(&groups)))
+			text = cJSON_Print(root);
+		if (text == NULL) {
+			log_error("state export: out of memory");
+			rc = EXIT_FAILED;
+		} else {
+			printf("%s\n", text);
+		}
+		free(text);
+		cJSON_Delete(root);
+	} else if (strcmp(sub, "forget") == 0) {
+		int kind = hmap_get(&users, argv[2]) != NULL ? REC_USER :
+		    hmap_get(&groups, argv[2]) != NULL ? REC_GROUP : -1;
+
+		if (kind < 0) {
+			log_error("state forget: no object with key '%s'", argv[2]);
+			rc = EXIT_FAILED;
+		} else if (state_del(st, (enum rec_kind)kind, argv[2], &err) != L2S_OK) {
+			log_error("%s", err.msg);
+			rc = EXIT_CONFIG;
+		} else {
+			log_info("forgot %s '%s'", kind == REC_USER ? "user" :
+			    "group", argv[2]);
+		}
+	} else {
+		if (state_clear(st, &err) != L2S_OK) {
+			log_error("%s", err.msg);
+			rc = EXIT_CONFIG;
+		} else {
+			log_info("state '%s' reset", cfg->sync.state);
+		}
+	}
+done:
+	hmap_free(&users, record_free_v);
+	hmap_free(&groups, record_free_v);
+	state_close(st);
+	platform_unlock(lock);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = getenv("LDAP2SCIM_CONFIG");
+	enum log_level level = LOG_LVL_INFO;
+	enum log_format fmt = LOG_FMT_TEXT;
+	struct config *cfg = NULL;
+	struct err err = ERR_INIT;
+	const char *cmd;
+	int i, rc;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+			path = argv[++i];
+		} else if (strcmp(argv[i], "-v") == 0) {
+			level = LOG_LVL_DEBUG;
+		} else if (strcmp(argv[i], "-q") == 0) {
+			level = LOG_LVL_WARN;
+		} else if (strcmp(argv[i], "--log-format") == 0 && i + 1 < argc) {
+			i++;
+			if (strcmp(argv[i], "json") == 0)
+				fmt = LOG_FMT_JSON;
+			else if (strcmp(argv[i], "text") != 0) {
+				fprintf(stderr, "ldap2scim: --log-format takes "
+				    "text or json\n");
+				return EXIT_CONFIG;
+			}
+		} else if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return EXIT_DONE;
+		} else {
+			fprintf(stderr, "ldap2scim: unknown option '%s'\n", argv[i]);
+			usage(stderr);
+			return EXIT_CONFIG;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return EXIT_CONFIG;
+	}
+	cmd = argv[i];
+	log_init(level, fmt);
+	if (strcmp(cmd, "version") == 0) {
+		printf("ldap2scim %s\n", L2S_VERSION);
+		return EXIT_DONE;
+	}
+	if (strcmp(cmd, "sync") != 0 && strcmp(cmd, "run") != 0 &&
+	    strcmp(cmd, "check") != 0 && strcmp(cmd, "state") != 0) {
+		fprintf(stderr, "ldap2scim: unknown command '%s'\n", cmd);
+		usage(stderr);
+		return EXIT_CONFIG;
+	}
+	if ((strcmp(cmd, "run") == 0 || strcmp(cmd, "check") == 0) &&
+	    i + 1 < argc) {
+		fprintf(stderr, "ldap2scim: %s takes no arguments\n", cmd);
+		return EXIT_CONFIG;
+	}
+	if (path == NULL)
+		path = PLATFORM_DEFAULT_CONFIG;
+	if (config_load(&cfg, path, &err) != L2S_OK) {
+		log_error("%s", err.msg);
+		return EXIT_CONFIG;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_error("cannot initialise libcurl");
+		config_free(cfg);
+		return EXIT_CONFIG;
+	}
+	if (strcmp(cmd, "sync") == 0)
+		rc = cmd_sync(cfg, argc - i, argv + i);
+	else if (strcmp(cmd, "check") == 0)
+		rc = cmd_check(cfg);
+	else if (strcmp(cmd, "state") == 0)
+		rc = cmd_state(cfg, argc - i, argv + i);
+	else {
+		rc = cmd_run(path, cfg);
+		cfg = NULL;	/* cmd_run owns it, it may reload */
+	}
+	config_free(cfg);
+	curl_global_cleanup();
+	log_forget_secrets();
+	return rc;
+}
