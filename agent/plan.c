@@ -233,9 +233,15 @@ plan_print_json(const struct plan *p, struct buf *out)
 		if (op->kind == OP_USER_DEACTIVATE) {
 			cJSON *after = json_attrs(&op->have->attrs);
 
-			if (after != NULL)
-				cJSON_ReplaceItemInObject(after, "active",
-				    cJSON_CreateString("false"));
+			if (after != NULL) {
+				cJSON_DeleteItemFromObjectCaseSensitive(after,
+				    "active");
+				if (cJSON_AddStringToObject(after, "active",
+				    "false") == NULL) {
+					cJSON_Delete(after);
+					after = NULL;
+				}
+			}
 			if (json_add(o, "after", after) != 0)
 				goto fail;
 		} else if (json_add(o, "after", op->want != NULL ?

@@ -82,7 +82,7 @@ child_object(cJSON *obj, const char *name)
 
 /* The element of the array obj[name] whose "type" is type (created). */
 static cJSON *
-multi_element(cJSON *obj, const char *name, const char *type, int primary)
+multi_element(cJSON *obj, const char *name, const char *type)
 {
 	cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, name), *el;
 
@@ -105,12 +105,28 @@ multi_element(cJSON *obj, const char *name, const char *type, int primary)
 	}
 	if (cJSON_AddStringToObject(el, "type", type) == NULL)
 		return NULL;
-	/* Targets such as Atlassian want exactly one primary email. */
-	if (primary && cJSON_GetArraySize(arr) == 1 &&
-	    strcmp(name, "emails") == 0 &&
-	    cJSON_AddTrueToObject(el, "primary") == NULL)
-		return NULL;
 	return el;
+}
+
+/* Targets such as Atlassian want exactly one primary email: the "work"
+ * one when there is one, else the first.  0, or -1 on ENOMEM. */
+static int
+mark_primary_email(cJSON *res)
+{
+	cJSON *arr = cJSON_GetObjectItemCaseSensitive(res, "emails"), *el, *pick;
+
+	if (!cJSON_IsArray(arr) || arr->child == NULL)
+		return 0;
+	pick = arr->child;
+	cJSON_ArrayForEach(el, arr) {
+		cJSON *t = cJSON_GetObjectItemCaseSensitive(el, "type");
+
+		if (cJSON_IsString(t) && strcmp(t->valuestring, "work") == 0) {
+			pick = el;
+			break;
+		}
+	}
+	return cJSON_AddTrueToObject(pick, "primary") != NULL ? 0 : -1;
 }
 
 static cJSON *
@@ -151,25 +167,27 @@ put_attr(cJSON *res, const char *path, const char *value, scim_id_fn ids,
 		return o != NULL && cJSON_AddStringToObject(o, pp.sub, value) ?
 		    0 : -1;
 	case P_MULTI:
-		o = multi_element(res, pp.top, pp.type, 1);
+		o = multi_element(res, pp.top, pp.type);
 		return o != NULL && cJSON_AddStringToObject(o, pp.sub, value) ?
 		    0 : -1;
 	case P_ENTERPRISE:
-		o = child_object(res, SCIM_ENTERPRISE_URN);
-		if (o == NULL)
-			return -1;
-		*enterprise = 1;
 		if (strcmp(pp.top, "manager") == 0) {
 			cJSON *m = manager_value(value, ids, arg);
 
 			if (m == NULL)
 				return 1;
-			if (!cJSON_AddItemToObject(o, "manager", m)) {
+			o = child_object(res, SCIM_ENTERPRISE_URN);
+			if (o == NULL || !cJSON_AddItemToObject(o, "manager", m)) {
 				cJSON_Delete(m);
 				return -1;
 			}
+			*enterprise = 1;
 			return 0;
 		}
+		o = child_object(res, SCIM_ENTERPRISE_URN);
+		if (o == NULL)
+			return -1;
+		*enterprise = 1;
 		return cJSON_AddStringToObject(o, pp.top, value) ? 0 : -1;
 	}
 	return -1;
@@ -197,6 +215,8 @@ scimjson_user(cJSON **out, const struct record *r, scim_id_fn ids, void *arg,
 			goto nomem;
 	if (enterprise &&
 	    !cJSON_AddItemToArray(schemas, cJSON_CreateString(SCIM_ENTERPRISE_URN)))
+		goto nomem;
+	if (mark_primary_email(res) != 0)
 		goto nomem;
 	*out = res;
 	return L2S_OK;
@@ -284,6 +304,12 @@ patch_element(cJSON *ops, const char *prefix, const struct attrs *before,
 				cJSON_Delete(tmp);
 				return -1;
 			}
+		/* The first email ever becomes the primary one. */
+		if (strncmp(prefix, "emails[", 7) == 0 &&
+		    !has_element(before, "emails[") && mark_primary_email(tmp) != 0) {
+			cJSON_Delete(tmp);
+			return -1;
+		}
 		arr = tmp->child;	/* the one array put_attr made */
 		cJSON_DetachItemViaPointer(tmp, arr);
 		{

@@ -32,7 +32,8 @@ escapes(const char *value, const char *want)
 {
 	char *got = filter_escape(value);
 
-	is_str(got, want, "filter_escape turns '%s' into '%s'", value, want);
+	is_str(got, want, "filter_escape turns '%s' into '%s'", value,
+	    want != NULL ? want : "(null)");
 	free(got);
 }
 
