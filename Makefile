@@ -16,7 +16,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
 CFLAGS   ?= -O2 -g
 CPPFLAGS += -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
-            -DL2S_VERSION='"$(VERSION)"' -Iagent
+            -DL2S_VERSION='"$(VERSION)"' -iquote agent
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lldap -llber
 

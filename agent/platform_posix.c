@@ -1,0 +1,313 @@
+/*
+ * platform_posix.c - the run lock, signals, sleep and secret files on POSIX
+ *
+ * The lock is flock(LOCK_EX|LOCK_NB) on a file beside the state (created
+ * mode 600); the holder writes its pid into it so that a refused run can
+ * say who holds it.  flock locks belong to the open file description, so
+ * the lock is exclusive even between two opens in one process, and it dies
+ * with its holder: a killed run never leaves a stale lock.
+ *
+ * Signal handlers only set flags (volatile sig_atomic_t): SIGTERM and
+ * SIGINT ask for a stop, SIGHUP for a reload.  SA_RESTART is off so that a
+ * blocking call returns early.  SIGPIPE is ignored: a server closing the
+ * connection must be an error code, not the death of the process.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "platform.h"
+
+/* The largest secret file accepted. */
+#define SECRET_MAX (64 * 1024)
+
+struct platform_lock {
+	int fd;
+};
+
+static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t reload_flag;
+
+/* The pid written in a lock file, or 0 when there is none. */
+static long
+lock_holder(int fd)
+{
+	char s[32];
+	ssize_t n;
+	long pid;
+	char *end;
+
+	n = pread(fd, s, sizeof(s) - 1, 0);
+	if (n <= 0)
+		return 0;
+	s[n] = '\0';
+	errno = 0;
+	pid = strtol(s, &end, 10);
+	if (errno != 0 || end == s || pid <= 0 || (*end != '\n' && *end != '\0'))
+		return 0;
+	return pid;
+}
+
+int
+platform_lock(struct platform_lock **out, const char *path, struct err *err)
+{
+	struct platform_lock *l = NULL;
+	char pid[32];
+	int fd = -1, n, rc = L2S_OK;
+	long holder;
+
+	*out = NULL;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		rc = err_set(err, L2S_EIO, "cannot open lock file '%s': %s",
+		    path, strerror(errno));
+		goto done;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK || errno == EAGAIN) {
+			holder = lock_holder(fd);
+			if (holder > 0)
+				rc = err_set(err, L2S_ELOCKED, "another "
+				    "ldap2scim run holds the lock '%s' "
+				    "(pid %ld)", path, holder);
+			else
+				rc = err_set(err, L2S_ELOCKED, "another "
+				    "ldap2scim run holds the lock '%s'", path);
+		} else {
+			rc = err_set(err, L2S_EIO, "cannot lock '%s': %s",
+			    path, strerror(errno));
+		}
+		goto done;
+	}
+	/* Ours now: record who holds it (best effort, for messages only). */
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)n, 0) != n) {
+		/* A lock without a pid in it still locks. */
+	}
+	l = malloc(sizeof(*l));
+	if (l == NULL) {
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+		goto done;
+	}
+	l->fd = fd;
+	fd = -1;
+	*out = l;
+done:
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+void
+platform_unlock(struct platform_lock *l)
+{
+	if (l == NULL)
+		return;
+	/* Leave the file in place: removing it would race with a new run
+	 * that opened it already.  Empty it so no stale pid is shown. */
+	if (ftruncate(l->fd, 0) != 0) {
+		/* nothing to do: closing releases the lock anyway */
+	}
+	close(l->fd);
+	free(l);
+}
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static void
+on_reload(int sig)
+{
+	(void)sig;
+	reload_flag = 1;
+}
+
+int
+platform_signals(struct err *err)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;		/* no SA_RESTART: interrupt waits */
+	sa.sa_handler = on_stop;
+	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGINT, &sa, NULL) == -1)
+		goto fail;
+	sa.sa_handler = on_reload;
+	if (sigaction(SIGHUP, &sa, NULL) == -1)
+		goto fail;
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) == -1)
+		goto fail;
+	return L2S_OK;
+fail:
+	return err_set(err, L2S_EIO, "cannot install signal handlers: %s",
+	    strerror(errno));
+}
+
+int
+platform_stop_requested(void)
+{
+	return stop_flag != 0;
+}
+
+int
+platform_take_reload(void)
+{
+	if (!reload_flag)
+		return 0;
+	reload_flag = 0;
+	return 1;
+}
+
+void
+platform_request_stop(void)
+{
+	stop_flag = 1;
+}
+
+int
+platform_sleep(int seconds)
+{
+	struct timespec now, end, slice;
+	long left_ns;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &end) == -1)
+		return 0;
+	end.tv_sec += seconds > 0 ? seconds : 0;
+	for (;;) {
+		if (stop_flag || reload_flag)
+			return 1;
+		if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
+			return 0;
+		left_ns = (long)(end.tv_sec - now.tv_sec) * 1000000000L +
+		    (end.tv_nsec - now.tv_nsec);
+		if (left_ns <= 0)
+			return 0;
+		/* Short slices: a flag set between the check above and the
+		 * sleep below delays us 100 ms at most. */
+		if (left_ns > 100000000L)
+			left_ns = 100000000L;
+		slice.tv_sec = 0;
+		slice.tv_nsec = left_ns;
+		nanosleep(&slice, NULL);
+	}
+}
+
+int
+platform_read_secret(const char *path, char **out, const char **warning,
+    struct err *err)
+{
+	struct stat st;
+	char *big = NULL, *s = NULL;
+	size_t len = 0;
+	ssize_t n;
+	int fd = -1, rc = L2S_OK;
+
+	*out = NULL;
+	if (warning != NULL)
+		*warning = NULL;
+	/* Symlinks are followed on purpose: secrets mounted by service
+	 * managers and orchestrators usually are links. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd == -1) {
+		rc = err_set(err, L2S_EIO, "cannot open secret file '%s': %s",
+		    path, strerror(errno));
+		goto done;
+	}
+	if (fstat(fd, &st) == -1) {
+		rc = err_set(err, L2S_EIO, "cannot stat secret file '%s': %s",
+		    path, strerror(errno));
+		goto done;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = err_set(err, L2S_EIO, "secret file '%s' is not a regular "
+		    "file", path);
+		goto done;
+	}
+	if (st.st_mode & S_IROTH) {
+		rc = err_set(err, L2S_EIO, "secret file '%s' is readable by "
+		    "everyone: chmod o-r it", path);
+		goto done;
+	}
+	if ((st.st_mode & S_IRGRP) && warning != NULL)
+		*warning = "is readable by its group";
+
+	big = malloc(SECRET_MAX + 1);
+	if (big == NULL) {
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+		goto done;
+	}
+	while (len < SECRET_MAX + 1) {
+		n = read(fd, big + len, SECRET_MAX + 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			rc = err_set(err, L2S_EIO, "cannot read secret file "
+			    "'%s': %s", path, strerror(errno));
+			goto done;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > SECRET_MAX) {
+		rc = err_set(err, L2S_EIO, "secret file '%s' is larger than "
+		    "%d KiB", path, SECRET_MAX / 1024);
+		goto done;
+	}
+	if (len > 0 && big[len - 1] == '\n') {
+		len--;
+		if (len > 0 && big[len - 1] == '\r')
+			len--;
+	}
+	if (len == 0) {
+		rc = err_set(err, L2S_EIO, "secret file '%s' is empty", path);
+		goto done;
+	}
+	if (memchr(big, '\0', len) != NULL) {
+		rc = err_set(err, L2S_EIO, "secret file '%s' contains a NUL "
+		    "byte", path);
+		goto done;
+	}
+	s = malloc(len + 1);
+	if (s == NULL) {
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+		goto done;
+	}
+	memcpy(s, big, len);
+	s[len] = '\0';
+	*out = s;
+done:
+	if (rc != L2S_OK && warning != NULL)
+		*warning = NULL;
+	if (big != NULL) {
+		explicit_bzero(big, SECRET_MAX + 1);
+		free(big);
+	}
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+void
+platform_secret_free(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
