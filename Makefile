@@ -52,7 +52,9 @@ deps:
 
 unit: $(UNIT_BINS)
 
-test: deps all
+# deps first, then the build: never in parallel with the install.
+test: deps
+	$(MAKE) all
 	test/run
 
 check: deps
@@ -62,7 +64,8 @@ check: deps
 	L2S_BUILD=build/asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 test/run
 
-demo: deps all
+demo: deps
+	$(MAKE) all
 	scripts/demo
 
 install: $(BUILD)/ldap2scim
