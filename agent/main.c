@@ -126,11 +126,6 @@ cmd_run(const char *path, struct config *cfg)
 	struct sync_opts o = { 0, 0, 0 };
 	struct err err = ERR_INIT;
 
-	if (platform_signals(&err) != L2S_OK) {
-		log_error("%s", err.msg);
-		config_free(cfg);
-		return EXIT_CONFIG;
-	}
 	log_info("running: a cycle every %d s against '%s'", cfg->sync.interval,
 	    cfg->scim.url);
 	while (!platform_stop_requested()) {
@@ -388,6 +383,13 @@ main(int argc, char **argv)
 		path = PLATFORM_DEFAULT_CONFIG;
 	if (config_load(&cfg, path, &err) != L2S_OK) {
 		log_error("%s", err.msg);
+		return EXIT_CONFIG;
+	}
+	/* SIGTERM/SIGINT: stop after the request in flight; SIGHUP: reload
+	 * (run); SIGPIPE ignored, a dropped connection is an error, not death. */
+	if (platform_signals(&err) != L2S_OK) {
+		log_error("%s", err.msg);
+		config_free(cfg);
 		return EXIT_CONFIG;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
