@@ -335,6 +335,7 @@ static const char *const profile_names[] = {
 	"generic", "atlassian", "aws", "github", "slack", NULL
 };
 static const char *const removal_names[] = { "deactivate", "delete", NULL };
+static const char *const conflict_names[] = { "adopt", "skip", "fail", NULL };
 
 static int check_bind(struct loader *, const struct node *, const char *,
     const struct seen *);
@@ -407,6 +408,8 @@ static const struct key groups_keys[] = {
 	  .off = OFF(groups.member_attribute) },
 	{ .name = "nested", .type = T_ENUM, .off = OFF(groups.nested),
 	  .def = NESTED_FLATTEN, .names = nested_names },
+	{ .name = "on_conflict", .type = T_ENUM, .off = OFF(groups.on_conflict),
+	  .def = CONFLICT_ADOPT, .names = conflict_names },
 	{ .name = NULL }
 };
 static const struct section groups_section = { groups_keys, check_groups };
@@ -430,6 +433,10 @@ static const struct key scim_keys[] = {
 	  .off = OFF(scim.allow_insecure_http), .def = 0 },
 	{ .name = "member_batch", .type = T_INT, .off = OFF(scim.member_batch),
 	  .def = 100, .min = 1, .max = 1000 },
+	{ .name = "retries", .type = T_INT, .off = OFF(scim.retries),
+	  .def = 5, .min = 0, .max = 20 },
+	{ .name = "retry_max_wait", .type = T_DURATION,
+	  .off = OFF(scim.retry_max_wait), .def = 60, .min = 1, .max = 3600 },
 	{ .name = NULL }
 };
 static const struct section scim_section = { scim_keys, check_scim };

@@ -30,6 +30,7 @@ enum scim_profile {
 	PROFILE_SLACK
 };
 enum removal_mode { REMOVAL_DEACTIVATE, REMOVAL_DELETE };
+enum conflict_mode { CONFLICT_ADOPT, CONFLICT_SKIP, CONFLICT_FAIL };
 
 /* Where a value came from in the file, for later error messages. */
 struct config_pos {
@@ -73,6 +74,7 @@ struct config_groups {
 	char *name_text;		/* the template as written */
 	char *member_attribute;		/* default "member" */
 	enum nested_mode nested;	/* default flatten */
+	enum conflict_mode on_conflict;	/* a 409 on create: default adopt */
 };
 
 struct config_scim {
@@ -87,6 +89,8 @@ struct config_scim {
 	char *tls_ca_file;		/* optional */
 	int allow_insecure_http;	/* default 0: http:// only to loopback */
 	int member_batch;		/* members per PATCH, 1..1000, default 100 */
+	int retries;			/* retries of a failed request, 0..20, default 5 */
+	int retry_max_wait;		/* seconds, the longest wait, default 60 */
 };
 
 struct config_sync {

@@ -8,10 +8,12 @@
  * replaced or freed, and it is registered with log_secret() so that a line
  * that somehow carries it is masked.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -508,4 +510,29 @@ http_escape(struct http *h, const char *s)
 	copy = strdup(e);
 	curl_free(e);
 	return copy;
+}
+
+long
+http_retry_after_ms(const struct http_response *resp)
+{
+	const char *v = resp->retry_after;
+	char *end;
+	long secs;
+	time_t when, now;
+
+	if (v == NULL || *v == '\0')
+		return -1;
+	if (*v >= '0' && *v <= '9') {
+		errno = 0;
+		secs = strtol(v, &end, 10);
+		if (errno != 0 || *end != '\0' || secs < 0 || secs > 86400L * 7)
+			return -1;
+		return secs * 1000;
+	}
+	/* An HTTP-date. */
+	when = curl_getdate(v, NULL);
+	if (when == -1)
+		return -1;
+	now = time(NULL);
+	return when > now ? (long)(when - now) * 1000 : 0;
 }

@@ -54,6 +54,10 @@ int http_request(struct http *h, const char *method, const char *path,
 
 void http_response_free(struct http_response *resp);
 
+/* How long the response's Retry-After asks to wait, in milliseconds
+ * (delay-seconds or an HTTP-date); -1 when absent or unreadable. */
+long http_retry_after_ms(const struct http_response *resp);
+
 /* Number of requests sent through h (for the cycle summary). */
 unsigned long http_requests(const struct http *h);
 

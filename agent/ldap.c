@@ -581,6 +581,32 @@ done:
 	return lrc;
 }
 
+/*
+ * What a failed search means for the caller: the server could not be
+ * reached or does not hold the base (L2S_ELDAP: exit 3), or it answered
+ * but the answer is not the whole result (L2S_EUNSAFE: a limit, a
+ * referral, a partial result, a paging failure; exit 5).  Either way the
+ * read is incomplete and nothing is changed.
+ */
+static int
+search_outcome(int lrc)
+{
+	switch (lrc) {
+	case LDAP_SERVER_DOWN:
+	case LDAP_CONNECT_ERROR:
+	case LDAP_TIMEOUT:
+	case LDAP_UNAVAILABLE:
+	case LDAP_BUSY:
+	case LDAP_NO_SUCH_OBJECT:
+	case LDAP_INSUFFICIENT_ACCESS:
+	case LDAP_STRONG_AUTH_REQUIRED:
+	case LDAP_INVALID_CREDENTIALS:
+	case LDAP_FILTER_ERROR:
+		return L2S_ELDAP;
+	}
+	return L2S_EUNSAFE;
+}
+
 /* Fill err for a failed search: "search 'BASE' 'FILTER': what". */
 static int
 search_fail(struct err *err, const char *base, const char *filter, int lrc,
@@ -600,8 +626,8 @@ search_fail(struct err *err, const char *base, const char *filter, int lrc,
 	} else {
 		describe(&b, lrc, diag);
 	}
-	rc = err_set(err, buf_failed(&b) ? L2S_ENOMEM : L2S_ELDAP, "%s",
-	    buf_failed(&b) ? "out of memory" : buf_str(&b));
+	rc = err_set(err, buf_failed(&b) ? L2S_ENOMEM : search_outcome(lrc),
+	    "%s", buf_failed(&b) ? "out of memory" : buf_str(&b));
 	buf_free(&b);
 	return rc;
 }

@@ -40,7 +40,10 @@ typedef int (*ldap_entry_fn)(void *arg, const struct entry *e,
 
 /* Subtree search under base with filter, asking for attrs (NULL-terminated;
  * operational attributes such as entryUUID must be named), page_size from
- * the config.  L2S_OK only when the whole result arrived. */
+ * the config.  L2S_OK only when the whole result arrived.  L2S_ELDAP when
+ * the server went away, timed out or lacks the base; L2S_EUNSAFE when it
+ * answered with less than the whole result (size, time or admin limit,
+ * referral, partial results, a paging failure). */
 int ldapconn_search(struct ldapconn *c, const char *base, const char *filter,
     const char *const *attrs, ldap_entry_fn fn, void *arg, struct err *err);
 

@@ -186,6 +186,13 @@ template_render(const struct template *t, const struct entry *e, char **out,
 			return err_set(err, L2S_EPARSE, "attribute '%s' of '%s' "
 			    "is not valid UTF-8 text", t->seg[i].text, e->dn);
 		}
+		if (v->len > MAPPING_VALUE_MAX || b.len + v->len > MAPPING_VALUE_MAX) {
+			buf_free(&b);
+			return err_set(err, L2S_EPARSE, "attribute '%s' of '%s' "
+			    "makes a value of more than %d bytes, the limit for "
+			    "one SCIM value", t->seg[i].text, e->dn,
+			    MAPPING_VALUE_MAX);
+		}
 		buf_add(&b, v->p, v->len);
 	}
 	if (buf_failed(&b)) {

@@ -40,9 +40,14 @@ void template_free(struct template *t);
 size_t template_nattrs(const struct template *t);
 const char *template_attr(const struct template *t, size_t i);
 
+/* The longest value a template may render (bytes): every buffer fed by
+ * the network is bounded, and no SCIM attribute needs more. */
+#define MAPPING_VALUE_MAX 65536
+
 /* Render against e.  L2S_OK: *out is the caller's (free()).  L2S_ENOTFOUND:
  * a referenced attribute is absent or empty, *out is NULL.  L2S_EPARSE: a
- * value is not valid UTF-8 or holds a NUL byte; err names the attribute. */
+ * value is not valid UTF-8, holds a NUL byte, or the result would be longer
+ * than MAPPING_VALUE_MAX; err names the attribute and the entry. */
 int template_render(const struct template *t, const struct entry *e,
     char **out, struct err *err);
 

@@ -32,6 +32,9 @@ void platform_request_stop(void);
 
 /* Sleep up to seconds; returns early (1) on a stop or reload request. */
 int platform_sleep(int seconds);
+/* Sleep ms milliseconds (a retry's wait); returns early (1) on a stop
+ * request only. */
+int platform_sleep_ms(long ms);
 
 /* Read a secret from a file (a single trailing newline stripped).
  * World-readable files are refused (L2S_EAUTH-free: L2S_EIO with a message);

@@ -179,32 +179,53 @@ platform_request_stop(void)
 	stop_flag = 1;
 }
 
-int
-platform_sleep(int seconds)
+/* Sleep ms milliseconds in short slices; 1 when a stop (or, with
+ * on_reload, a reload) request cut it short. */
+static int
+sleep_for(long long ms, int on_reload)
 {
 	struct timespec now, end, slice;
-	long left_ns;
+	long long left_ns;
 
 	if (clock_gettime(CLOCK_MONOTONIC, &end) == -1)
 		return 0;
-	end.tv_sec += seconds > 0 ? seconds : 0;
+	if (ms < 0)
+		ms = 0;
+	end.tv_sec += (time_t)(ms / 1000);
+	end.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (end.tv_nsec >= 1000000000L) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000L;
+	}
 	for (;;) {
-		if (stop_flag || reload_flag)
+		if (stop_flag || (on_reload && reload_flag))
 			return 1;
 		if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
 			return 0;
-		left_ns = (long)(end.tv_sec - now.tv_sec) * 1000000000L +
+		left_ns = (long long)(end.tv_sec - now.tv_sec) * 1000000000LL +
 		    (end.tv_nsec - now.tv_nsec);
 		if (left_ns <= 0)
 			return 0;
 		/* Short slices: a flag set between the check above and the
 		 * sleep below delays us 100 ms at most. */
-		if (left_ns > 100000000L)
-			left_ns = 100000000L;
+		if (left_ns > 100000000LL)
+			left_ns = 100000000LL;
 		slice.tv_sec = 0;
-		slice.tv_nsec = left_ns;
+		slice.tv_nsec = (long)left_ns;
 		nanosleep(&slice, NULL);
 	}
+}
+
+int
+platform_sleep(int seconds)
+{
+	return sleep_for(seconds > 0 ? (long long)seconds * 1000 : 0, 1);
+}
+
+int
+platform_sleep_ms(long ms)
+{
+	return sleep_for(ms, 0);
 }
 
 int

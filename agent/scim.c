@@ -9,12 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "buf.h"
 #include "http.h"
 #include "log.h"
+#include "platform.h"
 #include "scim.h"
 #include "scimerr.h"
 
@@ -25,7 +28,13 @@
 struct scim {
 	struct http *h;			/* borrowed */
 	struct scim_caps caps;
+	int retries;			/* retries after the first attempt */
+	long max_wait_ms;		/* the longest wait before a retry */
+	unsigned long nretries;		/* retries made, for the summary */
+	unsigned long rng;		/* jitter */
 };
+
+#define SCIM_BACKOFF_BASE_MS 500	/* the first backoff, doubled each time */
 
 int
 scim_open(struct scim **out, struct http *h, struct err *err)
@@ -40,8 +49,54 @@ scim_open(struct scim **out, struct http *h, struct err *err)
 	s->caps.patch = 1;
 	s->caps.filter = 1;
 	s->caps.max_results = 0;
+	s->retries = 5;
+	s->max_wait_ms = 60000;
+	s->rng = (unsigned long)time(NULL) ^ ((unsigned long)getpid() << 16);
 	*out = s;
 	return L2S_OK;
+}
+
+void
+scim_set_retry(struct scim *s, int retries, int max_wait_seconds)
+{
+	s->retries = retries < 0 ? 0 : retries;
+	s->max_wait_ms = (long)max_wait_seconds * 1000;
+}
+
+unsigned long
+scim_retries(const struct scim *s)
+{
+	return s != NULL ? s->nretries : 0;
+}
+
+/* A number in [0, n) for jitter (xorshift; not for secrets). */
+static unsigned long
+scim_random(struct scim *s, unsigned long n)
+{
+	s->rng ^= s->rng << 13;
+	s->rng ^= s->rng >> 7;
+	s->rng ^= s->rng << 17;
+	return n > 0 ? s->rng % n : 0;
+}
+
+/*
+ * How long to wait before retry number attempt (1-based): what Retry-After
+ * asks, else exponential backoff with jitter (half to all of base * 2^n),
+ * never more than max_wait_ms.  -1: Retry-After asks for longer than the
+ * cap, so this cycle gives up on the request.
+ */
+static long
+retry_delay(struct scim *s, const struct http_response *resp, int attempt)
+{
+	long asked = resp != NULL ? http_retry_after_ms(resp) : -1, d;
+	int shift = attempt - 1 < 20 ? attempt - 1 : 20;
+
+	if (asked >= 0)
+		return asked <= s->max_wait_ms ? asked : -1;
+	d = (long)SCIM_BACKOFF_BASE_MS << shift;
+	if (d > s->max_wait_ms || d <= 0)
+		d = s->max_wait_ms;
+	return d / 2 + (long)scim_random(s, (unsigned long)(d / 2) + 1);
 }
 
 void
@@ -78,20 +133,31 @@ bad_success(struct err *err, const char *method, const char *shown,
 }
 
 /*
- * Send one request.  shown is the path as messages print it (NULL: path).
- * L2S_OK for a 2xx status; otherwise the outcome for the status (resp holds
- * the response) or for the transport failure (resp->status is 0).  The
+ * Send one request, retrying what may succeed later: transport failures,
+ * 429 and 5xx, after the wait retry_delay() gives.  shown is the path as
+ * messages print it (NULL: path).
+ *
+ * ambiguous == NULL: the request may be repeated blindly (reads, replaces,
+ * removals, creates whose repeat ends in a 409 the caller resolves).
+ * Otherwise a failure after which the request may have been applied (a
+ * transport failure once sent, 500, 502, 504) is not retried: *ambiguous
+ * is set and the caller checks the resource before going on.
+ *
+ * L2S_OK for a 2xx status; otherwise the outcome for the last status (resp
+ * holds that response) or transport failure (resp->status is 0).  The
  * caller frees resp either way.
  */
 static int
 scim_send(struct scim *s, const char *method, const char *path,
     const char *shown, const cJSON *body, struct http_response *resp,
-    struct err *err)
+    int *ambiguous, struct err *err)
 {
 	char *text = NULL;
-	int rc;
+	int attempt, rc = L2S_OK;
 
 	*resp = (struct http_response)HTTP_RESPONSE_INIT;
+	if (ambiguous != NULL)
+		*ambiguous = 0;
 	if (shown == NULL)
 		shown = path;
 	if (body != NULL) {
@@ -103,21 +169,52 @@ scim_send(struct scim *s, const char *method, const char *path,
 			goto done;
 		}
 	}
-	rc = http_request(s->h, method, path, text, resp, err);
-	if (rc != L2S_OK)
-		goto done;
-	if (scimerr_outcome(resp->status) == L2S_OK) {
-		rc = err_set(err, L2S_OK, "%s", "");
-		goto done;
-	}
-	rc = scimerr_set(err, method, shown, resp->status, resp->body,
-	    resp->len);
-	if (resp->status >= 300 && resp->status <= 399 &&
-	    resp->location != NULL && err != NULL) {
-		size_t n = strlen(err->msg);
+	for (attempt = 0;; attempt++) {
+		int maybe_applied;
+		long wait;
 
-		snprintf(err->msg + n, sizeof(err->msg) - n,
-		    " (redirected to '%s': check scim.url)", resp->location);
+		http_response_free(resp);
+		rc = http_request(s->h, method, path, text, resp, err);
+		if (rc == L2S_OK && scimerr_outcome(resp->status) == L2S_OK) {
+			rc = err_set(err, L2S_OK, "%s", "");
+			goto done;
+		}
+		if (rc == L2S_OK) {
+			rc = scimerr_set(err, method, shown, resp->status,
+			    resp->body, resp->len);
+			if (resp->status >= 300 && resp->status <= 399 &&
+			    resp->location != NULL && err != NULL) {
+				size_t n = strlen(err->msg);
+
+				snprintf(err->msg + n, sizeof(err->msg) - n,
+				    " (redirected to '%s': check scim.url)",
+				    resp->location);
+			}
+		}
+		if (rc != L2S_ETEMP)
+			goto done;
+		/* 429 and 503 say the request was not taken; the rest may
+		 * have been, unless it was a read. */
+		maybe_applied = strcmp(method, "GET") != 0 &&
+		    resp->status != 429 && resp->status != 503;
+		if (maybe_applied && ambiguous != NULL) {
+			*ambiguous = 1;
+			goto done;
+		}
+		if (attempt >= s->retries)
+			goto done;
+		wait = retry_delay(s, resp, attempt + 1);
+		if (wait < 0) {
+			err_prefix(err, "%s %s: the service asks to wait longer "
+			    "than scim.retry_max_wait (%ld s)", method, shown,
+			    s->max_wait_ms / 1000);
+			goto done;
+		}
+		log_debug("%s; retry %d of %d in %.1f s", err->msg, attempt + 1,
+		    s->retries, (double)wait / 1000);
+		s->nretries++;
+		if (platform_sleep_ms(wait))
+			goto done;	/* a stop request: give up this one */
 	}
 done:
 	cJSON_free(text);
@@ -172,7 +269,7 @@ scim_discover(struct scim *s, struct err *err)
 
 	if (err == NULL)
 		err = &local;
-	rc = scim_send(s, "GET", path, NULL, NULL, &resp, err);
+	rc = scim_send(s, "GET", path, NULL, NULL, &resp, NULL, err);
 	if (resp.status == 401 || resp.status == 403) {
 		status_text(st, sizeof(st), resp.status);
 		rc = err_set(err, L2S_EAUTH,
@@ -229,7 +326,7 @@ scim_create(struct scim *s, const char *type, const struct cJSON *body,
 		rc = err_set(err, L2S_ENOMEM, "out of memory");
 		goto done;
 	}
-	rc = scim_send(s, "POST", buf_str(&path), NULL, body, &resp, err);
+	rc = scim_send(s, "POST", buf_str(&path), NULL, body, &resp, NULL, err);
 	if (rc != L2S_OK)
 		goto done;
 	rc = parse_object(&j, "POST", buf_str(&path), &resp, err);
@@ -251,9 +348,27 @@ done:
 	return rc;
 }
 
+static int
+scim_patch_ex(struct scim *s, const char *type, const char *id,
+    const struct cJSON *ops, int *ambiguous, struct err *err);
+
 int
 scim_patch(struct scim *s, const char *type, const char *id,
     const struct cJSON *ops, struct err *err)
+{
+	return scim_patch_ex(s, type, id, ops, NULL, err);
+}
+
+int
+scim_patch_once(struct scim *s, const char *type, const char *id,
+    const struct cJSON *ops, int *ambiguous, struct err *err)
+{
+	return scim_patch_ex(s, type, id, ops, ambiguous, err);
+}
+
+static int
+scim_patch_ex(struct scim *s, const char *type, const char *id,
+    const struct cJSON *ops, int *ambiguous, struct err *err)
 {
 	struct http_response resp = HTTP_RESPONSE_INIT;
 	cJSON *env = NULL, *schemas, *ref;
@@ -288,7 +403,7 @@ scim_patch(struct scim *s, const char *type, const char *id,
 		cJSON_Delete(ref);
 		goto done;
 	}
-	rc = scim_send(s, "PATCH", path, NULL, env, &resp, err);
+	rc = scim_send(s, "PATCH", path, NULL, env, &resp, ambiguous, err);
 done:
 	cJSON_Delete(env);
 	http_response_free(&resp);
@@ -307,7 +422,7 @@ scim_replace(struct scim *s, const char *type, const char *id,
 	path = resource_path(s, type, id);
 	if (path == NULL)
 		return err_set(err, L2S_ENOMEM, "out of memory");
-	rc = scim_send(s, "PUT", path, NULL, body, &resp, err);
+	rc = scim_send(s, "PUT", path, NULL, body, &resp, NULL, err);
 	http_response_free(&resp);
 	free(path);
 	return rc;
@@ -324,7 +439,7 @@ scim_delete(struct scim *s, const char *type, const char *id,
 	path = resource_path(s, type, id);
 	if (path == NULL)
 		return err_set(err, L2S_ENOMEM, "out of memory");
-	rc = scim_send(s, "DELETE", path, NULL, NULL, &resp, err);
+	rc = scim_send(s, "DELETE", path, NULL, NULL, &resp, NULL, err);
 	if (rc == L2S_ENOTFOUND && resp.status == 404) {
 		log_debug("DELETE %s: already gone", path);
 		rc = err_set(err, L2S_OK, "%s", "");
@@ -346,7 +461,7 @@ scim_get(struct scim *s, const char *type, const char *id,
 	path = resource_path(s, type, id);
 	if (path == NULL)
 		return err_set(err, L2S_ENOMEM, "out of memory");
-	rc = scim_send(s, "GET", path, NULL, NULL, &resp, err);
+	rc = scim_send(s, "GET", path, NULL, NULL, &resp, NULL, err);
 	if (rc == L2S_OK)
 		rc = parse_object(out, "GET", path, &resp, err);
 	http_response_free(&resp);
@@ -399,7 +514,7 @@ scim_list(struct scim *s, const char *type, const char *filter,
 		}
 		http_response_free(&resp);
 		rc = scim_send(s, "GET", buf_str(&path), buf_str(&shown), NULL,
-		    &resp, err);
+		    &resp, NULL, err);
 		if (rc != L2S_OK)
 			goto done;
 		cJSON_Delete(page);

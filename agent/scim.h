@@ -1,7 +1,8 @@
 /*
  * scim.h - the SCIM 2.0 protocol client (RFC 7644)
  *
- * Turns operations into requests over http.h and responses into outcomes:
+ * Turns operations into requests over http.h and responses into outcomes
+ * (after the retries described at scim_set_retry()):
  * 2xx -> L2S_OK; 401/403 -> L2S_EAUTH; 404 -> L2S_ENOTFOUND; 409 ->
  * L2S_ECONFLICT; 429, 5xx and transport failures -> L2S_ETEMP; other 4xx
  * -> L2S_ESCIM.  Errors are one line: the request, the status, and the
@@ -35,6 +36,16 @@ struct scim_caps {
 int scim_open(struct scim **out, struct http *h, struct err *err);
 void scim_close(struct scim *s);
 
+/* Retries: a request that failed with a transport error, 429 or 5xx is
+ * sent again up to retries times, after the wait its Retry-After asks for
+ * (a longer one than max_wait_seconds gives up until the next cycle), or
+ * else after an exponential backoff with jitter capped at max_wait_seconds.
+ * A stop request cuts the wait short and gives up.  Default 5 and 60. */
+void scim_set_retry(struct scim *s, int retries, int max_wait_seconds);
+
+/* Retries made so far (for the cycle summary). */
+unsigned long scim_retries(const struct scim *s);
+
 /* GET /ServiceProviderConfig: proves the URL and the token (L2S_EAUTH on
  * 401/403).  A 404 or unreadable body keeps the defaults (logged at debug). */
 int scim_discover(struct scim *s, struct err *err);
@@ -49,6 +60,15 @@ int scim_create(struct scim *s, const char *type, const struct cJSON *body,
  * 200 with a body and 204 without are both success. */
 int scim_patch(struct scim *s, const char *type, const char *id,
     const struct cJSON *ops, struct err *err);
+
+/* As scim_patch(), for operations that must not be repeated blindly
+ * (adding members: some services append a duplicate).  A failure after
+ * which the request may or may not have been applied is not retried: it
+ * returns L2S_ETEMP with *ambiguous set, and the caller reads the resource
+ * before going on.  Failures that certainly applied nothing (429, 503) are
+ * retried as usual. */
+int scim_patch_once(struct scim *s, const char *type, const char *id,
+    const struct cJSON *ops, int *ambiguous, struct err *err);
 
 /* PUT /{type}/{id} with the full resource. */
 int scim_replace(struct scim *s, const char *type, const char *id,

@@ -41,7 +41,10 @@ struct sync_stats {
 	size_t done[OP_KINDS];
 	size_t failed;		/* operations that failed this cycle */
 	size_t held;
+	size_t adopted;		/* 409s resolved by adopting the remote object */
+	size_t skipped;		/* group conflicts left alone */
 	unsigned long requests;
+	unsigned long retries;	/* requests sent again after a failure */
 	double seconds;
 	enum sync_phase phase;
 	int stopped;		/* a stop request ended the apply early */

@@ -82,6 +82,38 @@ test_render(void)
 }
 
 static void
+test_render_too_long(void)
+{
+	struct fx_entry f;
+	struct err err = ERR_INIT;
+	char *big, *s;
+	int rc;
+
+	big = malloc(MAPPING_VALUE_MAX + 2);
+	if (big == NULL)
+		fx_bail("out of memory");
+	memset(big, 'a', MAPPING_VALUE_MAX + 1);
+	fx_entry_init(&f, DN);
+	fx_addn(&f, "description", big, MAPPING_VALUE_MAX + 1);
+	fx_addn(&f, "cn", big, MAPPING_VALUE_MAX);
+	s = render("{description}", &f.e, &rc, &err);
+	is_int(rc, L2S_EPARSE, "a value over MAPPING_VALUE_MAX bytes is refused");
+	is_str(err.msg, "attribute 'description' of '" DN "' makes a value of "
+	    "more than 65536 bytes, the limit for one SCIM value",
+	    "the size error names the attribute, the DN and the limit");
+	free(s);
+	s = render("{cn}", &f.e, &rc, &err);
+	is_int(rc, L2S_OK, "a value of exactly MAPPING_VALUE_MAX bytes is kept");
+	ok(s != NULL && strlen(s) == MAPPING_VALUE_MAX, "whole");
+	free(s);
+	s = render("x{cn}", &f.e, &rc, &err);
+	is_int(rc, L2S_EPARSE, "a template whose result grows past the limit "
+	    "is refused");
+	free(s);
+	free(big);
+}
+
+static void
 test_render_not_text(void)
 {
 	static const char latin1[] = "Ren\xe9";
@@ -303,6 +335,7 @@ main(void)
 {
 	test_render();
 	test_render_not_text();
+	test_render_too_long();
 	test_compile_errors();
 	test_template_attrs();
 	test_paths();

@@ -1,0 +1,873 @@
+/*
+ * apply.c - carry a plan out against the SCIM service
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "apply.h"
+#include "buf.h"
+#include "log.h"
+#include "mapping.h"
+#include "platform.h"
+#include "scimjson.h"
+
+/* Everything one apply needs. */
+struct apply {
+	const struct config *cfg;
+	struct state *state;
+	struct scim *scim;
+	struct hmap *have_users;	/* key -> record; creates are added */
+	struct hmap *have_groups;	/* key -> record */
+	const struct readset *want;
+	struct hmap user_owner;		/* SCIM id -> user key (borrowed) */
+	struct hmap group_owner;	/* SCIM id -> group key (borrowed) */
+	struct hmap superseded;		/* user keys whose remote user was taken
+					   over by a re-created directory user */
+	struct apply_result *res;
+	int fatal;			/* an outcome that ends the apply */
+	struct err fatal_err;
+	int unreachable;		/* operations in a row that failed ETEMP */
+};
+
+/* An operation left alone on purpose (groups.on_conflict: skip). */
+#define APPLY_SKIPPED 1
+
+static const char *
+apply_id(void *arg, const char *key)
+{
+	struct apply *a = arg;
+	const struct record *r = hmap_get(a->have_users, key);
+
+	return r != NULL ? r->scim_id : NULL;
+}
+
+
+/* What will really be sent and recorded: a manager without a SCIM id yet
+ * is left out (the next cycle adds it). */
+static int
+effective_attrs(struct apply *a, const struct record *want, struct attrs *out)
+{
+	const char *mk;
+
+	if (attrs_copy(out, &want->attrs) != 0)
+		return -1;
+	mk = attrs_get(out, SCIM_MANAGER_PATH);
+	if (mk != NULL && apply_id(a, mk) == NULL)
+		attrs_del(out, SCIM_MANAGER_PATH);
+	return 0;
+}
+
+/* A copy of base with the given attributes, scim id and flags. */
+static struct record *
+confirmed(const struct record *base, const struct attrs *attrs,
+    const char *scim_id, int removed)
+{
+	struct record *r = record_dup(base);
+
+	if (r == NULL)
+		return NULL;
+	if (attrs != NULL) {
+		attrs_free(&r->attrs);
+		if (attrs_copy(&r->attrs, attrs) != 0)
+			goto fail;
+	}
+	free(r->held);
+	r->held = NULL;
+	if (scim_id != NULL) {
+		free(r->scim_id);
+		if ((r->scim_id = strdup(scim_id)) == NULL)
+			goto fail;
+	}
+	r->removed = removed;
+	return r;
+fail:
+	record_free(r);
+	return NULL;
+}
+
+
+/* The remote object is gone: forget it so the next cycle creates it. */
+static int
+apply_forget(struct apply *a, const struct record *have, struct err *err)
+{
+	struct err e2 = ERR_INIT;
+
+	if (state_del(a->state, have->kind, have->key, &e2) != L2S_OK)
+		return err_set(err, e2.code, "%s", e2.msg);
+	return err_prefix(err, "it no longer exists on the SCIM service and "
+	    "will be created again next cycle");
+}
+
+static int
+apply_user_update(struct apply *a, const struct op *op, struct err *err)
+{
+	struct attrs eff = ATTRS_INIT;
+	struct record *tmp = NULL;
+	cJSON *body = NULL;
+	int rc;
+
+	if (effective_attrs(a, op->want, &eff) != 0 ||
+	    (tmp = confirmed(op->want, &eff, op->have->scim_id, 0)) == NULL) {
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (scim_caps(a->scim)->patch) {
+		rc = scimjson_user_patch(&body, &op->have->attrs, &eff, apply_id,
+		    a, err);
+		if (rc != L2S_OK)
+			goto done;
+		rc = cJSON_GetArraySize(body) == 0 && !op->have->removed ? L2S_OK :
+		    scim_patch(a->scim, "Users", op->have->scim_id, body, err);
+	} else {
+		rc = scimjson_user(&body, tmp, apply_id, a, err);
+		if (rc == L2S_OK)
+			rc = scim_replace(a->scim, "Users", op->have->scim_id,
+			    body, err);
+	}
+	if (rc == L2S_ENOTFOUND)
+		rc = apply_forget(a, op->have, err);
+	if (rc != L2S_OK)
+		goto done;
+	rc = state_put(a->state, tmp, err);
+done:
+	record_free(tmp);
+	attrs_free(&eff);
+	cJSON_Delete(body);
+	return rc;
+}
+
+static int
+apply_user_remove(struct apply *a, const struct op *op, struct err *err)
+{
+	struct record *tmp = NULL;
+	cJSON *body = NULL;
+	int rc;
+
+	if (op->kind == OP_USER_DELETE) {
+		rc = scim_delete(a->scim, "Users", op->have->scim_id, err);
+		if (rc == L2S_OK)
+			rc = state_del(a->state, REC_USER, op->have->key, err);
+		return rc;
+	}
+	tmp = confirmed(op->have, NULL, NULL, 1);
+	if (tmp == NULL || attrs_set(&tmp->attrs, "active", "false") != 0) {
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (scim_caps(a->scim)->patch) {
+		rc = scimjson_deactivate(&body, err);
+		if (rc == L2S_OK)
+			rc = scim_patch(a->scim, "Users", op->have->scim_id, body,
+			    err);
+	} else {
+		rc = scimjson_user(&body, tmp, apply_id, a, err);
+		if (rc == L2S_OK)
+			rc = scim_replace(a->scim, "Users", op->have->scim_id,
+			    body, err);
+	}
+	if (rc == L2S_ENOTFOUND) {
+		/* Already gone remotely: nothing left to deactivate. */
+		rc = state_del(a->state, REC_USER, op->have->key, err);
+		goto done;
+	}
+	if (rc == L2S_OK)
+		rc = state_put(a->state, tmp, err);
+done:
+	record_free(tmp);
+	cJSON_Delete(body);
+	return rc;
+}
+
+/* Split keys into those whose users have SCIM ids (ids[], okkeys[]). */
+static int
+resolve_members(struct apply *a, const char *const *keys, size_t n,
+    const char ***ids, const char ***okkeys, size_t *nok)
+{
+	size_t i;
+
+	*nok = 0;
+	*ids = calloc(n + 1, sizeof(**ids));
+	*okkeys = calloc(n + 1, sizeof(**okkeys));
+	if (*ids == NULL || *okkeys == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const char *id = apply_id(a, keys[i]);
+
+		if (id == NULL)
+			continue;
+		(*ids)[*nok] = id;
+		(*okkeys)[(*nok)++] = keys[i];
+	}
+	return 0;
+}
+
+
+/* PUT the whole group as it should be now (targets without PATCH). */
+static int
+apply_group_put(struct apply *a, const struct op *op, struct err *err)
+{
+	const char **ids = NULL, **okkeys = NULL;
+	struct record *tmp = NULL;
+	cJSON *body = NULL;
+	size_t nok;
+	int rc;
+
+	if (resolve_members(a, (const char *const *)op->want->members,
+	    op->want->nmembers, &ids, &okkeys, &nok) != 0) {
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+		goto done;
+	}
+	rc = scimjson_group(&body, op->want, ids, nok, err);
+	if (rc == L2S_OK)
+		rc = scim_replace(a->scim, "Groups", op->have->scim_id, body, err);
+	if (rc == L2S_ENOTFOUND)
+		rc = apply_forget(a, op->have, err);
+	if (rc != L2S_OK)
+		goto done;
+	tmp = confirmed(op->want, NULL, op->have->scim_id, 0);
+	if (tmp == NULL || record_set_members(tmp, okkeys, nok) != 0) {
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+		goto done;
+	}
+	rc = state_put(a->state, tmp, err);
+done:
+	record_free(tmp);
+	cJSON_Delete(body);
+	free(ids);
+	free(okkeys);
+	return rc;
+}
+
+/* Append the operations in more to ops (more is consumed). */
+static int
+ops_append(cJSON *ops, cJSON *more)
+{
+	cJSON *o;
+
+	while ((o = cJSON_DetachItemFromArray(more, 0)) != NULL)
+		cJSON_AddItemToArray(ops, o);
+	cJSON_Delete(more);
+	return L2S_OK;
+}
+
+
+/* Note a failed operation; a refused token ends the apply, and so do
+ * APPLY_MAX_UNREACHABLE operations in a row that could not get through. */
+static void
+apply_failed(struct apply *a, const struct op *op, const char *name,
+    int rc, const struct err *e)
+{
+	a->res->failed++;
+	log_warnx("%s '%s': %s", plan_op_name(op->kind), name, e->msg);
+	a->unreachable = rc == L2S_ETEMP ? a->unreachable + 1 : 0;
+	if (a->fatal)
+		return;
+	if (rc == L2S_EAUTH) {
+		a->fatal = rc;
+		a->fatal_err = *e;
+	} else if (a->unreachable >= APPLY_MAX_UNREACHABLE) {
+		a->fatal = L2S_ETEMP;
+		err_set(&a->fatal_err, L2S_ETEMP, "the SCIM service failed %d "
+		    "operations in a row: stopping this cycle (last: %s)",
+		    a->unreachable, e->msg);
+	}
+}
+
+/* Look a resource up by one attribute; *id is NULL when none matches. */
+static int
+find_remote(struct apply *a, const char *type, const char *attr,
+    const char *value, char **id, struct err *err)
+{
+	struct buf f = BUF_INIT;
+	cJSON *list = NULL, *idj;
+	const char *p;
+	int rc, n;
+
+	*id = NULL;
+	buf_printf(&f, "%s eq \"", attr);
+	for (p = value; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_putc(&f, '\\');
+		buf_putc(&f, *p);
+	}
+	buf_putc(&f, '"');
+	if (buf_failed(&f)) {
+		buf_free(&f);
+		return err_set(err, L2S_ENOMEM, "out of memory");
+	}
+	rc = scim_list(a->scim, type, buf_str(&f), &list, err);
+	if (rc != L2S_OK)
+		goto done;
+	n = cJSON_GetArraySize(list);
+	if (n > 1) {
+		rc = err_set(err, L2S_ESCIM, "%d resources match '%s': cannot "
+		    "tell which one to adopt", n, buf_str(&f));
+		goto done;
+	}
+	if (n == 1) {
+		idj = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(list, 0),
+		    "id");
+		if (!cJSON_IsString(idj) || idj->valuestring[0] == '\0') {
+			rc = err_set(err, L2S_EPARSE, "GET /%s?filter=%s: a "
+			    "resource without an \"id\"", type, buf_str(&f));
+			goto done;
+		}
+		if ((*id = strdup(idj->valuestring)) == NULL)
+			rc = err_set(err, L2S_ENOMEM, "out of memory");
+	}
+done:
+	cJSON_Delete(list);
+	buf_free(&f);
+	return rc;
+}
+
+/*
+ * A create of r met a 409 (err holds it): find the remote resource and
+ * check that it may be taken.  On success the caller owns *id.
+ */
+static int
+adopt_find(struct apply *a, const struct record *r, char **id,
+    struct err *err)
+{
+	int user = r->kind == REC_USER;
+	const char *type = user ? "Users" : "Groups";
+	const char *what = user ? "user" : "group";
+	const char *name_attr = user ? "userName" : "displayName";
+	const struct hmap *present = user ? &a->want->users : &a->want->groups;
+	struct hmap *owners = user ? &a->user_owner : &a->group_owner;
+	char conflict[ERR_MSG_MAX];
+	const char *owner;
+	int rc;
+
+	*id = NULL;
+	snprintf(conflict, sizeof(conflict), "%s", err->msg);
+	rc = find_remote(a, type, "externalId", r->key, id, err);
+	if (rc == L2S_OK && *id == NULL)
+		rc = find_remote(a, type, name_attr, r->name, id, err);
+	if (rc != L2S_OK)
+		return err_prefix(err, "%s; looking for the existing %s",
+		    conflict, what);
+	if (*id == NULL)
+		return err_set(err, L2S_ECONFLICT, "%s; no %s with externalId "
+		    "'%s' or %s '%s' was found to adopt (does the service "
+		    "compare names without case?)", conflict, what, r->key,
+		    name_attr, r->name);
+	owner = hmap_get(owners, *id);
+	if (owner != NULL && strcmp(owner, r->key) != 0) {
+		const struct record *o = hmap_get(present, owner);
+
+		if (o != NULL) {
+			rc = err_set(err, L2S_ECONFLICT, "%s; the existing %s "
+			    "(id %s) belongs to '%s', which is still in the "
+			    "directory", conflict, what, *id,
+			    o->dn != NULL ? o->dn : owner);
+			free(*id);
+			*id = NULL;
+			return rc;
+		}
+		/* Re-created in the directory with a new key: take it over. */
+		rc = state_del(a->state, r->kind, owner, err);
+		if (rc != L2S_OK || hmap_put(&a->superseded, owner, (void *)1,
+		    NULL) != 0) {
+			free(*id);
+			*id = NULL;
+			return rc != L2S_OK ? rc :
+			    err_set(err, L2S_ENOMEM, "out of memory");
+		}
+		log_info("%s '%s': the directory object behind id %s was "
+		    "re-created; the new one takes it over", what, r->name, *id);
+	}
+	return L2S_OK;
+}
+
+static int
+apply_user_create(struct apply *a, const struct op *op, struct err *err)
+{
+	struct attrs eff = ATTRS_INIT;
+	struct record *tmp = NULL, *done_rec = NULL;
+	cJSON *body = NULL;
+	char *id = NULL;
+	int rc;
+
+	if (effective_attrs(a, op->want, &eff) != 0 ||
+	    (tmp = confirmed(op->want, &eff, NULL, 0)) == NULL) {
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+		goto done;
+	}
+	rc = scimjson_user(&body, tmp, apply_id, a, err);
+	if (rc != L2S_OK)
+		goto done;
+	rc = scim_create(a->scim, "Users", body, &id, err);
+	if (rc == L2S_ECONFLICT) {
+		/* Created before (an answer lost, a crash) or by someone
+		 * else: adopt it and make it what the directory says. */
+		rc = adopt_find(a, tmp, &id, err);
+		if (rc == L2S_OK)
+			rc = scim_replace(a->scim, "Users", id, body, err);
+		if (rc == L2S_OK) {
+			a->res->adopted++;
+			log_info("create user '%s': adopted the existing user "
+			    "(id %s)", tmp->name, id);
+		}
+	}
+	if (rc != L2S_OK)
+		goto done;
+	done_rec = confirmed(tmp, NULL, id, 0);
+	if (done_rec == NULL) {
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+		goto done;
+	}
+	rc = state_put(a->state, done_rec, err);
+	if (rc != L2S_OK)
+		goto done;
+	if (hmap_put(a->have_users, done_rec->key, done_rec, NULL) != 0 ||
+	    hmap_put(&a->user_owner, done_rec->scim_id, done_rec->key,
+	    NULL) != 0) {
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+		goto done;
+	}
+	done_rec = NULL;
+done:
+	record_free(done_rec);
+	record_free(tmp);
+	attrs_free(&eff);
+	cJSON_Delete(body);
+	free(id);
+	return rc;
+}
+
+static int
+apply_group_create(struct apply *a, const struct op *op, struct err *err)
+{
+	const char **ids = NULL, **okkeys = NULL;
+	struct record *tmp = NULL;
+	cJSON *body = NULL;
+	char *id = NULL;
+	size_t nok;
+	int rc;
+
+	if (resolve_members(a, op->add, op->nadd, &ids, &okkeys, &nok) != 0) {
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+		goto done;
+	}
+	rc = scimjson_group(&body, op->want, ids, nok, err);
+	if (rc != L2S_OK)
+		goto done;
+	rc = scim_create(a->scim, "Groups", body, &id, err);
+	if (rc == L2S_ECONFLICT) {
+		switch ((enum conflict_mode)a->cfg->groups.on_conflict) {
+		case CONFLICT_SKIP:
+			log_warnx("create group '%s': a group of that name "
+			    "exists and groups.on_conflict is skip: left alone",
+			    op->want->name);
+			a->res->skipped++;
+			rc = APPLY_SKIPPED;
+			goto done;
+		case CONFLICT_FAIL:
+			rc = err_prefix(err, "groups.on_conflict is fail");
+			goto done;
+		case CONFLICT_ADOPT:
+			break;
+		}
+		rc = adopt_find(a, op->want, &id, err);
+		if (rc == L2S_OK)
+			rc = scim_replace(a->scim, "Groups", id, body, err);
+		if (rc == L2S_OK) {
+			a->res->adopted++;
+			log_info("create group '%s': adopted the existing group "
+			    "(id %s)", op->want->name, id);
+		}
+	}
+	if (rc != L2S_OK)
+		goto done;
+	tmp = confirmed(op->want, NULL, id, 0);
+	if (tmp == NULL || record_set_members(tmp, okkeys, nok) != 0) {
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+		goto done;
+	}
+	rc = state_put(a->state, tmp, err);
+done:
+	record_free(tmp);
+	cJSON_Delete(body);
+	free(ids);
+	free(okkeys);
+	free(id);
+	return rc;
+}
+
+/* One member change of a chunk: the user's SCIM id and key, and whether
+ * the service has confirmed it and the state recorded it. */
+struct change {
+	const char *id;
+	const char *key;
+	int done;
+	int recorded;
+};
+
+/* Read the group back after an ambiguous failure: which of the chunk's
+ * changes (and the rename) already happened? */
+static int
+group_readback(struct apply *a, const struct record *h, const char *name,
+    int *renamed, struct change *del, size_t nd, struct change *add,
+    size_t na, struct err *err)
+{
+	struct hmap present = HMAP_INIT;
+	cJSON *g = NULL, *m, *dn;
+	size_t i;
+	int rc;
+
+	rc = scim_get(a->scim, "Groups", h->scim_id, &g, err);
+	if (rc != L2S_OK)
+		return rc;
+	dn = cJSON_GetObjectItemCaseSensitive(g, "displayName");
+	if (cJSON_IsString(dn) && strcmp(dn->valuestring, name) == 0)
+		*renamed = 1;
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(g, "members")) {
+		cJSON *v = cJSON_GetObjectItemCaseSensitive(m, "value");
+
+		if (cJSON_IsString(v) &&
+		    hmap_put(&present, v->valuestring, (void *)1, NULL) != 0) {
+			rc = err_set(err, L2S_ENOMEM, "out of memory");
+			goto done;
+		}
+	}
+	for (i = 0; i < nd; i++)
+		if (hmap_get(&present, del[i].id) == NULL)
+			del[i].done = 1;
+	for (i = 0; i < na; i++)
+		if (hmap_get(&present, add[i].id) != NULL)
+			add[i].done = 1;
+done:
+	hmap_free(&present, NULL);
+	cJSON_Delete(g);
+	return rc;
+}
+
+/* Record in the state what the service confirmed and the state lacks. */
+static int
+group_record(struct apply *a, const struct op *op, int rename,
+    struct change *del, size_t nd, struct change *add, size_t na,
+    struct err *err)
+{
+	const char **keys = NULL;
+	struct record *tmp = NULL;
+	size_t i, n;
+	int rc;
+
+	keys = calloc(nd + na + 1, sizeof(*keys));
+	if (keys == NULL)
+		return err_set(err, L2S_ENOMEM, "out of memory");
+	rc = state_begin(a->state, err);
+	if (rc == L2S_OK && rename) {
+		tmp = confirmed(op->have, &op->want->attrs, NULL, 0);
+		if (tmp == NULL || (free(tmp->name),
+		    tmp->name = strdup(op->want->name)) == NULL)
+			rc = err_set(err, L2S_ENOMEM, "out of memory");
+		if (rc == L2S_OK)
+			rc = state_put(a->state, tmp, err);
+		record_free(tmp);
+	}
+	for (i = n = 0; i < nd; i++)
+		if (del[i].done && !del[i].recorded)
+			keys[n++] = del[i].key;
+	if (rc == L2S_OK && n > 0)
+		rc = state_remove_members(a->state, op->have->key, keys, n, err);
+	for (i = n = 0; i < na; i++)
+		if (add[i].done && !add[i].recorded)
+			keys[n++] = add[i].key;
+	if (rc == L2S_OK && n > 0)
+		rc = state_add_members(a->state, op->have->key, keys, n, err);
+	if (rc == L2S_OK)
+		rc = state_commit(a->state, err);
+	if (rc == L2S_OK) {
+		for (i = 0; i < nd; i++)
+			del[i].recorded |= del[i].done;
+		for (i = 0; i < na; i++)
+			add[i].recorded |= add[i].done;
+	}
+	free(keys);
+	return rc;
+}
+
+/* The PATCH operations for what is still to do in a chunk. */
+static int
+group_ops(cJSON **out, const char *name, int rename, struct change *del,
+    size_t nd, struct change *add, size_t na, struct err *err)
+{
+	const char **ids = NULL;
+	cJSON *more = NULL;
+	size_t i, n;
+	int rc = L2S_OK;
+
+	*out = cJSON_CreateArray();
+	ids = calloc(nd + na + 1, sizeof(*ids));
+	if (*out == NULL || ids == NULL) {
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (rename && (rc = scimjson_group_rename(&more, name, err)) == L2S_OK)
+		rc = ops_append(*out, more);
+	for (i = n = 0; rc == L2S_OK && i < nd; i++)
+		if (!del[i].done)
+			ids[n++] = del[i].id;
+	if (rc == L2S_OK && n > 0 &&
+	    (rc = scimjson_members_remove(&more, ids, n, err)) == L2S_OK)
+		rc = ops_append(*out, more);
+	for (i = n = 0; rc == L2S_OK && i < na; i++)
+		if (!add[i].done)
+			ids[n++] = add[i].id;
+	if (rc == L2S_OK && n > 0 &&
+	    (rc = scimjson_members_add(&more, ids, n, err)) == L2S_OK)
+		rc = ops_append(*out, more);
+done:
+	if (rc != L2S_OK) {
+		cJSON_Delete(*out);
+		*out = NULL;
+	}
+	free(ids);
+	return rc;
+}
+
+/*
+ * Send one chunk: a PATCH with the rename (if any) and at most member_batch
+ * member changes.  Additions are not idempotent everywhere, so after a
+ * failure that may or may not have been applied, the group is read back
+ * and only what is still missing is sent again.
+ */
+static int
+group_chunk(struct apply *a, const struct op *op, int rename,
+    struct change *del, size_t nd, struct change *add, size_t na,
+    struct err *err)
+{
+	int renamed = 0, attempt, ambiguous, rc = L2S_OK;
+	size_t i;
+
+	for (attempt = 0;; attempt++) {
+		cJSON *ops = NULL;
+
+		rc = group_ops(&ops, op->want->name, rename && !renamed, del, nd,
+		    add, na, err);
+		if (rc != L2S_OK)
+			return rc;
+		if (cJSON_GetArraySize(ops) == 0) {
+			cJSON_Delete(ops);
+			break;
+		}
+		rc = scim_patch_once(a->scim, "Groups", op->have->scim_id, ops,
+		    &ambiguous, err);
+		cJSON_Delete(ops);
+		if (rc == L2S_OK) {
+			renamed = 1;
+			for (i = 0; i < nd; i++)
+				del[i].done = 1;
+			for (i = 0; i < na; i++)
+				add[i].done = 1;
+			break;
+		}
+		if (rc != L2S_ETEMP || !ambiguous ||
+		    attempt >= a->cfg->scim.retries)
+			break;
+		log_info("update group '%s': %s; reading the group back before "
+		    "trying again", op->want->name, err->msg);
+		rc = group_readback(a, op->have, op->want->name, &renamed, del,
+		    nd, add, na, err);
+		if (rc != L2S_OK)
+			break;
+	}
+	/* Whatever happened, record what the service now holds. */
+	{
+		struct err e2 = ERR_INIT;
+		int rc2 = group_record(a, op, rename && renamed, del, nd, add,
+		    na, &e2);
+
+		if (rc2 != L2S_OK && rc == L2S_OK) {
+			*err = e2;
+			rc = rc2;
+		}
+	}
+	return rc;
+}
+
+/*
+ * Rename and member deltas, one PATCH per chunk of at most
+ * scim.member_batch member changes (the first also carries the rename).
+ */
+static int
+apply_group_update(struct apply *a, const struct op *op, struct err *err)
+{
+	const struct record *h = op->have;
+	struct change *del = NULL, *add = NULL;
+	const char **gone = NULL;
+	size_t ndel = 0, nadd = 0, ngone = 0, di = 0, ai = 0, i;
+	size_t batch = (size_t)a->cfg->scim.member_batch;
+	int rename = op->rename, rc = L2S_OK;
+
+	if (!scim_caps(a->scim)->patch)
+		return apply_group_put(a, op, err);
+	del = calloc(op->ndel + 1, sizeof(*del));
+	add = calloc(op->nadd + 1, sizeof(*add));
+	gone = calloc(op->ndel + 1, sizeof(*gone));
+	if (del == NULL || add == NULL || gone == NULL) {
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+		goto done;
+	}
+	/* Members whose users left the state went remotely with them: only
+	 * the state still lists them. */
+	for (i = 0; i < op->ndel; i++) {
+		const char *id = apply_id(a, op->del[i]);
+
+		if (id == NULL) {
+			gone[ngone++] = op->del[i];
+			continue;
+		}
+		del[ndel].id = id;
+		del[ndel++].key = op->del[i];
+	}
+	for (i = 0; i < op->nadd; i++) {
+		const char *id = apply_id(a, op->add[i]);
+
+		if (id == NULL)		/* not created yet: next cycle */
+			continue;
+		add[nadd].id = id;
+		add[nadd++].key = op->add[i];
+	}
+	if (ngone > 0) {
+		rc = state_remove_members(a->state, h->key, gone, ngone, err);
+		if (rc != L2S_OK)
+			goto done;
+	}
+	while (rename || di < ndel || ai < nadd) {
+		size_t nd = ndel - di < batch ? ndel - di : batch;
+		size_t na = nadd - ai < batch - nd ? nadd - ai : batch - nd;
+
+		rc = group_chunk(a, op, rename, del + di, nd, add + ai, na, err);
+		if (rc != L2S_OK)
+			goto done;
+		rename = 0;
+		di += nd;
+		ai += na;
+	}
+done:
+	if (rc == L2S_ENOTFOUND)
+		rc = apply_forget(a, h, err);
+	free(del);
+	free(add);
+	free(gone);
+	return rc;
+}
+
+static int
+apply_group_delete(struct apply *a, const struct op *op, struct err *err)
+{
+	int rc = scim_delete(a->scim, "Groups", op->have->scim_id, err);
+
+	if (rc == L2S_OK)
+		rc = state_del(a->state, REC_GROUP, op->have->key, err);
+	return rc;
+}
+
+
+/* Index who owns which SCIM id, to check adoptions. */
+static int
+owners_build(struct hmap *owners, const struct hmap *records)
+{
+	size_t pos = 0;
+	void *v;
+
+	while (hmap_next(records, &pos, NULL, &v)) {
+		const struct record *r = v;
+
+		if (r->scim_id != NULL &&
+		    hmap_put(owners, r->scim_id, r->key, NULL) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+apply_plan(const struct plan *p, const struct config *cfg,
+    struct state *state, struct scim *scim, struct hmap *have_users,
+    struct hmap *have_groups, const struct readset *want,
+    struct apply_result *res, struct err *err)
+{
+	struct apply a;
+	size_t i;
+	int rc = L2S_OK;
+
+	memset(&a, 0, sizeof(a));
+	memset(res, 0, sizeof(*res));
+	a.cfg = cfg;
+	a.state = state;
+	a.scim = scim;
+	a.have_users = have_users;
+	a.have_groups = have_groups;
+	a.want = want;
+	a.res = res;
+	if (owners_build(&a.user_owner, have_users) != 0 ||
+	    owners_build(&a.group_owner, have_groups) != 0) {
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < p->n && !a.fatal; i++) {
+		const struct op *op = &p->ops[i];
+		const struct record *r = op->want != NULL ? op->want : op->have;
+		struct err e = ERR_INIT;
+
+		if (platform_stop_requested()) {
+			res->stopped = 1;
+			log_info("stop requested: %zu operations left for the "
+			    "next cycle", p->n - i);
+			break;
+		}
+		if (op->have != NULL && op->want == NULL &&
+		    hmap_get(&a.superseded, op->have->key) != NULL)
+			continue;	/* its remote object was taken over */
+		switch (op->kind) {
+		case OP_USER_CREATE:
+			rc = apply_user_create(&a, op, &e);
+			break;
+		case OP_USER_UPDATE:
+			rc = apply_user_update(&a, op, &e);
+			break;
+		case OP_USER_DEACTIVATE:
+		case OP_USER_DELETE:
+			rc = apply_user_remove(&a, op, &e);
+			break;
+		case OP_GROUP_CREATE:
+			rc = apply_group_create(&a, op, &e);
+			break;
+		case OP_GROUP_UPDATE:
+			rc = apply_group_update(&a, op, &e);
+			break;
+		case OP_GROUP_DELETE:
+			rc = apply_group_delete(&a, op, &e);
+			break;
+		case OP_KINDS:
+			break;
+		}
+		if (rc == APPLY_SKIPPED)
+			continue;
+		if (rc != L2S_OK) {
+			apply_failed(&a, op, r->name != NULL ? r->name : r->key,
+			    rc, &e);
+			continue;
+		}
+		a.unreachable = 0;
+		res->done[op->kind]++;
+		log_debug("%s '%s': done", plan_op_name(op->kind),
+		    r->name != NULL ? r->name : r->key);
+	}
+	rc = L2S_OK;
+	if (a.fatal) {
+		*err = a.fatal_err;
+		rc = a.fatal;
+	}
+done:
+	hmap_free(&a.user_owner, NULL);
+	hmap_free(&a.group_owner, NULL);
+	hmap_free(&a.superseded, NULL);
+	return rc;
+}

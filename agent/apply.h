@@ -1,0 +1,56 @@
+/*
+ * apply.h - carry a plan out against the SCIM service
+ *
+ * Operations run in plan order, one request at a time.  Each one the
+ * service confirms is recorded in the state store at once, so a crash
+ * loses nothing and never duplicates: a create whose answer was lost is
+ * sent again next cycle, meets a 409, and the existing resource is adopted.
+ *
+ * - 409 on create: the remote resource is looked up (users by externalId,
+ *   then userName; groups by externalId, then displayName) and adopted: put
+ *   to the desired state with a full PUT and recorded.  Groups follow
+ *   groups.on_conflict (adopt, skip, fail).  A remote user recorded for a
+ *   directory object that is gone (re-created in LDAP with a new key) is
+ *   taken over and the old record dropped; one that belongs to another
+ *   directory object still present is never taken.
+ * - Member additions are never repeated blindly: after an ambiguous
+ *   failure the group is read back and only what is missing is sent again.
+ * - A failed operation is reported and the rest goes on; a refused token
+ *   ends the cycle, and so do several operations in a row that failed
+ *   because the service could not be reached.
+ */
+#ifndef L2S_APPLY_H
+#define L2S_APPLY_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "err.h"
+#include "hmap.h"
+#include "plan.h"
+#include "scim.h"
+#include "state.h"
+
+/* After this many operations in a row failed as unreachable, give up. */
+#define APPLY_MAX_UNREACHABLE 3
+
+struct apply_result {
+	size_t done[OP_KINDS];	/* operations confirmed */
+	size_t failed;		/* operations that failed (retried next cycle) */
+	size_t adopted;		/* 409s resolved by adopting the remote object */
+	size_t skipped;		/* group conflicts left alone (on_conflict: skip) */
+	int stopped;		/* a stop request ended the apply early */
+};
+
+/* Carry out p.  have_users and have_groups are the state maps the plan was
+ * built from (key -> struct record *); created users are added to
+ * have_users.  want is the read (for conflict checks).  All borrowed.
+ * Returns L2S_OK when the apply ran to the end (res->failed may be
+ * non-zero), or the outcome that ended it early (L2S_EAUTH, L2S_ETEMP for
+ * an unreachable service) with err set. */
+int apply_plan(const struct plan *p, const struct config *cfg,
+    struct state *state, struct scim *scim, struct hmap *have_users,
+    struct hmap *have_groups, const struct readset *want,
+    struct apply_result *res, struct err *err);
+
+#endif
