@@ -309,6 +309,10 @@ test_defaults(void)
 	is_int(cfg->scim.allow_insecure_http, 0,
 	    "allow_insecure_http defaults to false");
 	is_int(cfg->scim.member_batch, 100, "member_batch defaults to 100");
+	is_int(cfg->scim.retries, 5, "retries defaults to 5");
+	is_int(cfg->scim.retry_max_wait, 60, "retry_max_wait defaults to 60s");
+	is_int(cfg->groups.on_conflict, CONFLICT_ADOPT,
+	    "on_conflict defaults to adopt");
 	is_int(cfg->sync.interval, 300, "interval defaults to 5m");
 	is_int(cfg->sync.removal, REMOVAL_DEACTIVATE,
 	    "removal defaults to deactivate");
@@ -371,7 +375,8 @@ test_variants(void)
 	free(t1);
 	t1 = edit(t2, "timeout: 30s", "timeout: 1h\n  tls_verify: false\n"
 	    "  tls_ca_file: /etc/ssl/scim-ca.pem\n  allow_insecure_http: true\n"
-	    "  member_batch: 1000\n  concurrency: 64");
+	    "  member_batch: 1000\n  concurrency: 64\n  retries: 0\n"
+	    "  retry_max_wait: 2m");
 	free(t2);
 	t2 = edit(t1, "  concurrency: 4\n", "");
 	free(t1);
@@ -381,7 +386,7 @@ test_variants(void)
 	free(t1);
 	t1 = edit(t2, "profile: generic", "profile: atlassian");
 	free(t2);
-	t2 = edit(t1, "nested: flatten", "nested: direct");
+	t2 = edit(t1, "nested: flatten", "nested: direct\n  on_conflict: fail");
 	free(t1);
 	t1 = edit(t2, "  starttls: false\n", "  starttls: true\n  tls_verify: false\n"
 	    "  timeout: 90s\n");
@@ -408,6 +413,10 @@ test_variants(void)
 		is_int(cfg->scim.profile, PROFILE_ATLASSIAN,
 		    "profile atlassian is read");
 		is_int(cfg->groups.nested, NESTED_DIRECT, "nested direct is read");
+		is_int(cfg->scim.retries, 0, "retries 0 (no retries) is read");
+		is_int(cfg->scim.retry_max_wait, 120, "retry_max_wait is read");
+		is_int(cfg->groups.on_conflict, CONFLICT_FAIL,
+		    "on_conflict fail is read");
 		is_int(cfg->ldap.starttls, 1, "starttls true is read");
 		is_int(cfg->ldap.tls_verify, 0, "ldap tls_verify false is read");
 		is_int(cfg->ldap.timeout, 90, "90s is 90 seconds");
@@ -580,6 +589,12 @@ test_errors(void)
 	edit_fails("concurrency: 4", "member_batch: 1001",
 	    "c.yaml:39:17: 'scim.member_batch' must be an integer from 1 to "
 	    "1000", "member_batch above 1000 is refused");
+	edit_fails("concurrency: 4", "retries: 21",
+	    "c.yaml:39:12: 'scim.retries' must be an integer from 0 to 20",
+	    "retries above 20 are refused");
+	edit_fails("nested: flatten", "on_conflict: merge",
+	    "c.yaml:33:16: 'groups.on_conflict' must be adopt, skip or fail",
+	    "an unknown on_conflict is refused");
 	edit_fails("starttls: false", "starttls: yes",
 	    "c.yaml:7:13: 'ldap.starttls' must be true or false",
 	    "a boolean must be true or false");
