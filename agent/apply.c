@@ -35,6 +35,52 @@ struct apply {
 /* An operation left alone on purpose (groups.on_conflict: skip). */
 #define APPLY_SKIPPED 1
 
+/*
+ * Objects whose change may have been applied without the state knowing:
+ * a meta value "pending:user:KEY" or "pending:group:KEY" is set before a
+ * PATCH that is not idempotent is sent and cleared once its outcome is
+ * recorded.  A run that dies in between, or a failure whose outcome is
+ * unknown, leaves it, and apply_prepare() reads the object back first.
+ */
+#define PENDING_PREFIX "pending:"
+
+static int
+pending_name(struct buf *b, enum rec_kind kind, const char *key,
+    struct err *err)
+{
+	buf_printf(b, PENDING_PREFIX "%s:%s", kind == REC_USER ? "user" :
+	    "group", key);
+	return buf_failed(b) ? err_set(err, L2S_ENOMEM, "out of memory") :
+	    L2S_OK;
+}
+
+static int
+pending_set(struct state *st, enum rec_kind kind, const char *key, int on,
+    struct err *err)
+{
+	struct buf b = BUF_INIT;
+	int rc = pending_name(&b, kind, key, err);
+
+	if (rc == L2S_OK)
+		rc = state_meta_set(st, buf_str(&b), on ? "1" : NULL, err);
+	buf_free(&b);
+	return rc;
+}
+
+static int
+pending_mark(struct state *st, enum rec_kind kind, const char *key,
+    struct err *err)
+{
+	return pending_set(st, kind, key, 1, err);
+}
+
+static int
+pending_clear(struct state *st, enum rec_kind kind, const char *key,
+    struct err *err)
+{
+	return pending_set(st, kind, key, 0, err);
+}
+
 static const char *
 apply_id(void *arg, const char *key)
 {
@@ -119,8 +165,14 @@ apply_user_update(struct apply *a, const struct op *op, struct err *err)
 		    a, err);
 		if (rc != L2S_OK)
 			goto done;
-		rc = cJSON_GetArraySize(body) == 0 && !op->have->removed ? L2S_OK :
-		    scim_patch(a->scim, "Users", op->have->scim_id, body, err);
+		if (cJSON_GetArraySize(body) > 0 || op->have->removed) {
+			/* An "add" of an element is not idempotent: if this
+			 * run dies before recording, the next reads it back. */
+			rc = pending_mark(a->state, REC_USER, op->have->key, err);
+			if (rc == L2S_OK)
+				rc = scim_patch(a->scim, "Users",
+				    op->have->scim_id, body, err);
+		}
 	} else {
 		rc = scimjson_user(&body, tmp, apply_id, a, err);
 		if (rc == L2S_OK)
@@ -129,9 +181,16 @@ apply_user_update(struct apply *a, const struct op *op, struct err *err)
 	}
 	if (rc == L2S_ENOTFOUND)
 		rc = apply_forget(a, op->have, err);
-	if (rc != L2S_OK)
+	if (rc != L2S_OK) {
+		/* A refusal applied nothing; a lost answer may have: the
+		 * mark stays and the next cycle reads the user back. */
+		if (rc != L2S_ETEMP)
+			pending_clear(a->state, REC_USER, op->have->key, NULL);
 		goto done;
+	}
 	rc = state_put(a->state, tmp, err);
+	if (rc == L2S_OK)
+		rc = pending_clear(a->state, REC_USER, op->have->key, err);
 done:
 	record_free(tmp);
 	attrs_free(&eff);
@@ -515,7 +574,7 @@ group_readback(struct apply *a, const struct record *h, const char *name,
     size_t na, struct err *err)
 {
 	struct hmap present = HMAP_INIT;
-	cJSON *g = NULL, *m, *dn;
+	cJSON *g = NULL, *m, *el, *dn;
 	size_t i;
 	int rc;
 
@@ -525,8 +584,15 @@ group_readback(struct apply *a, const struct record *h, const char *name,
 	dn = cJSON_GetObjectItemCaseSensitive(g, "displayName");
 	if (cJSON_IsString(dn) && strcmp(dn->valuestring, name) == 0)
 		*renamed = 1;
-	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(g, "members")) {
-		cJSON *v = cJSON_GetObjectItemCaseSensitive(m, "value");
+	m = cJSON_GetObjectItemCaseSensitive(g, "members");
+	if (m != NULL && !cJSON_IsArray(m)) {
+		rc = err_set(err, L2S_EPARSE, "GET /Groups/%s: its \"members\" "
+		    "is not a list", h->scim_id);
+		goto done;
+	}
+	/* No "members" at all is an empty group (SCIM omits empty values). */
+	cJSON_ArrayForEach(el, m) {
+		cJSON *v = cJSON_GetObjectItemCaseSensitive(el, "value");
 
 		if (cJSON_IsString(v) &&
 		    hmap_put(&present, v->valuestring, (void *)1, NULL) != 0) {
@@ -642,9 +708,14 @@ group_chunk(struct apply *a, const struct op *op, int rename,
     struct change *del, size_t nd, struct change *add, size_t na,
     struct err *err)
 {
-	int renamed = 0, attempt, ambiguous, rc = L2S_OK;
+	int renamed = 0, attempt, ambiguous, doubt = 0, rc;
 	size_t i;
 
+	/* Adding members is not idempotent: if this run dies before the
+	 * result is recorded, the next one reads the group back first. */
+	rc = pending_mark(a->state, REC_GROUP, op->have->key, err);
+	if (rc != L2S_OK)
+		return rc;
 	for (attempt = 0;; attempt++) {
 		cJSON *ops = NULL;
 
@@ -660,6 +731,7 @@ group_chunk(struct apply *a, const struct op *op, int rename,
 		    &ambiguous, err);
 		cJSON_Delete(ops);
 		if (rc == L2S_OK) {
+			doubt = 0;
 			renamed = 1;
 			for (i = 0; i < nd; i++)
 				del[i].done = 1;
@@ -667,6 +739,8 @@ group_chunk(struct apply *a, const struct op *op, int rename,
 				add[i].done = 1;
 			break;
 		}
+		if (rc == L2S_ETEMP && ambiguous)
+			doubt = 1;
 		if (rc != L2S_ETEMP || !ambiguous ||
 		    attempt >= a->cfg->scim.retries)
 			break;
@@ -676,6 +750,7 @@ group_chunk(struct apply *a, const struct op *op, int rename,
 		    nd, add, na, err);
 		if (rc != L2S_OK)
 			break;
+		doubt = 0;	/* what happened is known again */
 	}
 	/* Whatever happened, record what the service now holds. */
 	{
@@ -683,6 +758,12 @@ group_chunk(struct apply *a, const struct op *op, int rename,
 		int rc2 = group_record(a, op, rename && renamed, del, nd, add,
 		    na, &e2);
 
+		/* Recorded: nothing of this chunk is in doubt any more, unless
+		 * a request's outcome is still unknown (the mark stays and the
+		 * next cycle reads the group back before anything else). */
+		if (rc2 == L2S_OK && !doubt)
+			rc2 = pending_clear(a->state, REC_GROUP, op->have->key,
+			    &e2);
 		if (rc2 != L2S_OK && rc == L2S_OK) {
 			*err = e2;
 			rc = rc2;
@@ -791,7 +872,7 @@ int
 apply_plan(const struct plan *p, const struct config *cfg,
     struct state *state, struct scim *scim, struct hmap *have_users,
     struct hmap *have_groups, const struct readset *want,
-    struct apply_result *res, struct err *err)
+    const struct hmap *doubt, struct apply_result *res, struct err *err)
 {
 	struct apply a;
 	size_t i;
@@ -825,6 +906,15 @@ apply_plan(const struct plan *p, const struct config *cfg,
 		if (op->have != NULL && op->want == NULL &&
 		    hmap_get(&a.superseded, op->have->key) != NULL)
 			continue;	/* its remote object was taken over */
+		if (op->have != NULL && doubt != NULL &&
+		    hmap_get(doubt, op->have->key) != NULL) {
+			err_set(&e, L2S_ETEMP, "its last change is in doubt and "
+			    "it could not be read back: it waits");
+			res->failed++;
+			log_warnx("%s '%s': %s", plan_op_name(op->kind),
+			    r->name != NULL ? r->name : r->key, e.msg);
+			continue;
+		}
 		switch (op->kind) {
 		case OP_USER_CREATE:
 			rc = apply_user_create(&a, op, &e);
@@ -869,5 +959,258 @@ done:
 	hmap_free(&a.user_owner, NULL);
 	hmap_free(&a.group_owner, NULL);
 	hmap_free(&a.superseded, NULL);
+	return rc;
+}
+
+/* For scimjson_user_attrs(): the user key recorded for a SCIM id. */
+static const char *
+owner_key(void *arg, const char *scim_id)
+{
+	return hmap_get(arg, scim_id);
+}
+
+/* The record of what remote resource res holds, for the directory object
+ * base (kind, key, dn) with SCIM id id.  NULL on ENOMEM or when res is not
+ * readable as that kind. */
+static struct record *
+record_from_remote(const struct config *cfg, const struct record *base,
+    const char *id, const cJSON *res, struct hmap *owners)
+{
+	const cJSON *dn = cJSON_GetObjectItemCaseSensitive(res, "displayName");
+	struct record *r = record_new(base->kind, base->key);
+	const char **keys = NULL;
+	const cJSON *m;
+	size_t n = 0;
+	struct err e = ERR_INIT;
+
+	if (r == NULL || (base->dn != NULL && (r->dn = strdup(base->dn)) == NULL) ||
+	    (r->scim_id = strdup(id)) == NULL)
+		goto fail;
+	if (base->kind == REC_USER) {
+		if (scimjson_user_attrs(&r->attrs, res, cfg->users.map, owner_key,
+		    owners, &e) != L2S_OK)
+			goto fail;
+		if (attrs_get(&r->attrs, "userName") == NULL ||
+		    (r->name = strdup(attrs_get(&r->attrs, "userName"))) == NULL)
+			goto fail;
+		r->removed = base->removed;
+		return r;
+	}
+	if (!cJSON_IsString(dn) || (r->name = strdup(dn->valuestring)) == NULL ||
+	    attrs_set(&r->attrs, "displayName", r->name) != 0)
+		goto fail;
+	m = cJSON_GetObjectItemCaseSensitive(res, "members");
+	keys = calloc((size_t)cJSON_GetArraySize(m) + 1, sizeof(*keys));
+	if (keys == NULL)
+		goto fail;
+	if (cJSON_IsArray(m)) {
+		const cJSON *el;
+
+		cJSON_ArrayForEach(el, m) {
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(el, "value");
+			const char *k = cJSON_IsString(v) ?
+			    hmap_get(owners, v->valuestring) : NULL;
+
+			if (k != NULL)
+				keys[n++] = k;
+		}
+	}
+	if (record_set_members(r, keys, n) != 0)
+		goto fail;
+	free(keys);
+	return r;
+fail:
+	free(keys);
+	record_free(r);
+	return NULL;
+}
+
+/* Read back one object whose change is in doubt (name is its pending
+ * meta name); the mark is cleared once the state holds what the service
+ * holds. */
+static int
+prepare_one(const struct config *cfg, struct state *state, struct scim *scim,
+    struct hmap *have_users, struct hmap *have_groups, struct hmap *owners,
+    const char *name, struct err *err)
+{
+	const char *p = name + strlen(PENDING_PREFIX), *key;
+	enum rec_kind kind = strncmp(p, "user:", 5) == 0 ? REC_USER : REC_GROUP;
+	struct hmap *map = kind == REC_USER ? have_users : have_groups;
+	struct record *have, *now = NULL;
+	cJSON *res = NULL;
+	int rc;
+
+	key = kind == REC_USER ? p + 5 :
+	    p + (strncmp(p, "group:", 6) == 0 ? 6 : 0);
+	have = hmap_get(map, key);
+	if (have == NULL)
+		goto clear;
+	rc = scim_get(scim, kind == REC_USER ? "Users" : "Groups",
+	    have->scim_id, &res, err);
+	if (rc == L2S_ENOTFOUND) {
+		/* Gone remotely: forget it; the diff creates it again. */
+		rc = state_del(state, kind, have->key, err);
+		if (rc == L2S_OK)
+			record_free(hmap_del(map, key));
+		if (rc == L2S_OK)
+			goto clear;
+		goto done;
+	}
+	if (rc != L2S_OK)
+		goto done;
+	if (kind == REC_GROUP && cJSON_GetObjectItemCaseSensitive(res, "members")
+	    != NULL && !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(res,
+	    "members"))) {
+		rc = err_set(err, L2S_EPARSE, "GET /Groups/%s: its \"members\" "
+		    "is not a list", have->scim_id);
+		goto done;
+	}
+	now = record_from_remote(cfg, have, have->scim_id, res, owners);
+	if (now == NULL) {
+		rc = err_set(err, L2S_EPARSE, "GET /%s/%s: cannot read it back",
+		    kind == REC_USER ? "Users" : "Groups", have->scim_id);
+		goto done;
+	}
+	rc = state_put(state, now, err);
+	if (rc != L2S_OK)
+		goto done;
+	log_info("%s '%s': read back after a change whose outcome was unknown",
+	    kind == REC_USER ? "user" : "group", now->name);
+	if (hmap_put(map, now->key, now, (void **)&have) != 0) {
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+		goto done;
+	}
+	record_free(have);
+	now = NULL;
+clear:
+	rc = state_meta_set(state, name, NULL, err);
+done:
+	record_free(now);
+	cJSON_Delete(res);
+	return rc;
+}
+
+/* Read back every object whose change is in doubt.  One that cannot be
+ * read back keeps its mark and goes into doubt: its operations wait (this
+ * cycle must not act on a state that may be wrong). */
+static int
+prepare_pending(const struct config *cfg, struct state *state,
+    struct scim *scim, struct hmap *have_users, struct hmap *have_groups,
+    struct hmap *owners, struct hmap *doubt, size_t *changed,
+    struct err *err)
+{
+	char **names = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	rc = state_meta_names(state, PENDING_PREFIX, &names, &n, err);
+	for (i = 0; rc == L2S_OK && i < n; i++) {
+		struct err e = ERR_INIT;
+		const char *key = strchr(names[i] + strlen(PENDING_PREFIX), ':');
+		int rc1 = prepare_one(cfg, state, scim, have_users, have_groups,
+		    owners, names[i], &e);
+
+		if (rc1 == L2S_OK) {
+			(*changed)++;
+			continue;
+		}
+		if (rc1 == L2S_EAUTH || rc1 == L2S_ENOMEM) {
+			*err = e;
+			rc = rc1;
+			break;
+		}
+		log_warnx("cannot read back an object whose last change is in "
+		    "doubt; its changes wait: %s", e.msg);
+		if (key != NULL && hmap_put(doubt, key + 1, (void *)1, NULL) != 0)
+			rc = err_set(err, L2S_ENOMEM, "out of memory");
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+/* An empty state: record the remote objects whose externalId is a key
+ * just read, as they are. */
+static int
+prepare_bootstrap(const struct config *cfg, struct state *state,
+    struct scim *scim, struct hmap *have, const struct hmap *want,
+    enum rec_kind kind, struct hmap *owners, size_t *changed,
+    struct err *err)
+{
+	const char *type = kind == REC_USER ? "Users" : "Groups";
+	cJSON *list = NULL;
+	const cJSON *res;
+	size_t found = 0;
+	int rc;
+
+	rc = scim_list(scim, type, NULL, &list, err);
+	if (rc != L2S_OK)
+		return err_prefix(err, "listing the existing %s", type);
+	rc = state_begin(state, err);
+	cJSON_ArrayForEach(res, list) {
+		const cJSON *ext = cJSON_GetObjectItemCaseSensitive(res, "externalId");
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(res, "id");
+		const struct record *w;
+		struct record *r;
+
+		if (rc != L2S_OK)
+			break;
+		if (!cJSON_IsString(ext) || !cJSON_IsString(id) ||
+		    (w = hmap_get(want, ext->valuestring)) == NULL ||
+		    w->held != NULL || hmap_get(have, w->key) != NULL ||
+		    hmap_get(owners, id->valuestring) != NULL)
+			continue;
+		r = record_from_remote(cfg, w, id->valuestring, res, owners);
+		if (r == NULL)
+			continue;	/* not readable: a create will 409 and adopt */
+		rc = state_put(state, r, err);
+		if (rc == L2S_OK && (hmap_put(have, r->key, r, NULL) != 0 ||
+		    (kind == REC_USER &&
+		    hmap_put(owners, r->scim_id, r->key, NULL) != 0))) {
+			rc = err_set(err, L2S_ENOMEM, "out of memory");
+			break;
+		}
+		if (rc != L2S_OK) {
+			record_free(r);
+			break;
+		}
+		found++;
+	}
+	if (rc == L2S_OK)
+		rc = state_commit(state, err);
+	*changed += found;
+	if (rc == L2S_OK && found > 0)
+		log_info("%zu %s with a directory key were already on the SCIM "
+		    "service: recorded as they are", found, type);
+	cJSON_Delete(list);
+	return rc;
+}
+
+int
+apply_prepare(const struct config *cfg, struct state *state,
+    struct scim *scim, struct hmap *have_users, struct hmap *have_groups,
+    const struct readset *want, struct hmap *doubt, size_t *changed,
+    struct err *err)
+{
+	struct hmap owners = HMAP_INIT;
+	int rc = L2S_OK;
+
+	if (owners_build(&owners, have_users) != 0) {
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (have_users->len == 0 && want->users.len > 0)
+		rc = prepare_bootstrap(cfg, state, scim, have_users,
+		    &want->users, REC_USER, &owners, changed, err);
+	if (rc == L2S_OK && cfg->groups.enabled && have_groups->len == 0 &&
+	    want->groups.len > 0)
+		rc = prepare_bootstrap(cfg, state, scim, have_groups,
+		    &want->groups, REC_GROUP, &owners, changed, err);
+	if (rc == L2S_OK)
+		rc = prepare_pending(cfg, state, scim, have_users, have_groups,
+		    &owners, doubt, changed, err);
+done:
+	hmap_free(&owners, NULL);
 	return rc;
 }

@@ -42,15 +42,37 @@ struct apply_result {
 	int stopped;		/* a stop request ended the apply early */
 };
 
+/*
+ * Before the diff of a real cycle (never in a dry run): record in the state
+ * what the service really holds where the state may lag behind it.
+ * - An empty state (a first run, or after "state reset") lists the remote
+ *   users and groups once: those whose externalId is a key just read are
+ *   recorded as they are, so the diff sends only what differs and a user
+ *   renamed meanwhile is not created twice.
+ * - The object whose PATCH was in flight when a previous run died (its
+ *   marker is still in the state) is read back, so a member addition or an
+ *   element "add" is never sent twice.
+ * have_users and have_groups are updated in place; want is borrowed.  An
+ * object that cannot be read back (the service answers garbage) keeps its
+ * mark and its key goes into doubt (key -> (void *)1): apply_plan() then
+ * leaves its operations for a later cycle.  *changed is increased by the
+ * number of records brought up to date (the plan must then be built again).
+ */
+int apply_prepare(const struct config *cfg, struct state *state,
+    struct scim *scim, struct hmap *have_users, struct hmap *have_groups,
+    const struct readset *want, struct hmap *doubt, size_t *changed,
+    struct err *err);
+
 /* Carry out p.  have_users and have_groups are the state maps the plan was
  * built from (key -> struct record *); created users are added to
- * have_users.  want is the read (for conflict checks).  All borrowed.
+ * have_users.  want is the read (for conflict checks); doubt (may be NULL)
+ * the keys from apply_prepare() whose operations wait.  All borrowed.
  * Returns L2S_OK when the apply ran to the end (res->failed may be
  * non-zero), or the outcome that ended it early (L2S_EAUTH, L2S_ETEMP for
  * an unreachable service) with err set. */
 int apply_plan(const struct plan *p, const struct config *cfg,
     struct state *state, struct scim *scim, struct hmap *have_users,
     struct hmap *have_groups, const struct readset *want,
-    struct apply_result *res, struct err *err);
+    const struct hmap *doubt, struct apply_result *res, struct err *err);
 
 #endif

@@ -4,7 +4,8 @@
  * Every request goes through scim_send(): the body serialized compactly,
  * the response's status turned into an outcome and a one-line message by
  * scimerr.c.  Paths in messages are relative to the base URL, with filters
- * shown unescaped so that an administrator can read them.
+ * shown unescaped so that an administrator can read them; a transport
+ * failure (from http.c) names the whole URL, since the host is the news.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,9 +206,11 @@ scim_send(struct scim *s, const char *method, const char *path,
 			goto done;
 		wait = retry_delay(s, resp, attempt + 1);
 		if (wait < 0) {
-			err_prefix(err, "%s %s: the service asks to wait longer "
-			    "than scim.retry_max_wait (%ld s)", method, shown,
-			    s->max_wait_ms / 1000);
+			size_t n = strlen(err->msg);
+
+			snprintf(err->msg + n, sizeof(err->msg) - n, " (Retry-After "
+			    "asks for longer than scim.retry_max_wait, %ld s: "
+			    "left for the next cycle)", s->max_wait_ms / 1000);
 			goto done;
 		}
 		log_debug("%s; retry %d of %d in %.1f s", err->msg, attempt + 1,

@@ -522,3 +522,73 @@ scimjson_deactivate(cJSON **out, struct err *err)
 	}
 	return L2S_OK;
 }
+
+/* res[name] when it is a non-empty string, else NULL. */
+static const char *
+json_str(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsString(v) && v->valuestring[0] != '\0' ?
+	    v->valuestring : NULL;
+}
+
+int
+scimjson_user_attrs(struct attrs *out, const cJSON *res,
+    const struct mapping *m, scim_key_fn keys, void *arg, struct err *err)
+{
+	const cJSON *active = cJSON_GetObjectItemCaseSensitive(res, "active");
+	size_t i;
+
+	/* SCIM's default for a missing "active" is active. */
+	if (attrs_set(out, "active", cJSON_IsFalse(active) ? "false" : "true") != 0)
+		goto nomem;
+	for (i = 0; i < mapping_count(m); i++) {
+		const char *path = mapping_path(m, i), *v = NULL;
+		struct path_parts pp;
+		const cJSON *o, *el;
+
+		if (path_split(path, &pp) != 0)
+			continue;
+		switch (pp.form) {
+		case P_ACTIVE:
+			continue;
+		case P_SIMPLE:
+			v = json_str(res, pp.top);
+			break;
+		case P_SUB:
+			v = json_str(cJSON_GetObjectItemCaseSensitive(res, pp.top),
+			    pp.sub);
+			break;
+		case P_MULTI:
+			o = cJSON_GetObjectItemCaseSensitive(res, pp.top);
+			if (!cJSON_IsArray(o))
+				break;
+			cJSON_ArrayForEach(el, o) {
+				const char *t = json_str(el, "type");
+
+				if (t != NULL && strcmp(t, pp.type) == 0) {
+					v = json_str(el, pp.sub);
+					break;
+				}
+			}
+			break;
+		case P_ENTERPRISE:
+			o = cJSON_GetObjectItemCaseSensitive(res, SCIM_ENTERPRISE_URN);
+			if (strcmp(pp.top, "manager") != 0) {
+				v = json_str(o, pp.top);
+				break;
+			}
+			v = json_str(cJSON_GetObjectItemCaseSensitive(o, "manager"),
+			    "value");
+			v = v != NULL && keys != NULL ? keys(arg, v) : NULL;
+			break;
+		}
+		if (v != NULL && attrs_set(out, path, v) != 0)
+			goto nomem;
+	}
+	return L2S_OK;
+nomem:
+	attrs_free(out);
+	return err_set(err, L2S_ENOMEM, "out of memory");
+}

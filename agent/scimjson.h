@@ -17,6 +17,7 @@
 #include "record.h"
 
 struct cJSON;
+struct mapping;
 
 /* The SCIM id of the user with this key, or NULL when it has none yet.
  * The string is borrowed for the duration of the call that asked. */
@@ -42,6 +43,17 @@ int scimjson_members_add(struct cJSON **out, const char *const *ids, size_t n,
     struct err *err);
 int scimjson_members_remove(struct cJSON **out, const char *const *ids,
     size_t n, struct err *err);
+
+/* The SCIM id's owner: the user key recorded for it, or NULL. */
+typedef const char *(*scim_key_fn)(void *arg, const char *scim_id);
+
+/* The reverse of scimjson_user() for the paths of mapping m (and "active"):
+ * what the remote resource res holds, as flat attributes into out (which
+ * must be empty).  Values that are absent or not strings are left out; the
+ * manager's id becomes its key through keys (left out when unknown).  Used
+ * to record a remote resource's real state before a diff. */
+int scimjson_user_attrs(struct attrs *out, const struct cJSON *res,
+    const struct mapping *m, scim_key_fn keys, void *arg, struct err *err);
 
 /* Deactivation: replace active with false. */
 int scimjson_deactivate(struct cJSON **out, struct err *err);

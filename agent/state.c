@@ -812,6 +812,49 @@ state_meta_get(struct state *st, const char *name, char **value,
 }
 
 int
+state_meta_names(struct state *st, const char *prefix, char ***names,
+    size_t *n, struct err *err)
+{
+	sqlite3_stmt *s = NULL;
+	char **v = NULL, **nv;
+	size_t len = strlen(prefix), count = 0;
+	int src, rc = L2S_OK;
+
+	*names = NULL;
+	*n = 0;
+	if (st->db == NULL)
+		return L2S_OK;
+	/* substr() rather than LIKE: a prefix may hold '%' or '_'. */
+	if (sqlite3_prepare_v2(st->db, "SELECT name FROM meta WHERE "
+	    "substr(name, 1, ?1) = ?2 ORDER BY name", -1, &s, NULL) != SQLITE_OK)
+		return db_fail(st, err, "cannot list meta values");
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)len);
+	bind_text(s, 2, prefix);
+	while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+		nv = realloc(v, (count + 1) * sizeof(*v));
+		if (nv == NULL || (nv[count] = col_dup(s, 0)) == NULL) {
+			v = nv != NULL ? nv : v;
+			rc = nomem(st, err, "cannot list meta values");
+			break;
+		}
+		v = nv;
+		count++;
+	}
+	if (rc == L2S_OK && src != SQLITE_DONE)
+		rc = db_fail(st, err, "cannot list meta values");
+	sqlite3_finalize(s);
+	if (rc != L2S_OK) {
+		while (count > 0)
+			free(v[--count]);
+		free(v);
+		return rc;
+	}
+	*names = v;
+	*n = count;
+	return L2S_OK;
+}
+
+int
 state_meta_set(struct state *st, const char *name, const char *value,
     struct err *err)
 {

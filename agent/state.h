@@ -58,12 +58,17 @@ int state_del(struct state *st, enum rec_kind kind, const char *key,
 /* Forget everything (state reset). */
 int state_clear(struct state *st, struct err *err);
 
-/* Small named values (a sync cookie, the last cycle's time).  *value is the
- * caller's (free()), NULL when unset. */
+/* Small named values (a sync cookie, the last cycle's time, the objects
+ * whose change is in doubt).  *value is the caller's (free()), NULL when
+ * unset; setting NULL unsets. */
 int state_meta_get(struct state *st, const char *name, char **value,
     struct err *err);
 int state_meta_set(struct state *st, const char *name, const char *value,
     struct err *err);
+/* The names of the meta values starting with prefix, sorted.  The caller
+ * owns *names and each string in it (free()). */
+int state_meta_names(struct state *st, const char *prefix, char ***names,
+    size_t *n, struct err *err);
 
 /* Batch several writes in one transaction. */
 int state_begin(struct state *st, struct err *err);

@@ -149,6 +149,19 @@ scim_connect(const struct config *cfg, struct http **hp, struct scim **sp,
 	return rc;
 }
 
+/* Diff and guard: the plan, or the refusal. */
+static int
+plan_guarded(struct plan *plan, const struct readset *want,
+    const struct hmap *users, const struct hmap *groups,
+    const struct config *cfg, int force, struct err *err)
+{
+	int rc = diff_build(plan, want, users, groups, cfg, err);
+
+	if (rc == L2S_OK)
+		rc = guard_check(plan, want, users, groups, cfg, force, err);
+	return rc;
+}
+
 static char *
 lock_path(const char *state)
 {
@@ -165,7 +178,7 @@ sync_cycle(const struct config *cfg, const struct sync_opts *o,
     struct sync_stats *st, struct buf *out, struct err *err)
 {
 	struct source_result src;
-	struct hmap users = HMAP_INIT, groups = HMAP_INIT;
+	struct hmap users = HMAP_INIT, groups = HMAP_INIT, doubt = HMAP_INIT;
 	struct plan plan = PLAN_INIT;
 	struct platform_lock *lock = NULL;
 	struct state *state = NULL;
@@ -217,10 +230,9 @@ sync_cycle(const struct config *cfg, const struct sync_opts *o,
 	}
 
 	st->phase = PHASE_GUARD;
-	rc = diff_build(&plan, &src.rs, &users, &groups, cfg, err);
+	rc = plan_guarded(&plan, &src.rs, &users, &groups, cfg, o->force, err);
 	if (rc != L2S_OK)
 		goto done;
-	memcpy(st->planned, plan.count, sizeof(st->planned));
 	st->held = plan.held;
 	{
 		/* Held objects are named once per cycle, not silently kept. */
@@ -241,10 +253,6 @@ sync_cycle(const struct config *cfg, const struct sync_opts *o,
 			}
 		}
 	}
-	rc = guard_check(&plan, &src.rs, &users, &groups, cfg, o->force, err);
-	if (rc != L2S_OK)
-		goto done;
-
 	if (o->dry_run) {
 		if (o->json) {
 			plan_print_json(&plan, out);
@@ -254,11 +262,14 @@ sync_cycle(const struct config *cfg, const struct sync_opts *o,
 			plan_summary(&plan, out);
 			buf_putc(out, '\n');
 		}
+		memcpy(st->planned, plan.count, sizeof(st->planned));
 		st->phase = PHASE_NONE;
 		goto done;
 	}
 	/* Connect even with nothing to do: a refused token must show in the
-	 * exit code of every cycle, not only of the next busy one. */
+	 * exit code of every cycle, not only of the next busy one.  Then bring
+	 * the state up to what the service holds where it may lag behind
+	 * (apply.h); when that changed anything, plan again. */
 	st->phase = PHASE_SCIM;
 	rc = scim_connect(cfg, &http, &scim, err);
 	if (rc != L2S_OK) {
@@ -267,10 +278,30 @@ sync_cycle(const struct config *cfg, const struct sync_opts *o,
 		goto done;
 	}
 	{
+		size_t changed = 0;
+
+		rc = apply_prepare(cfg, state, scim, &users, &groups, &src.rs,
+		    &doubt, &changed, err);
+		if (rc == L2S_EAUTH)
+			token_hint(cfg, err);
+		if (rc != L2S_OK)
+			goto done;
+		if (changed > 0) {
+			plan_free(&plan);
+			st->phase = PHASE_GUARD;
+			rc = plan_guarded(&plan, &src.rs, &users, &groups, cfg,
+			    o->force, err);
+			if (rc != L2S_OK)
+				goto done;
+			st->phase = PHASE_SCIM;
+		}
+	}
+	memcpy(st->planned, plan.count, sizeof(st->planned));
+	{
 		struct apply_result res;
 
 		rc = apply_plan(&plan, cfg, state, scim, &users, &groups,
-		    &src.rs, &res, err);
+		    &src.rs, &doubt, &res, err);
 		memcpy(st->done, res.done, sizeof(st->done));
 		st->failed = res.failed;
 		st->adopted = res.adopted;
@@ -293,6 +324,7 @@ done:
 	state_close(state);
 	hmap_free(&users, record_free_v);
 	hmap_free(&groups, record_free_v);
+	hmap_free(&doubt, NULL);
 	source_result_free(&src);
 	platform_unlock(lock);
 	platform_secret_free(password);

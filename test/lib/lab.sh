@@ -68,13 +68,14 @@ LDIF
 }
 
 # write_config FILE [VAR=VALUE...]: uri, pass_file, token_file, users_filter,
-# max_removals, removal, scim_url, extra (lines added to ldap:), scim_extra
+# max_removals, removal, scim_url, scim_timeout, extra (lines added to ldap:), scim_extra
 # (lines added to scim:), groups_extra (lines added to groups:)
 write_config() {
 	local file=$1; shift
 	local uri="$LDAP_URI" pass_file="$LDAP_PASS_FILE" token_file="$SCIM_TOKEN_FILE"
 	local users_filter="(objectClass=inetOrgPerson)" max_removals="5%" extra=""
 	local removal=deactivate scim_url="$SCIM_URL" scim_extra="" groups_extra=""
+	local scim_timeout=30s
 	local kv
 	for kv in "$@"; do printf -v "${kv%%=*}" '%s' "${kv#*=}"; done
 	cat >"$file" <<YAML
@@ -115,7 +116,7 @@ $groups_extra
 scim:
   url: $scim_url
   token_file: $token_file
-  timeout: 30s
+  timeout: $scim_timeout
 $scim_extra
 sync:
   state: $tmp/state.db
