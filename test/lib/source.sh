@@ -1,0 +1,228 @@
+# shellcheck shell=bash
+# source.sh - LDAP source faults for integration tests (sourced after lab.sh)
+#
+# A pacing proxy between the agent and slapd makes "slapd dies between two
+# pages" deterministic: it forwards LDAP traffic untouched, but when armed it
+# holds the connection right after the Nth SearchResultDone it relayed (the
+# end of page N): the agent has page N and has asked for the next one, which
+# the proxy keeps until the test has done its damage to slapd (SIGKILL,
+# SIGSTOP) and releases it.  The fault itself is slapd's: the proxy closes
+# the agent's side only when slapd's side closed.
+#
+#   ldap_pause_start DIR        start the proxy in front of $LDAP_URI;
+#                               exports PAUSE_URI, PAUSE_PID, PAUSE_DIR
+#   ldap_pause_arm N            hold the next new connection after page N
+#   ldap_pause_wait_held [S]    wait (up to S s, default 20) until held
+#   ldap_pause_release          let the held connection go on
+#   ldap_pause_stop             kill the proxy (by pid)
+#   ldap_pause_held             "DONES ENTRIES": the search results (pages)
+#                               and entries relayed on the held connection
+#   state_export CONFIG FILE    `state export` of CONFIG's state into FILE
+#   bg_wait PID SECONDS         wait for a background job up to SECONDS;
+#                               sets bg_rc (empty when it did not end)
+
+ldap_pause_start() {
+	local dir=$1 i
+	mkdir -p "$dir" || return 1
+	PAUSE_DIR=$(cd "$dir" && pwd)
+	rm -f "$PAUSE_DIR/port" "$PAUSE_DIR/arm" "$PAUSE_DIR/held" "$PAUSE_DIR/release"
+	cat >"$PAUSE_DIR/proxy.py" <<'PY'
+import os, socket, sys, threading, time
+
+up_host, up_port, d = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+
+
+def path(n):
+    return os.path.join(d, n)
+
+
+def ber_len(buf, i):
+    """(length, offset after the length) or None when incomplete."""
+    if i >= len(buf):
+        return None
+    b = buf[i]
+    if b < 0x80:
+        return b, i + 1
+    n = b & 0x7F
+    if i + 1 + n > len(buf):
+        return None
+    return int.from_bytes(buf[i + 1:i + 1 + n], "big"), i + 1 + n
+
+
+def split_message(buf):
+    """(message, protocolOp tag) of the first whole LDAPMessage, or None."""
+    if len(buf) < 2:
+        return None
+    r = ber_len(buf, 1)
+    if r is None:
+        return None
+    n, off = r
+    if len(buf) < off + n:
+        return None
+    msg = buf[:off + n]
+    # messageID: INTEGER, then the protocolOp tag
+    r = ber_len(msg, off + 1)
+    tag = msg[r[1] + r[0]] if r is not None and r[1] + r[0] < len(msg) else None
+    return msg, tag
+
+
+class Conn:
+    def __init__(self, c, hold_after):
+        self.c = c
+        self.u = socket.create_connection((up_host, up_port))
+        self.hold_after = hold_after
+        self.dones = 0
+        self.entries = 0
+        self.held = False
+        self.closed = False
+
+    def wait_release(self):
+        while self.held and not self.closed:
+            if os.path.exists(path("release")):
+                self.held = False
+                return
+            time.sleep(0.02)
+
+    def close(self):
+        self.closed = True
+        for s in (self.c, self.u):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    def client_to_server(self):
+        try:
+            while True:
+                data = self.c.recv(65536)
+                if not data:
+                    break
+                self.wait_release()
+                self.u.sendall(data)
+        except OSError:
+            pass
+        self.close()
+
+    def server_to_client(self):
+        buf = b""
+        try:
+            while True:
+                data = self.u.recv(65536)
+                if not data:
+                    break
+                buf += data
+                while True:
+                    m = split_message(buf)
+                    if m is None:
+                        break
+                    msg, tag = m
+                    buf = buf[len(msg):]
+                    self.wait_release()
+                    if tag == 0x64:
+                        self.entries += 1
+                    if tag == 0x65:
+                        self.dones += 1
+                        if self.hold_after and self.dones == self.hold_after:
+                            # held before the client can ask for more
+                            self.held = True
+                            self.c.sendall(msg)
+                            with open(path("held.tmp"), "w") as f:
+                                f.write("%d %d\n" % (self.dones, self.entries))
+                            os.rename(path("held.tmp"), path("held"))
+                            continue
+                    self.c.sendall(msg)
+        except OSError:
+            pass
+        # slapd's side is gone: so is the agent's
+        self.close()
+
+
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0))
+s.listen(16)
+open(path("port.tmp"), "w").write(str(s.getsockname()[1]))
+os.rename(path("port.tmp"), path("port"))
+while True:
+    c, _ = s.accept()
+    hold_after = 0
+    try:
+        hold_after = int(open(path("arm")).read().strip())
+        os.unlink(path("arm"))
+    except (OSError, ValueError):
+        pass
+    try:
+        conn = Conn(c, hold_after)
+    except OSError:
+        c.close()
+        continue
+    threading.Thread(target=conn.client_to_server, daemon=True).start()
+    threading.Thread(target=conn.server_to_client, daemon=True).start()
+PY
+	python3 "$PAUSE_DIR/proxy.py" 127.0.0.1 "$LDAP_PORT" "$PAUSE_DIR" \
+	    >"$PAUSE_DIR/proxy.log" 2>&1 </dev/null &
+	PAUSE_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		if [ -s "$PAUSE_DIR/port" ]; then
+			PAUSE_URI=ldap://127.0.0.1:$(cat "$PAUSE_DIR/port")
+			export PAUSE_URI PAUSE_PID PAUSE_DIR
+			return 0
+		fi
+		kill -0 "$PAUSE_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$PAUSE_DIR/proxy.log" >&2
+	return 1
+}
+
+ldap_pause_arm() {
+	rm -f "$PAUSE_DIR/held" "$PAUSE_DIR/release"
+	echo "$1" >"$PAUSE_DIR/arm"
+}
+
+ldap_pause_wait_held() {
+	local i n=$((${1:-20} * 20))
+	for ((i = 0; i < n; i++)); do
+		[ -e "$PAUSE_DIR/held" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+ldap_pause_release() {
+	touch "$PAUSE_DIR/release"
+}
+
+ldap_pause_held() {
+	cat "$PAUSE_DIR/held" 2>/dev/null
+}
+
+ldap_pause_stop() {
+	[ -n "${PAUSE_PID:-}" ] || return 0
+	kill "$PAUSE_PID" 2>/dev/null
+	wait "$PAUSE_PID" 2>/dev/null
+	PAUSE_PID=
+}
+
+state_export() {
+	"$L2S_BIN" -c "$1" state export >"$2" 2>/dev/null
+}
+
+# shellcheck disable=SC2034 # bg_rc is this function's result
+bg_wait() {
+	local pid=$1 secs=$2 i
+	bg_rc=
+	for ((i = 0; i < secs * 20; i++)); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid"
+			bg_rc=$?
+			return 0
+		fi
+		sleep 0.05
+	done
+	return 1
+}
