@@ -381,9 +381,72 @@ test_group(void)
 	cJSON_Delete(j);
 }
 
+static const char *
+key_of(void *arg, const char *id)
+{
+	(void)arg;
+	return strcmp(id, "scim-boss") == 0 ? "u-boss" : NULL;
+}
+
+/* Reading a remote user back into flat attributes is the inverse of
+ * building it, for the mapped paths. */
+static void
+test_user_attrs(void)
+{
+	struct config *cfg = fx_config(FX_LDAP
+	    "users:\n"
+	    "  filter: (objectClass=inetOrgPerson)\n"
+	    "  map:\n"
+	    "    userName: \"{uid}\"\n"
+	    "    name.givenName: \"{givenName}\"\n"
+	    "    emails[type eq \"work\"].value: \"{mail}\"\n"
+	    "    phoneNumbers[type eq \"work\"].value: \"{telephoneNumber}\"\n"
+	    "    title: \"{title}\"\n"
+	    "    " ENT ":employeeNumber: \"{employeeNumber}\"\n"
+	    "    " ENT ":manager: \"{manager}\"\n"
+	    FX_SCIM FX_SYNC);
+	struct record *r = fx_user("u-alice", "alice");
+	struct attrs back = ATTRS_INIT;
+	struct err err = ERR_INIT;
+	cJSON *u = NULL, *res;
+
+	fx_set(r, "name.givenName", "Alice");
+	fx_set(r, WORK ".value", "alice@example.com");
+	fx_set(r, ENT ":employeeNumber", "1001");
+	fx_set(r, ENT ":manager", "u-boss");
+	fx_set(r, "active", "false");
+	is_int(scimjson_user(&u, r, ids, NULL, &err), L2S_OK,
+	    "a user to read back is built");
+	is_int(scimjson_user_attrs(&back, u, cfg->users.map, key_of, NULL, &err),
+	    L2S_OK, "scimjson_user_attrs reads a user resource");
+	ok(attrs_equal(&back, &r->attrs), "reading back what was built gives "
+	    "the same attributes (manager id back to its key, active, email)");
+	attrs_free(&back);
+
+	res = cJSON_Parse("{\"userName\":\"bob\",\"title\":42,"
+	    "\"emails\":{\"type\":\"work\"},\"name\":\"x\","
+	    "\"" ENT "\":{\"manager\":{\"value\":\"unknown\"}}}");
+	is_int(scimjson_user_attrs(&back, res, cfg->users.map, key_of, NULL,
+	    &err), L2S_OK, "a resource with wrong types is read without error");
+	is_str(attrs_get(&back, "userName"), "bob", "its userName is read");
+	ok(attrs_get(&back, "title") == NULL &&
+	    attrs_get(&back, WORK ".value") == NULL &&
+	    attrs_get(&back, "name.givenName") == NULL &&
+	    attrs_get(&back, ENT ":manager") == NULL,
+	    "values of the wrong type, and a manager not ours, are left out");
+	is_str(attrs_get(&back, "active"), "true",
+	    "a missing active reads as true (the SCIM default)");
+	attrs_free(&back);
+	cJSON_Delete(res);
+	cJSON_Delete(u);
+	record_free(r);
+	config_free(cfg);
+}
+
 int
 main(void)
 {
+	test_user_attrs();
 	test_user();
 	test_patch();
 	test_group();

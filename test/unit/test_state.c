@@ -295,6 +295,29 @@ state_meta_should_store_values(void)
 	state_meta_get(st, "last_cycle", &v, &err);
 	is_str(v, "1700000000", "meta values persist across a reopen");
 	free(v);
+	{
+		char **names = NULL;
+		size_t n = 0, i;
+
+		state_meta_set(st, "pending:user:b", "1", &err);
+		state_meta_set(st, "pending:group:a", "1", &err);
+		state_meta_set(st, "pendingX", "1", &err);
+		state_meta_set(st, "pend%:y", "1", &err);
+		is_int(state_meta_names(st, "pending:", &names, &n, &err), L2S_OK,
+		    "state_meta_names lists names by prefix");
+		ok(n == 2 && strcmp(names[0], "pending:group:a") == 0 &&
+		    strcmp(names[1], "pending:user:b") == 0,
+		    "only the names with the prefix, sorted");
+		for (i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+		state_meta_names(st, "pend%", &names, &n, &err);
+		ok(n == 1 && strcmp(names[0], "pend%:y") == 0,
+		    "a '%%' in the prefix is a character, not a wildcard");
+		for (i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+	}
 	state_close(st);
 }
 
