@@ -88,15 +88,18 @@ log_mask(char *s, unsigned long size)
 
 	for (i = 0; i < LOG_SECRETS_MAX && log_secrets[i] != NULL; i++) {
 		size_t n = strlen(log_secrets[i]);
-		char *p;
+		char *p = s;
 
-		while ((p = strstr(s, log_secrets[i])) != NULL) {
+		while ((p = strstr(p, log_secrets[i])) != NULL) {
 			/* "***" is never longer than a secret of 3+ bytes;
-			 * shorter secrets are masked as one '*' per byte. */
+			 * shorter secrets are masked as one '*' per byte.
+			 * Search on after the mask: a secret made of '*'
+			 * must not be found again in its own mask. */
 			size_t m = n >= 3 ? 3 : n;
 
 			memset(p, '*', m);
 			memmove(p + m, p + n, strlen(p + n) + 1);
+			p += m;
 		}
 	}
 	(void)size;
@@ -155,22 +158,35 @@ log_emit(enum log_level lvl, const char *msg)
 static void
 log_vlog(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
 {
-	char line[LOG_LINE_MAX];
-	int saved = errno;
+	char small[LOG_LINE_MAX], *line = small;
+	int saved = errno, len;
 	size_t n;
+	va_list ap2;
 
 	if (lvl > log_max)
 		return;
-	vsnprintf(line, sizeof(line), fmt, ap);
+	/* Format whole, mask, then cut: a secret at the cut is masked too. */
+	va_copy(ap2, ap);
+	len = vsnprintf(small, sizeof(small), fmt, ap2);
+	va_end(ap2);
+	if (len >= (int)sizeof(small) && (line = malloc((size_t)len + 1)) != NULL)
+		vsnprintf(line, (size_t)len + 1, fmt, ap);
+	else
+		line = small;
+	log_mask(line, 0);
+	if (line != small) {
+		snprintf(small, sizeof(small), "%s", line);
+		free(line);
+		line = small;
+	}
 	if (with_errno) {
 		n = strlen(line);
-		snprintf(line + n, sizeof(line) - n, ": %s", strerror(saved));
+		snprintf(line + n, sizeof(small) - n, ": %s", strerror(saved));
 	}
 	/* One event, one line. */
 	for (n = 0; line[n] != '\0'; n++)
 		if (line[n] == '\n' || line[n] == '\r')
 			line[n] = ' ';
-	log_mask(line, sizeof(line));
 	log_emit(lvl, line);
 	errno = saved;
 }
