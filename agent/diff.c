@@ -270,6 +270,63 @@ count_active(const struct hmap *users)
 	return n;
 }
 
+/* sync.max_removals for base objects: a count, or a percentage rounded
+ * up (5% of 10 objects allows 1, not 0). */
+static size_t
+removal_limit(const struct config *cfg, size_t base)
+{
+	if (!cfg->sync.max_removals_is_percent)
+		return (size_t)cfg->sync.max_removals;
+	return (base * (size_t)cfg->sync.max_removals + 99) / 100;
+}
+
+/*
+ * Memberships taken away count too: a member attribute that stopped being
+ * readable (an ACL, a typo in groups.member_attribute) empties groups
+ * without removing a single object.  The same limit applies to the member
+ * removals, against the memberships the state holds.
+ */
+static int
+guard_members(const struct plan *p, const struct readset *want,
+    const struct hmap *have_groups, const struct config *cfg,
+    struct err *err)
+{
+	size_t pos = 0, base = 0, removed = 0, limit, i, k;
+	const char *worst = NULL;
+	size_t worst_n = 0;
+	void *v;
+
+	/* Only members who stay in the directory: a user who leaves leaves
+	 * its groups, and is counted as a removal already. */
+	for (i = 0; i < p->n; i++) {
+		const struct op *op = &p->ops[i];
+		size_t n = 0;
+
+		if (op->kind != OP_GROUP_UPDATE)
+			continue;
+		for (k = 0; k < op->ndel; k++)
+			if (hmap_get(&want->users, op->del[k]) != NULL)
+				n++;
+		removed += n;
+		if (n > worst_n) {
+			worst_n = n;
+			worst = op_name_of(op);
+		}
+	}
+	if (removed == 0)
+		return L2S_OK;
+	while (hmap_next(have_groups, &pos, NULL, &v))
+		base += ((const struct record *)v)->nmembers;
+	limit = removal_limit(cfg, base);
+	if (removed <= limit)
+		return L2S_OK;
+	return err_set(err, L2S_EUNSAFE, "refusing to take %zu memberships "
+	    "away from users who stay, over the limit of %zu (sync.max_removals "
+	    "of %zu memberships synced); the most from group '%s' (%zu); run "
+	    "with --force if this is intended", removed, limit, base, worst,
+	    worst_n);
+}
+
 int
 guard_check(const struct plan *p, const struct readset *want,
     const struct hmap *have_users, const struct hmap *have_groups,
@@ -291,14 +348,12 @@ guard_check(const struct plan *p, const struct readset *want,
 		    "entries but %zu groups were synced before: refusing to delete "
 		    "them (check groups.base_dn and groups.filter)",
 		    have_groups->len);
-	if (p->removals == 0 || force)
+	if (force)
 		return L2S_OK;
 	base = active + (cfg->groups.enabled ? have_groups->len : 0);
-	limit = cfg->sync.max_removals_is_percent ?
-	    base * (size_t)cfg->sync.max_removals / 100 :
-	    (size_t)cfg->sync.max_removals;
+	limit = removal_limit(cfg, base);
 	if (p->removals <= limit)
-		return L2S_OK;
+		return guard_members(p, want, have_groups, cfg, err);
 	for (i = 0; i < p->n && shown < 5; i++) {
 		const struct op *op = &p->ops[i];
 

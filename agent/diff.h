@@ -34,7 +34,9 @@ int diff_build(struct plan *out, const struct readset *want,
 /* The never-remove-on-doubt rules: refuse (L2S_EUNSAFE, with the counts and
  * the first objects concerned) when the read is incomplete, when users or
  * groups came back empty while the state holds some, or when the plan's
- * removals exceed sync.max_removals.  force lifts only the last rule. */
+ * removals exceed sync.max_removals (objects against the objects synced;
+ * memberships taken from users who stay against the memberships synced; a
+ * percentage rounds up).  force lifts only the limits, never the first two rules. */
 int guard_check(const struct plan *p, const struct readset *want,
     const struct hmap *have_users, const struct hmap *have_groups,
     const struct config *cfg, int force, struct err *err);

@@ -495,6 +495,62 @@ test_guard_limits(void)
 	world_free(&w);
 }
 
+/* Member removals count against the limit too; a percentage rounds up. */
+static void
+test_guard_members(void)
+{
+	struct world w;
+	struct err err = ERR_INIT;
+	const char *keys[20];
+	char *buf[20];
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		char k[8];
+
+		snprintf(k, sizeof(k), "u-%02d", i);
+		keys[i] = buf[i] = fx_strdup(k);
+	}
+	world_init(&w);
+	for (i = 0; i < 20; i++) {
+		fx_put(&w.want.users, fx_user(keys[i], keys[i]));
+		fx_put(&w.have_users, fx_state_user(keys[i], keys[i]));
+	}
+	fx_put(&w.have_groups, fx_state_group("g-all", "all", keys, 20));
+	/* The member attribute became unreadable: the group reads empty. */
+	fx_put(&w.want.groups, fx_group("g-all", "all", NULL, 0));
+	if (build(&w, cfg_deact) == L2S_OK) {
+		is_int(w.plan.removals, 0, "emptying a group removes no object");
+		refused(guard(&w, cfg_deact, 0, &err), &err, "refusing to take "
+		    "20 memberships away from users who stay, over the limit of "
+		    "1 (sync.max_removals of 20 memberships synced); the most "
+		    "from group 'all' (20); run with --force if this is intended",
+		    "a group emptied at once is refused: member removals count "
+		    "against sync.max_removals");
+		err = (struct err)ERR_INIT;
+		is_int(guard(&w, cfg_deact, 1, &err), L2S_OK,
+		    "--force lifts the member limit");
+	}
+	world_free(&w);
+
+	/* 5% of 20 memberships rounds up to 1: one member removal passes. */
+	world_init(&w);
+	for (i = 0; i < 20; i++) {
+		fx_put(&w.want.users, fx_user(keys[i], keys[i]));
+		fx_put(&w.have_users, fx_state_user(keys[i], keys[i]));
+	}
+	fx_put(&w.have_groups, fx_state_group("g-all", "all", keys, 20));
+	fx_put(&w.want.groups, fx_group("g-all", "all", keys + 1, 19));
+	if (build(&w, cfg_deact) == L2S_OK) {
+		err = (struct err)ERR_INIT;
+		is_int(guard(&w, cfg_deact, 0, &err), L2S_OK,
+		    "one member removal of 20 passes 5%% (the limit rounds up)");
+	}
+	world_free(&w);
+	for (i = 0; i < 20; i++)
+		free(buf[i]);
+}
+
 int
 main(void)
 {
@@ -524,6 +580,7 @@ main(void)
 	test_order();
 	test_guard_doubt();
 	test_guard_limits();
+	test_guard_members();
 
 	config_free(cfg_deact);
 	config_free(cfg_delete);
