@@ -341,6 +341,8 @@ static int check_bind(struct loader *, const struct node *, const char *,
     const struct seen *);
 static int check_groups(struct loader *, const struct node *, const char *,
     const struct seen *);
+static int check_ldap(struct loader *, const struct node *, const char *,
+    const struct seen *);
 static int check_scim(struct loader *, const struct node *, const char *,
     const struct seen *);
 static int check_root(struct loader *, const struct node *, const char *,
@@ -380,7 +382,7 @@ static const struct key ldap_keys[] = {
 	  .def = 30, .min = 1, .max = 3600 },
 	{ .name = NULL }
 };
-static const struct section ldap_section = { ldap_keys, NULL };
+static const struct section ldap_section = { ldap_keys, check_ldap };
 
 static const struct key users_keys[] = {
 	{ .name = "base_dn", .type = T_STR, .off = OFF(users.base_dn) },
@@ -1006,6 +1008,22 @@ check_bind(struct loader *ld, const struct node *at, const char *path,
 	if (pf->key == NULL && pe->key == NULL)
 		return fail(ld, at, "missing required key '%s.password_file' "
 		    "or '%s.password_env'", path, path);
+	return L2S_OK;
+}
+
+/* Accepted by the contract, not done yet: refused rather than ignored. */
+static int
+check_ldap(struct loader *ld, const struct node *at, const char *path,
+    const struct seen *seen)
+{
+	const struct seen *d = seen_get(&ldap_section, seen, "dialect");
+
+	(void)at;
+	if (ld->cfg->ldap.dialect == DIALECT_AD)
+		return fail(ld, d->val, "'%s.dialect: ad' is not supported in "
+		    "this version (Active Directory: objectGUID, "
+		    "userAccountControl and range retrieval are not done yet)",
+		    path);
 	return L2S_OK;
 }
 

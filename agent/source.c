@@ -273,6 +273,35 @@ index_dn(struct hmap *by_dn, const char *dn, void *value, struct err *err)
 	return rc;
 }
 
+/*
+ * users.email_domains: is the user's primary email (the work one, else the
+ * first email mapped) on a listed domain?  When not, reason says why.
+ */
+static int
+email_domain_ok(const struct config *cfg, const struct attrs *a,
+    char *reason, size_t n)
+{
+	const char *mail = attrs_get(a, "emails[type eq \"work\"].value"), *at;
+	size_t i;
+
+	for (i = 0; mail == NULL && i < a->n; i++)
+		if (strncmp(a->v[i].path, "emails[", 7) == 0 &&
+		    strcmp(a->v[i].path + strlen(a->v[i].path) - 6, ".value") == 0)
+			mail = a->v[i].value;
+	if (mail == NULL) {
+		snprintf(reason, n, "skipped: no email to check against "
+		    "users.email_domains");
+		return 0;
+	}
+	at = strrchr(mail, '@');
+	for (i = 0; at != NULL && i < cfg->users.nemail_domains; i++)
+		if (strcasecmp(at + 1, cfg->users.email_domains[i]) == 0)
+			return 1;
+	snprintf(reason, n, "skipped: email '%s' is not on a domain of "
+	    "users.email_domains", mail);
+	return 0;
+}
+
 int
 source_add_user(struct source_result *res, const struct config *cfg,
     const struct entry *e, int disabled, struct err *err)
@@ -356,6 +385,16 @@ source_add_user(struct source_result *res, const struct config *cfg,
 			goto done;
 		}
 	}
+	if (cfg->users.nemail_domains > 0) {
+		char reason[512];
+
+		if (!email_domain_ok(cfg, &r->attrs, reason, sizeof(reason))) {
+			/* Out of scope, as if the users filter left it out. */
+			record_free(hmap_del(&res->rs.users, r->key));
+			rc = note_add(res, e->dn, reason, err);
+			goto done;
+		}
+	}
 	if (attrs_get(&r->attrs, "userName") == NULL) {
 		rc = hold(r, "the mapping gives no userName", err);
 		goto done;
@@ -408,6 +447,21 @@ source_add_group(struct source_result *res, const struct config *cfg,
 	if (rc != L2S_OK)
 		return rc;
 
+	/* Active Directory sends a large member list in ranges
+	 * ("member;range=0-1499"); this version does not follow them, and a
+	 * group read that way would look empty: the read is incomplete. */
+	{
+		size_t i2, n = strlen(cfg->groups.member_attribute);
+
+		for (i2 = 0; i2 < e->nattrs; i2++)
+			if (strncasecmp(e->attrs[i2].name,
+			    cfg->groups.member_attribute, n) == 0 &&
+			    strncasecmp(e->attrs[i2].name + n, ";range=", 7) == 0)
+				return err_set(err, L2S_EUNSAFE, "group '%s': the "
+				    "server sent '%s' (ranged retrieval), which "
+				    "this version does not follow: the read is "
+				    "incomplete", e->dn, e->attrs[i2].name);
+	}
 	g = calloc(1, sizeof(*g));
 	if (g == NULL)
 		return err_set(err, L2S_ENOMEM, "out of memory");

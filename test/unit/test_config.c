@@ -332,15 +332,11 @@ test_variants(void)
 	t2 = edit(t1, "  key: entryUUID                      # objectGUID on AD\n", "");
 	free(t1);
 	t1 = edit(t2, "  key: entryUUID\n", "");
-	cfg = load_ok(t1, "an ad config without keys loads");
-	if (cfg != NULL) {
-		is_str(cfg->users.key, "objectGUID",
-		    "users key defaults to objectGUID on ad");
-		is_str(cfg->groups.key, "objectGUID",
-		    "groups key defaults to objectGUID on ad");
-		is_int(cfg->ldap.dialect, DIALECT_AD, "dialect ad is read");
-	}
-	config_free(cfg);
+	/* Active Directory is not done yet: refused, not half-done. */
+	fails_with(t1, "c.yaml:11:12: 'ldap.dialect: ad' is not supported in "
+	    "this version (Active Directory: objectGUID, userAccountControl "
+	    "and range retrieval are not done yet)",
+	    "dialect ad is refused until Active Directory is supported");
 	free(t1);
 	free(t2);
 
