@@ -22,8 +22,8 @@ struct apply {
 	struct hmap *have_users;	/* key -> record; creates are added */
 	struct hmap *have_groups;	/* key -> record */
 	const struct readset *want;
-	struct hmap user_owner;		/* SCIM id -> user key (borrowed) */
-	struct hmap group_owner;	/* SCIM id -> group key (borrowed) */
+	struct hmap user_owner;		/* SCIM id -> user key (owned copy) */
+	struct hmap group_owner;	/* SCIM id -> group key (owned copy) */
 	struct hmap superseded;		/* user keys whose remote user was taken
 					   over by a re-created directory user */
 	struct apply_result *res;
@@ -135,16 +135,45 @@ fail:
 }
 
 
-/* The remote object is gone: forget it so the next cycle creates it. */
+/* The remote object is gone: forget it so the next cycle creates it.  A
+ * user is also forgotten as a member (the service dropped it from its
+ * groups), so that the user created again is added to them again. */
 static int
 apply_forget(struct apply *a, const struct record *have, struct err *err)
 {
 	struct err e2 = ERR_INIT;
+	size_t pos = 0;
+	void *v;
+	int rc;
 
-	if (state_del(a->state, have->kind, have->key, &e2) != L2S_OK)
+	rc = state_del(a->state, have->kind, have->key, &e2);
+	while (rc == L2S_OK && have->kind == REC_USER &&
+	    hmap_next(a->have_groups, &pos, NULL, &v)) {
+		const struct record *g = v;
+		const char *k = have->key;
+
+		if (record_has_member(g, k))
+			rc = state_remove_members(a->state, g->key, &k, 1, &e2);
+	}
+	if (rc != L2S_OK)
 		return err_set(err, e2.code, "%s", e2.msg);
 	return err_prefix(err, "it no longer exists on the SCIM service and "
 	    "will be created again next cycle");
+}
+
+/* Does a PATCH carry an "add" (not idempotent everywhere)? */
+static int
+has_add(const cJSON *ops)
+{
+	const cJSON *o;
+
+	cJSON_ArrayForEach(o, ops) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "op");
+
+		if (cJSON_IsString(v) && strcmp(v->valuestring, "add") == 0)
+			return 1;
+	}
+	return 0;
 }
 
 static int
@@ -165,13 +194,21 @@ apply_user_update(struct apply *a, const struct op *op, struct err *err)
 		    a, err);
 		if (rc != L2S_OK)
 			goto done;
-		if (cJSON_GetArraySize(body) > 0 || op->have->removed) {
+		if (cJSON_GetArraySize(body) > 0) {
 			/* An "add" of an element is not idempotent: if this
 			 * run dies before recording, the next reads it back. */
 			rc = pending_mark(a->state, REC_USER, op->have->key, err);
-			if (rc == L2S_OK)
+			if (rc == L2S_OK && has_add(body)) {
+				int ambiguous;
+
+				/* Not repeated blindly: on a lost answer the
+				 * mark stays and the next cycle reads back. */
+				rc = scim_patch_once(a->scim, "Users",
+				    op->have->scim_id, body, &ambiguous, err);
+			} else if (rc == L2S_OK) {
 				rc = scim_patch(a->scim, "Users",
 				    op->have->scim_id, body, err);
+			}
 		}
 	} else {
 		rc = scimjson_user(&body, tmp, apply_id, a, err);
@@ -335,6 +372,22 @@ apply_failed(struct apply *a, const struct op *op, const char *name,
 	}
 }
 
+/* Note that id belongs to key (a copy: records may be replaced while the
+ * index lives).  0, or -1 on ENOMEM. */
+static int
+owner_put(struct hmap *owners, const char *id, const char *key)
+{
+	char *k = strdup(key);
+	void *old = NULL;
+
+	if (k == NULL || hmap_put(owners, id, k, &old) != 0) {
+		free(k);
+		return -1;
+	}
+	free(old);
+	return 0;
+}
+
 /* Look a resource up by one attribute; *id is NULL when none matches. */
 static int
 find_remote(struct apply *a, const char *type, const char *attr,
@@ -381,6 +434,31 @@ done:
 	cJSON_Delete(list);
 	buf_free(&f);
 	return rc;
+}
+
+/*
+ * POST a new resource for r.  A create is not idempotent where the service
+ * does not enforce unique names: after a failure that may have created it,
+ * look it up by externalId before sending it again.  On success the caller
+ * owns *id.
+ */
+static int
+create_checked(struct apply *a, const char *type, const struct record *r,
+    const cJSON *body, char **id, struct err *err)
+{
+	int attempt, ambiguous = 0, rc;
+
+	for (attempt = 0;; attempt++) {
+		rc = scim_create_once(a->scim, type, body, id, &ambiguous, err);
+		if (rc != L2S_ETEMP || !ambiguous ||
+		    attempt >= a->cfg->scim.retries)
+			return rc;
+		log_info("create %s '%s': %s; looking it up before trying again",
+		    r->kind == REC_USER ? "user" : "group", r->name, err->msg);
+		rc = find_remote(a, type, "externalId", r->key, id, err);
+		if (rc != L2S_OK || *id != NULL)
+			return rc;
+	}
 }
 
 /*
@@ -459,7 +537,7 @@ apply_user_create(struct apply *a, const struct op *op, struct err *err)
 	rc = scimjson_user(&body, tmp, apply_id, a, err);
 	if (rc != L2S_OK)
 		goto done;
-	rc = scim_create(a->scim, "Users", body, &id, err);
+	rc = create_checked(a, "Users", tmp, body, &id, err);
 	if (rc == L2S_ECONFLICT) {
 		/* Created before (an answer lost, a crash) or by someone
 		 * else: adopt it and make it what the directory says. */
@@ -482,9 +560,8 @@ apply_user_create(struct apply *a, const struct op *op, struct err *err)
 	rc = state_put(a->state, done_rec, err);
 	if (rc != L2S_OK)
 		goto done;
-	if (hmap_put(a->have_users, done_rec->key, done_rec, NULL) != 0 ||
-	    hmap_put(&a->user_owner, done_rec->scim_id, done_rec->key,
-	    NULL) != 0) {
+	if (owner_put(&a->user_owner, done_rec->scim_id, done_rec->key) != 0 ||
+	    hmap_put(a->have_users, done_rec->key, done_rec, NULL) != 0) {
 		rc = err_set(err, L2S_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -515,7 +592,7 @@ apply_group_create(struct apply *a, const struct op *op, struct err *err)
 	rc = scimjson_group(&body, op->want, ids, nok, err);
 	if (rc != L2S_OK)
 		goto done;
-	rc = scim_create(a->scim, "Groups", body, &id, err);
+	rc = create_checked(a, "Groups", op->want, body, &id, err);
 	if (rc == L2S_ECONFLICT) {
 		switch ((enum conflict_mode)a->cfg->groups.on_conflict) {
 		case CONFLICT_SKIP:
@@ -614,8 +691,8 @@ done:
 
 /* Record in the state what the service confirmed and the state lacks. */
 static int
-group_record(struct apply *a, const struct op *op, int rename,
-    struct change *del, size_t nd, struct change *add, size_t na,
+group_record(struct apply *a, const struct op *op, const struct record *base,
+    int rename, struct change *del, size_t nd, struct change *add, size_t na,
     struct err *err)
 {
 	const char **keys = NULL;
@@ -627,8 +704,13 @@ group_record(struct apply *a, const struct op *op, int rename,
 	if (keys == NULL)
 		return err_set(err, L2S_ENOMEM, "out of memory");
 	rc = state_begin(a->state, err);
-	if (rc == L2S_OK && rename) {
-		tmp = confirmed(op->have, &op->want->attrs, NULL, 0);
+	if (rc != L2S_OK) {
+		free(keys);
+		return rc;
+	}
+	if (rename) {
+		/* The new name; the members as confirmed so far (base). */
+		tmp = confirmed(base, &op->want->attrs, NULL, 0);
 		if (tmp == NULL || (free(tmp->name),
 		    tmp->name = strdup(op->want->name)) == NULL)
 			rc = err_set(err, L2S_ENOMEM, "out of memory");
@@ -646,8 +728,16 @@ group_record(struct apply *a, const struct op *op, int rename,
 			keys[n++] = add[i].key;
 	if (rc == L2S_OK && n > 0)
 		rc = state_add_members(a->state, op->have->key, keys, n, err);
-	if (rc == L2S_OK)
-		rc = state_commit(a->state, err);
+	{
+		/* End the batch whatever happened: what was recorded stays. */
+		struct err e2 = ERR_INIT;
+		int rc2 = state_commit(a->state, &e2);
+
+		if (rc == L2S_OK && rc2 != L2S_OK) {
+			rc = rc2;
+			*err = e2;
+		}
+	}
 	if (rc == L2S_OK) {
 		for (i = 0; i < nd; i++)
 			del[i].recorded |= del[i].done;
@@ -704,8 +794,8 @@ done:
  * and only what is still missing is sent again.
  */
 static int
-group_chunk(struct apply *a, const struct op *op, int rename,
-    struct change *del, size_t nd, struct change *add, size_t na,
+group_chunk(struct apply *a, const struct op *op, const struct record *base,
+    int rename, struct change *del, size_t nd, struct change *add, size_t na,
     struct err *err)
 {
 	int renamed = 0, attempt, ambiguous, doubt = 0, rc;
@@ -755,8 +845,8 @@ group_chunk(struct apply *a, const struct op *op, int rename,
 	/* Whatever happened, record what the service now holds. */
 	{
 		struct err e2 = ERR_INIT;
-		int rc2 = group_record(a, op, rename && renamed, del, nd, add,
-		    na, &e2);
+		int rc2 = group_record(a, op, base, rename && renamed, del, nd,
+		    add, na, &e2);
 
 		/* Recorded: nothing of this chunk is in doubt any more, unless
 		 * a request's outcome is still unknown (the mark stays and the
@@ -780,6 +870,7 @@ static int
 apply_group_update(struct apply *a, const struct op *op, struct err *err)
 {
 	const struct record *h = op->have;
+	struct record *base = NULL;
 	struct change *del = NULL, *add = NULL;
 	const char **gone = NULL;
 	size_t ndel = 0, nadd = 0, ngone = 0, di = 0, ai = 0, i;
@@ -815,8 +906,32 @@ apply_group_update(struct apply *a, const struct op *op, struct err *err)
 		add[nadd].id = id;
 		add[nadd++].key = op->add[i];
 	}
+	/* What the state holds for the group once the gone are out. */
+	base = record_dup(h);
+	if (base == NULL) {
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+		goto done;
+	}
 	if (ngone > 0) {
-		rc = state_remove_members(a->state, h->key, gone, ngone, err);
+		const char **keep = calloc(h->nmembers + 1, sizeof(*keep));
+		struct hmap goneset = HMAP_INIT;
+		size_t nkeep = 0;
+
+		rc = keep == NULL ? err_set(err, L2S_ENOMEM, "out of memory") :
+		    L2S_OK;
+		for (i = 0; rc == L2S_OK && i < ngone; i++)
+			if (hmap_put(&goneset, gone[i], (void *)1, NULL) != 0)
+				rc = err_set(err, L2S_ENOMEM, "out of memory");
+		for (i = 0; rc == L2S_OK && i < h->nmembers; i++)
+			if (hmap_get(&goneset, h->members[i]) == NULL)
+				keep[nkeep++] = h->members[i];
+		if (rc == L2S_OK && record_set_members(base, keep, nkeep) != 0)
+			rc = err_set(err, L2S_ENOMEM, "out of memory");
+		hmap_free(&goneset, NULL);
+		free(keep);
+		if (rc == L2S_OK)
+			rc = state_remove_members(a->state, h->key, gone, ngone,
+			    err);
 		if (rc != L2S_OK)
 			goto done;
 	}
@@ -824,7 +939,8 @@ apply_group_update(struct apply *a, const struct op *op, struct err *err)
 		size_t nd = ndel - di < batch ? ndel - di : batch;
 		size_t na = nadd - ai < batch - nd ? nadd - ai : batch - nd;
 
-		rc = group_chunk(a, op, rename, del + di, nd, add + ai, na, err);
+		rc = group_chunk(a, op, base, rename, del + di, nd, add + ai,
+		    na, err);
 		if (rc != L2S_OK)
 			goto done;
 		rename = 0;
@@ -834,6 +950,7 @@ apply_group_update(struct apply *a, const struct op *op, struct err *err)
 done:
 	if (rc == L2S_ENOTFOUND)
 		rc = apply_forget(a, h, err);
+	record_free(base);
 	free(del);
 	free(add);
 	free(gone);
@@ -862,7 +979,7 @@ owners_build(struct hmap *owners, const struct hmap *records)
 		const struct record *r = v;
 
 		if (r->scim_id != NULL &&
-		    hmap_put(owners, r->scim_id, r->key, NULL) != 0)
+		    owner_put(owners, r->scim_id, r->key) != 0)
 			return -1;
 	}
 	return 0;
@@ -956,8 +1073,8 @@ apply_plan(const struct plan *p, const struct config *cfg,
 		rc = a.fatal;
 	}
 done:
-	hmap_free(&a.user_owner, NULL);
-	hmap_free(&a.group_owner, NULL);
+	hmap_free(&a.user_owner, free);
+	hmap_free(&a.group_owner, free);
 	hmap_free(&a.superseded, NULL);
 	return rc;
 }
@@ -1145,9 +1262,19 @@ prepare_bootstrap(const struct config *cfg, struct state *state,
 	int rc;
 
 	rc = scim_list(scim, type, NULL, &list, err);
-	if (rc != L2S_OK)
+	if (rc == L2S_EAUTH || rc == L2S_ENOMEM)
 		return err_prefix(err, "listing the existing %s", type);
+	if (rc != L2S_OK) {
+		/* Not fatal: creates that meet a 409 still adopt. */
+		log_warnx("cannot list the existing %s (%s): going on without",
+		    type, err->msg);
+		return L2S_OK;
+	}
 	rc = state_begin(state, err);
+	if (rc != L2S_OK) {
+		cJSON_Delete(list);
+		return rc;
+	}
 	cJSON_ArrayForEach(res, list) {
 		const cJSON *ext = cJSON_GetObjectItemCaseSensitive(res, "externalId");
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(res, "id");
@@ -1165,20 +1292,26 @@ prepare_bootstrap(const struct config *cfg, struct state *state,
 		if (r == NULL)
 			continue;	/* not readable: a create will 409 and adopt */
 		rc = state_put(state, r, err);
-		if (rc == L2S_OK && (hmap_put(have, r->key, r, NULL) != 0 ||
-		    (kind == REC_USER &&
-		    hmap_put(owners, r->scim_id, r->key, NULL) != 0))) {
+		if (rc == L2S_OK && ((kind == REC_USER &&
+		    owner_put(owners, r->scim_id, r->key) != 0) ||
+		    hmap_put(have, r->key, r, NULL) != 0))
 			rc = err_set(err, L2S_ENOMEM, "out of memory");
-			break;
-		}
 		if (rc != L2S_OK) {
 			record_free(r);
 			break;
 		}
 		found++;
 	}
-	if (rc == L2S_OK)
-		rc = state_commit(state, err);
+	/* End the batch whatever happened: what was recorded stays. */
+	{
+		struct err e2 = ERR_INIT;
+		int rc2 = state_commit(state, &e2);
+
+		if (rc == L2S_OK && rc2 != L2S_OK) {
+			rc = rc2;
+			*err = e2;
+		}
+	}
 	*changed += found;
 	if (rc == L2S_OK && found > 0)
 		log_info("%zu %s with a directory key were already on the SCIM "
@@ -1211,6 +1344,6 @@ apply_prepare(const struct config *cfg, struct state *state,
 		rc = prepare_pending(cfg, state, scim, have_users, have_groups,
 		    &owners, doubt, changed, err);
 done:
-	hmap_free(&owners, NULL);
+	hmap_free(&owners, free);
 	return rc;
 }

@@ -460,6 +460,12 @@ http_request(struct http *h, const char *method, const char *path,
 	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(h->curl, CURLINFO_TOTAL_TIME_T, &usec);
 	if (cc != CURLE_OK) {
+		/* Failures before a byte of the request could have left. */
+		resp->not_sent = cc == CURLE_COULDNT_CONNECT ||
+		    cc == CURLE_COULDNT_RESOLVE_HOST ||
+		    cc == CURLE_COULDNT_RESOLVE_PROXY ||
+		    cc == CURLE_SSL_CONNECT_ERROR ||
+		    cc == CURLE_PEER_FAILED_VERIFICATION;
 		rc = transport_error(h, cc, method, buf_str(&url), err);
 		log_debug("%s %s -> failed (%ld ms): %s", method, path,
 		    (long)(usec / 1000), err != NULL ? err->msg : "");

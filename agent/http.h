@@ -29,9 +29,11 @@ struct http_response {
 	size_t len;
 	char *location;		/* owned Location header, or NULL */
 	char *retry_after;	/* owned Retry-After header, or NULL */
+	int not_sent;		/* transport failure before the request could
+				   reach the service (no connection, TLS) */
 };
 
-#define HTTP_RESPONSE_INIT { 0, NULL, 0, NULL, NULL }
+#define HTTP_RESPONSE_INIT { 0, NULL, 0, NULL, NULL, 0 }
 
 /* Prepare a handle for cfg->url with token (copied, masked in logs).
  * The caller owns *out (http_close()).  L2S_EPARSE for an unusable URL or an

@@ -62,8 +62,8 @@ exit_for(int rc, const struct sync_stats *st)
 		return EXIT_LDAP;
 	case PHASE_SCIM:
 		return EXIT_SCIM;
-	case PHASE_GUARD:
-		return EXIT_UNSAFE;
+	case PHASE_GUARD:	/* a refusal is L2S_EUNSAFE, above */
+		return EXIT_FAILED;
 	case PHASE_LOCAL:
 		return EXIT_CONFIG;
 	case PHASE_NONE:
@@ -279,10 +279,18 @@ cmd_state(const struct config *cfg, int argc, char **argv)
 		cJSON *root = cJSON_CreateObject();
 		char *text = NULL;
 
-		if (root != NULL &&
-		    cJSON_AddItemToObject(root, "users", state_json(&users)) &&
-		    cJSON_AddItemToObject(root, "groups", state_json(&groups)))
-			text = cJSON_Print(root);
+		cJSON *ju = state_json(&users), *jg = state_json(&groups);
+
+		if (root != NULL && ju != NULL && jg != NULL &&
+		    cJSON_AddItemToObject(root, "users", ju)) {
+			ju = NULL;
+			if (cJSON_AddItemToObject(root, "groups", jg)) {
+				jg = NULL;
+				text = cJSON_Print(root);
+			}
+		}
+		cJSON_Delete(ju);
+		cJSON_Delete(jg);
 		if (text == NULL) {
 			log_error("state export: out of memory");
 			rc = EXIT_FAILED;

@@ -47,6 +47,49 @@ shown_value(const struct plan *p, const char *path, const char *value)
 	return value;
 }
 
+/* s with control characters shown as \xNN: a directory value must not
+ * drive the terminal that shows a dry run. */
+static void
+put_printable(struct buf *out, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c == 0x7f)
+			buf_printf(out, "\\x%02x", c);
+		else
+			buf_putc(out, (char)c);
+	}
+}
+
+/* "      path: 'before' -> 'after'" with either side absent. */
+static void
+text_change(struct buf *out, const char *path, const char *before,
+    const char *after, int create)
+{
+	buf_puts(out, "      ");
+	put_printable(out, path);
+	buf_puts(out, ": ");
+	if (!create) {
+		if (before != NULL) {
+			buf_putc(out, '\'');
+			put_printable(out, before);
+			buf_putc(out, '\'');
+		} else {
+			buf_puts(out, "(absent)");
+		}
+		buf_puts(out, " -> ");
+	}
+	if (after != NULL) {
+		buf_putc(out, '\'');
+		put_printable(out, after);
+		buf_putc(out, '\'');
+	} else {
+		buf_puts(out, "(removed)");
+	}
+	buf_putc(out, '\n');
+}
+
 static void
 text_attr_changes(const struct plan *p, const struct attrs *before,
     const struct attrs *after, struct buf *out)
@@ -58,27 +101,19 @@ text_attr_changes(const struct plan *p, const struct attrs *before,
 		    strcmp(before->v[i].path, after->v[j].path);
 
 		if (c < 0) {
-			buf_printf(out, "      %s: '%s' -> (removed)\n",
-			    before->v[i].path, shown_value(p, before->v[i].path,
-			    before->v[i].value));
+			text_change(out, before->v[i].path, shown_value(p,
+			    before->v[i].path, before->v[i].value), NULL, 0);
 			i++;
 		} else if (c > 0) {
-			if (before == NULL)
-				buf_printf(out, "      %s: '%s'\n",
-				    after->v[j].path, shown_value(p,
-				    after->v[j].path, after->v[j].value));
-			else
-				buf_printf(out, "      %s: (absent) -> '%s'\n",
-				    after->v[j].path, shown_value(p,
-				    after->v[j].path, after->v[j].value));
+			text_change(out, after->v[j].path, NULL, shown_value(p,
+			    after->v[j].path, after->v[j].value), before == NULL);
 			j++;
 		} else {
 			if (strcmp(before->v[i].value, after->v[j].value) != 0)
-				buf_printf(out, "      %s: '%s' -> '%s'\n",
-				    after->v[j].path, shown_value(p,
-				    before->v[i].path, before->v[i].value),
-				    shown_value(p, after->v[j].path,
-				    after->v[j].value));
+				text_change(out, after->v[j].path,
+				    shown_value(p, before->v[i].path,
+				    before->v[i].value), shown_value(p,
+				    after->v[j].path, after->v[j].value), 0);
 			i++, j++;
 		}
 	}
@@ -96,10 +131,14 @@ plan_print_text(const struct plan *p, struct buf *out)
 		    '+' : op->kind == OP_USER_UPDATE || op->kind == OP_GROUP_UPDATE ?
 		    '~' : '-';
 
-		buf_printf(out, "%c %s '%s'", sign, plan_op_name(op->kind),
-		    r->name != NULL ? r->name : r->key);
-		if (r->dn != NULL)
-			buf_printf(out, " (%s)", r->dn);
+		buf_printf(out, "%c %s '", sign, plan_op_name(op->kind));
+		put_printable(out, r->name != NULL ? r->name : r->key);
+		buf_putc(out, '\'');
+		if (r->dn != NULL) {
+			buf_puts(out, " (");
+			put_printable(out, r->dn);
+			buf_putc(out, ')');
+		}
 		buf_putc(out, '\n');
 		switch (op->kind) {
 		case OP_USER_CREATE:

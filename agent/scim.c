@@ -197,7 +197,8 @@ scim_send(struct scim *s, const char *method, const char *path,
 		/* 429 and 503 say the request was not taken; the rest may
 		 * have been, unless it was a read. */
 		maybe_applied = strcmp(method, "GET") != 0 &&
-		    resp->status != 429 && resp->status != 503;
+		    !resp->not_sent && resp->status != 429 &&
+		    resp->status != 503;
 		if (maybe_applied && ambiguous != NULL) {
 			*ambiguous = 1;
 			goto done;
@@ -205,6 +206,8 @@ scim_send(struct scim *s, const char *method, const char *path,
 		if (attempt >= s->retries)
 			goto done;
 		wait = retry_delay(s, resp, attempt + 1);
+		if (wait < 0 && err == NULL)
+			goto done;
 		if (wait < 0) {
 			size_t n = strlen(err->msg);
 
@@ -213,8 +216,9 @@ scim_send(struct scim *s, const char *method, const char *path,
 			    "left for the next cycle)", s->max_wait_ms / 1000);
 			goto done;
 		}
-		log_debug("%s; retry %d of %d in %.1f s", err->msg, attempt + 1,
-		    s->retries, (double)wait / 1000);
+		log_debug("%s; retry %d of %d in %.1f s",
+		    err != NULL ? err->msg : method, attempt + 1, s->retries,
+		    (double)wait / 1000);
 		s->nretries++;
 		if (platform_sleep_ms(wait))
 			goto done;	/* a stop request: give up this one */
@@ -317,6 +321,13 @@ int
 scim_create(struct scim *s, const char *type, const struct cJSON *body,
     char **id, struct err *err)
 {
+	return scim_create_once(s, type, body, id, NULL, err);
+}
+
+int
+scim_create_once(struct scim *s, const char *type, const struct cJSON *body,
+    char **id, int *ambiguous, struct err *err)
+{
 	struct http_response resp = HTTP_RESPONSE_INIT;
 	struct buf path = BUF_INIT;
 	const cJSON *v;
@@ -329,7 +340,8 @@ scim_create(struct scim *s, const char *type, const struct cJSON *body,
 		rc = err_set(err, L2S_ENOMEM, "out of memory");
 		goto done;
 	}
-	rc = scim_send(s, "POST", buf_str(&path), NULL, body, &resp, NULL, err);
+	rc = scim_send(s, "POST", buf_str(&path), NULL, body, &resp, ambiguous,
+	    err);
 	if (rc != L2S_OK)
 		goto done;
 	rc = parse_object(&j, "POST", buf_str(&path), &resp, err);

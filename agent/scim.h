@@ -56,6 +56,13 @@ const struct scim_caps *scim_caps(const struct scim *s);
 int scim_create(struct scim *s, const char *type, const struct cJSON *body,
     char **id, struct err *err);
 
+/* As scim_create(), but a failure after which the resource may or may not
+ * have been created is not retried: L2S_ETEMP with *ambiguous set, and the
+ * caller looks it up (by externalId) before sending it again.  When
+ * ambiguous is NULL, this is scim_create(). */
+int scim_create_once(struct scim *s, const char *type,
+    const struct cJSON *body, char **id, int *ambiguous, struct err *err);
+
 /* PATCH /{type}/{id} with a PatchOp whose "Operations" are ops (borrowed).
  * 200 with a body and 204 without are both success. */
 int scim_patch(struct scim *s, const char *type, const char *id,

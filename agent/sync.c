@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
@@ -91,12 +92,33 @@ ldap_password(const struct config *cfg, char **out, struct err *err)
 	    "LDAP bind password", out, err);
 }
 
+/* Is uri plain ldap:// to a host other than this one? */
+static int
+uri_cleartext_remote(const char *uri)
+{
+	const char *h;
+
+	if (strncasecmp(uri, "ldap://", 7) != 0)
+		return 0;
+	h = uri + 7;
+	return !(h[0] == '\0' || h[0] == '/' || strncmp(h, "127.", 4) == 0 ||
+	    strncasecmp(h, "localhost", 9) == 0 || strncmp(h, "[::1]", 5) == 0);
+}
+
 static int
 ldap_read(const struct config *cfg, const char *password,
     struct source_result *res, struct err *err)
 {
 	struct ldapconn *c = NULL;
+	size_t i;
 	int rc;
+
+	for (i = 0; password != NULL && !cfg->ldap.starttls &&
+	    i < cfg->ldap.nuris; i++)
+		if (uri_cleartext_remote(cfg->ldap.uris[i]))
+			log_warnx("the LDAP bind password goes to '%s' in clear "
+			    "text: use ldaps:// or ldap.starttls: true",
+			    cfg->ldap.uris[i]);
 
 	rc = ldapconn_open(&c, &cfg->ldap, password, err);
 	if (rc != L2S_OK)
@@ -273,7 +295,7 @@ sync_cycle(const struct config *cfg, const struct sync_opts *o,
 	st->phase = PHASE_SCIM;
 	rc = scim_connect(cfg, &http, &scim, err);
 	if (rc != L2S_OK) {
-		if (rc == L2S_EIO && http == NULL)
+		if ((rc == L2S_EIO || rc == L2S_EPARSE) && http == NULL)
 			st->phase = PHASE_LOCAL;	/* the token file */
 		goto done;
 	}
@@ -364,7 +386,7 @@ sync_check(const struct config *cfg, struct sync_stats *st, struct err *err)
 	st->phase = PHASE_SCIM;
 	rc = scim_connect(cfg, &http, &scim, err);
 	if (rc != L2S_OK) {
-		if (rc == L2S_EIO && http == NULL)
+		if ((rc == L2S_EIO || rc == L2S_EPARSE) && http == NULL)
 			st->phase = PHASE_LOCAL;
 		goto done;
 	}

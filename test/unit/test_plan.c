@@ -309,6 +309,29 @@ done:
 	buf_free(&b);
 }
 
+/* A directory value cannot drive the terminal that shows a dry run. */
+static void
+test_text_control_characters(void)
+{
+	struct record *w = fx_user("u-esc", "esc");
+	struct plan p = PLAN_INIT;
+	struct op op;
+	struct buf b = BUF_INIT;
+
+	fx_set(w, "title", "a\x1b[31mred\x7f");
+	memset(&op, 0, sizeof(op));
+	op.kind = OP_USER_CREATE;
+	op.want = w;
+	p.ops = &op;
+	p.n = 1;
+	plan_print_text(&p, &b);
+	like(buf_str(&b), "      title: 'a\\x1b[31mred\\x7f'\n",
+	    "control characters in values are shown as \\xNN");
+	ok(strchr(buf_str(&b), 0x1b) == NULL, "no escape byte reaches the output");
+	buf_free(&b);
+	record_free(w);
+}
+
 /* A deactivation shows active "false" after, even when the state did not
  * remember an "active" attribute (no leak either: valgrind checks). */
 static void
@@ -383,5 +406,6 @@ main(void)
 	world_free(&w);
 	config_free(cfg);
 	test_json_deactivate_without_active();
+	test_text_control_characters();
 	return tap_done();
 }
