@@ -395,6 +395,13 @@ source_add_user(struct source_result *res, const struct config *cfg,
 			goto done;
 		}
 	}
+	/* Indexed even when held below: a held user is left as it is, and
+	 * that includes the groups it is a member of. */
+	rc = index_dn(&w->user_by_dn, e->dn, r, err);
+	if (rc == L2S_EPARSE)
+		rc = hold(r, err->msg, err);
+	if (rc != L2S_OK)
+		goto done;
 	if (attrs_get(&r->attrs, "userName") == NULL) {
 		rc = hold(r, "the mapping gives no userName", err);
 		goto done;
@@ -405,10 +412,6 @@ source_add_user(struct source_result *res, const struct config *cfg,
 		goto done;
 	}
 	rc = claim_name(&w->user_names, r, "userName", err);
-	if (rc == L2S_OK)
-		rc = index_dn(&w->user_by_dn, e->dn, r, err);
-	if (rc == L2S_EPARSE)
-		rc = hold(r, err->msg, err);
 done:
 	free(val);
 	return rc;

@@ -595,6 +595,33 @@ test_held_groups(void)
 	source_result_free(&res);
 }
 
+/* A held user is left as it is: that includes staying in its groups. */
+static void
+test_held_user_keeps_groups(void)
+{
+	static const char *const members[] = {
+		"uid=ok" PEOPLE, "cn=nameless" PEOPLE, NULL
+	};
+	static const char *const want[] = { "u-nameless", "u-ok" };
+	struct source_result res;
+	const struct record *g;
+
+	source_result_init(&res);
+	add_person(&res, cfg_flat, "uid=ok" PEOPLE, "u-ok", "ok", NULL);
+	add_person(&res, cfg_flat, "cn=nameless" PEOPLE, "u-nameless", NULL,
+	    NULL);
+	add_group(&res, cfg_flat, "cn=team" GROUPS, "g-team", "team", members);
+	resolve(&res, cfg_flat);
+	ok(user(&res, "u-nameless") != NULL &&
+	    user(&res, "u-nameless")->held != NULL,
+	    "a user whose mapping gives no userName is held");
+	g = group(&res, "g-team");
+	if (!ok(g != NULL && members_are(g, want, 2),
+	    "and still counts as a member of its groups"))
+		show_members(g);
+	source_result_free(&res);
+}
+
 /* A member list sent in ranges (Active Directory) is not followed in this
  * version: the read must fail as incomplete, never look like an empty group. */
 static void
@@ -677,6 +704,7 @@ main(void)
 	test_held_groups();
 	test_ranged_members();
 	test_email_domains();
+	test_held_user_keeps_groups();
 
 	config_free(cfg_flat);
 	config_free(cfg_direct);
