@@ -506,7 +506,7 @@ test_guard_members(void)
 	int i;
 
 	for (i = 0; i < 20; i++) {
-		char k[8];
+		char k[16];
 
 		snprintf(k, sizeof(k), "u-%02d", i);
 		keys[i] = buf[i] = fx_strdup(k);
