@@ -62,6 +62,37 @@ newid=$(scim_dump | jq -r '[.Users[] | select(.userName == "user00002")][0].id')
 is "$(scim_dump | jq --arg id "$newid" '[.Groups[] | select(any(.members[]?; .value == $id))] | length')" \
     "$ngroups" "the new user is a member of the same $ngroups groups"
 
+# --- several users in doubt at once, one the manager of the others ----------
+# Their updates fail with 503 (retries: 0): each stays marked in doubt, and
+# the next cycle reads them all back.  Reading one back replaces its record
+# while the others still resolve their manager through it (a use after free
+# that the sanitizer build of `make check` catches).
+. "$top/test/lib/fault-proxy.sh"
+fault_proxy_start "$tmp/fault" "http://127.0.0.1:$SCIM_PORT" >"$tmp/fault-start.log" 2>&1
+ok $? "the fault proxy starts" || diag "$(cat "$tmp/fault-start.log")"
+write_config "$tmp/doubt.yaml" scim_url="$FAULT_URL" scim_extra="  retries: 0" \
+    users_filter="(&(objectClass=inetOrgPerson)(!(description=hidden)))"
+# user00001 manages user00010, 00020 and 00030; the users between them in
+# plan order (00002, 00011, 00021) succeed, so no run of failures ends the
+# cycle early.
+for u in 00001 00002 00010 00011 00020 00021 00030; do
+	printf 'dn: uid=user%s,ou=people,%s\nchangetype: modify\nreplace: title\ntitle: Doubt %s\n\n' \
+	    "$u" "$LDAP_BASE" "$u"
+done >"$tmp/doubt.ldif"
+slapd_modify "$tmp/doubt.ldif" >/dev/null 2>&1
+ids=$(scim_dump | jq -r '[.Users[] | select(.userName | test("^user000(01|10|20|30)$")) | .id] | join("|")')
+fault_config "{\"rate\": 1, \"faults\": [\"503\"], \"match\": {\"methods\": [\"PATCH\"], \"path\": \"/Users/($ids)\$\"}}" >/dev/null
+l2s_run doubt1 -c "$tmp/doubt.yaml" sync
+is "$l2s_rc" 1 "updates answered 503 fail this cycle"
+fault_reset >/dev/null
+l2s_run doubt2 -c "$tmp/doubt.yaml" sync
+is "$l2s_rc" 0 "the next cycle reads the users in doubt back and finishes"
+is "$(grep -c 'read back after a change whose outcome was unknown' <<<"$l2s_stderr")" 4 \
+    "all four users were read back"
+compare doubt
+ok $? "the SCIM server equals LDAP (titles and managers)"
+fault_proxy_stop
+
 # --- a SCIM service that is not there is not an ambiguous failure -----------
 printf 'dn: uid=user00003,ou=people,%s\nchangetype: modify\nreplace: title\ntitle: Nowhere\n\n' \
     "$LDAP_BASE" >"$tmp/t3.ldif"
