@@ -643,6 +643,22 @@ struct change {
 	int recorded;
 };
 
+/* The "members" of a group resource as read back: *out is the list, or
+ * NULL when there is none (SCIM leaves empty values out); anything else
+ * is not understood. */
+static int
+members_of(const cJSON *g, const char *id, const cJSON **out, struct err *err)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(g, "members");
+
+	*out = NULL;
+	if (m != NULL && !cJSON_IsArray(m))
+		return err_set(err, L2S_EPARSE, "GET /Groups/%s: its \"members\" "
+		    "is not a list", id);
+	*out = m;
+	return L2S_OK;
+}
+
 /* Read the group back after an ambiguous failure: which of the chunk's
  * changes (and the rename) already happened? */
 static int
@@ -651,7 +667,8 @@ group_readback(struct apply *a, const struct record *h, const char *name,
     size_t na, struct err *err)
 {
 	struct hmap present = HMAP_INIT;
-	cJSON *g = NULL, *m, *el, *dn;
+	const cJSON *m, *el, *dn;
+	cJSON *g = NULL;
 	size_t i;
 	int rc;
 
@@ -661,13 +678,9 @@ group_readback(struct apply *a, const struct record *h, const char *name,
 	dn = cJSON_GetObjectItemCaseSensitive(g, "displayName");
 	if (cJSON_IsString(dn) && strcmp(dn->valuestring, name) == 0)
 		*renamed = 1;
-	m = cJSON_GetObjectItemCaseSensitive(g, "members");
-	if (m != NULL && !cJSON_IsArray(m)) {
-		rc = err_set(err, L2S_EPARSE, "GET /Groups/%s: its \"members\" "
-		    "is not a list", h->scim_id);
+	rc = members_of(g, h->scim_id, &m, err);
+	if (rc != L2S_OK)
 		goto done;
-	}
-	/* No "members" at all is an empty group (SCIM omits empty values). */
 	cJSON_ArrayForEach(el, m) {
 		cJSON *v = cJSON_GetObjectItemCaseSensitive(el, "value");
 
@@ -1175,12 +1188,12 @@ prepare_one(const struct config *cfg, struct state *state, struct scim *scim,
 	}
 	if (rc != L2S_OK)
 		goto done;
-	if (kind == REC_GROUP && cJSON_GetObjectItemCaseSensitive(res, "members")
-	    != NULL && !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(res,
-	    "members"))) {
-		rc = err_set(err, L2S_EPARSE, "GET /Groups/%s: its \"members\" "
-		    "is not a list", have->scim_id);
-		goto done;
+	if (kind == REC_GROUP) {
+		const cJSON *m;
+
+		rc = members_of(res, have->scim_id, &m, err);
+		if (rc != L2S_OK)
+			goto done;
 	}
 	now = record_from_remote(cfg, have, have->scim_id, res, owners);
 	if (now == NULL) {

@@ -234,7 +234,6 @@ cmd_state(const struct config *cfg, int argc, char **argv)
 	struct platform_lock *lock = NULL;
 	struct err err = ERR_INIT;
 	const char *sub = argc > 1 ? argv[1] : "show";
-	char lpath[4096];
 	int writes, rc = EXIT_DONE;
 
 	writes = strcmp(sub, "forget") == 0 || strcmp(sub, "reset") == 0;
@@ -251,10 +250,14 @@ cmd_state(const struct config *cfg, int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	if (writes) {
-		snprintf(lpath, sizeof(lpath), "%s.lock", cfg->sync.state);
-		if (platform_lock(&lock, lpath, &err) != L2S_OK) {
+		char *lpath = sync_lock_path(cfg->sync.state);
+		int lrc = lpath == NULL ? err_set(&err, L2S_ENOMEM,
+		    "out of memory") : platform_lock(&lock, lpath, &err);
+
+		free(lpath);
+		if (lrc != L2S_OK) {
 			log_error("%s", err.msg);
-			return err.code == L2S_ELOCKED ? EXIT_LOCKED : EXIT_CONFIG;
+			return lrc == L2S_ELOCKED ? EXIT_LOCKED : EXIT_CONFIG;
 		}
 	}
 	if (state_open(&st, cfg->sync.state, !writes, &err) != L2S_OK ||

@@ -184,8 +184,8 @@ plan_guarded(struct plan *plan, const struct readset *want,
 	return rc;
 }
 
-static char *
-lock_path(const char *state)
+char *
+sync_lock_path(const char *state)
 {
 	size_t n = strlen(state) + 6;
 	char *p = malloc(n);
@@ -216,7 +216,7 @@ sync_cycle(const struct config *cfg, const struct sync_opts *o,
 
 	st->phase = PHASE_LOCAL;
 	if (!o->dry_run) {
-		lpath = lock_path(cfg->sync.state);
+		lpath = sync_lock_path(cfg->sync.state);
 		if (lpath == NULL) {
 			rc = err_set(err, L2S_ENOMEM, "out of memory");
 			goto done;

@@ -64,6 +64,10 @@ int sync_check(const struct config *cfg, struct sync_stats *st, struct err *err)
 /* The one-line summary of a finished cycle into out. */
 void sync_summary(const struct sync_stats *st, int dry_run, struct buf *out);
 
+/* The run lock's path: beside the state file, "STATE.lock".  The caller
+ * owns the result (free()); NULL on ENOMEM. */
+char *sync_lock_path(const char *state);
+
 /* Read a secret from file or environment (exactly one is set).  The caller
  * owns *out (platform_secret_free()). */
 int sync_secret(const char *file, const char *env, const char *what,
