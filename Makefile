@@ -10,7 +10,7 @@ CC       ?= cc
 PREFIX   ?= /usr/local
 BUILD    ?= build
 VERSION  := 0.1.0
-PKGS     := libcurl libcjson yaml-0.1 sqlite3
+PKGS     := libcurl libcjson yaml-0.1 sqlite3 krb5
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
@@ -74,7 +74,8 @@ install: $(BUILD)/ldap2scim
 	install -m 755 $(BUILD)/ldap2scim $(DESTDIR)$(PREFIX)/bin/ldap2scim
 	install -m 644 man/ldap2scim.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 644 man/ldap2scim.yaml.5 $(DESTDIR)$(PREFIX)/share/man/man5/
-	install -m 644 config/ldap2scim.yaml.example $(DESTDIR)$(PREFIX)/share/doc/ldap2scim/
+	install -m 644 config/ldap2scim.yaml.example config/ad.yaml.example \
+	    $(DESTDIR)$(PREFIX)/share/doc/ldap2scim/
 
 clean:
 	rm -rf build

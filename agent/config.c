@@ -330,7 +330,9 @@ static const char *const bind_names[] = {
 static const char *const dialect_names[] = {
 	"auto", "openldap", "ad", NULL
 };
-static const char *const nested_names[] = { "flatten", "direct", NULL };
+static const char *const nested_names[] = {
+	"flatten", "direct", "in_chain", NULL
+};
 static const char *const profile_names[] = {
 	"generic", "atlassian", "aws", "github", "slack", NULL
 };
@@ -340,8 +342,6 @@ static const char *const conflict_names[] = { "adopt", "skip", "fail", NULL };
 static int check_bind(struct loader *, const struct node *, const char *,
     const struct seen *);
 static int check_groups(struct loader *, const struct node *, const char *,
-    const struct seen *);
-static int check_ldap(struct loader *, const struct node *, const char *,
     const struct seen *);
 static int check_scim(struct loader *, const struct node *, const char *,
     const struct seen *);
@@ -382,7 +382,7 @@ static const struct key ldap_keys[] = {
 	  .def = 30, .min = 1, .max = 3600 },
 	{ .name = NULL }
 };
-static const struct section ldap_section = { ldap_keys, check_ldap };
+static const struct section ldap_section = { ldap_keys, NULL };
 
 static const struct key users_keys[] = {
 	{ .name = "base_dn", .type = T_STR, .off = OFF(users.base_dn) },
@@ -410,6 +410,8 @@ static const struct key groups_keys[] = {
 	  .off = OFF(groups.member_attribute) },
 	{ .name = "nested", .type = T_ENUM, .off = OFF(groups.nested),
 	  .def = NESTED_FLATTEN, .names = nested_names },
+	{ .name = "member_range", .type = T_INT, .off = OFF(groups.member_range),
+	  .def = 1500, .min = 0, .max = 100000 },
 	{ .name = "on_conflict", .type = T_ENUM, .off = OFF(groups.on_conflict),
 	  .def = CONFLICT_ADOPT, .names = conflict_names },
 	{ .name = NULL }
@@ -1011,22 +1013,6 @@ check_bind(struct loader *ld, const struct node *at, const char *path,
 	return L2S_OK;
 }
 
-/* Accepted by the contract, not done yet: refused rather than ignored. */
-static int
-check_ldap(struct loader *ld, const struct node *at, const char *path,
-    const struct seen *seen)
-{
-	const struct seen *d = seen_get(&ldap_section, seen, "dialect");
-
-	(void)at;
-	if (ld->cfg->ldap.dialect == DIALECT_AD)
-		return fail(ld, d->val, "'%s.dialect: ad' is not supported in "
-		    "this version (Active Directory: objectGUID, "
-		    "userAccountControl and range retrieval are not done yet)",
-		    path);
-	return L2S_OK;
-}
-
 static int
 check_groups(struct loader *ld, const struct node *at, const char *path,
     const struct seen *seen)
@@ -1070,15 +1056,19 @@ check_root(struct loader *ld, const struct node *at, const char *path,
 	if (cfg->users.base_dn == NULL &&
 	    store_strdup(ld, &cfg->users.base_dn, cfg->ldap.base_dn) != L2S_OK)
 		return L2S_ENOMEM;
-	if (cfg->users.key == NULL &&
-	    store_strdup(ld, &cfg->users.key, key) != L2S_OK)
-		return L2S_ENOMEM;
+	if (cfg->users.key == NULL) {
+		cfg->users.key_auto = cfg->ldap.dialect == DIALECT_AUTO;
+		if (store_strdup(ld, &cfg->users.key, key) != L2S_OK)
+			return L2S_ENOMEM;
+	}
 	if (cfg->groups.base_dn == NULL &&
 	    store_strdup(ld, &cfg->groups.base_dn, cfg->ldap.base_dn) != L2S_OK)
 		return L2S_ENOMEM;
-	if (cfg->groups.key == NULL &&
-	    store_strdup(ld, &cfg->groups.key, cfg->users.key) != L2S_OK)
-		return L2S_ENOMEM;
+	if (cfg->groups.key == NULL) {
+		cfg->groups.key_auto = cfg->users.key_auto;
+		if (store_strdup(ld, &cfg->groups.key, cfg->users.key) != L2S_OK)
+			return L2S_ENOMEM;
+	}
 	if (cfg->groups.member_attribute == NULL &&
 	    store_strdup(ld, &cfg->groups.member_attribute, "member") != L2S_OK)
 		return L2S_ENOMEM;

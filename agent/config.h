@@ -24,7 +24,7 @@ struct template;
 
 enum bind_method { BIND_SIMPLE, BIND_GSSAPI, BIND_EXTERNAL, BIND_ANONYMOUS };
 enum dialect { DIALECT_AUTO, DIALECT_OPENLDAP, DIALECT_AD };
-enum nested_mode { NESTED_FLATTEN, NESTED_DIRECT };
+enum nested_mode { NESTED_FLATTEN, NESTED_DIRECT, NESTED_IN_CHAIN };
 enum scim_profile {
 	PROFILE_GENERIC, PROFILE_ATLASSIAN, PROFILE_AWS, PROFILE_GITHUB,
 	PROFILE_SLACK
@@ -59,7 +59,10 @@ struct config_users {
 	char *base_dn;			/* default: ldap.base_dn */
 	char *filter;			/* required, must parse as an LDAP filter */
 	char *key;			/* default entryUUID (objectGUID on ad) */
-	char *disabled_filter;		/* optional */
+	int key_auto;			/* key not set, dialect auto: objectGUID
+					 * when the server turns out to be AD */
+	char *disabled_filter;		/* optional; on AD the default is
+					 * ACCOUNTDISABLE or accountExpires past */
 	char **email_domains;		/* optional, lower case */
 	size_t nemail_domains;
 	struct mapping *map;		/* compiled; userName required */
@@ -70,10 +73,13 @@ struct config_groups {
 	char *base_dn;			/* default: ldap.base_dn */
 	char *filter;			/* required when enabled */
 	char *key;			/* default as users.key */
+	int key_auto;			/* as users.key_auto */
 	struct template *name;		/* compiled; default "{cn}" */
 	char *name_text;		/* the template as written */
 	char *member_attribute;		/* default "member" */
 	enum nested_mode nested;	/* default flatten */
+	int member_range;		/* AD: member values per range request,
+					 * 0 = ask for plain member; default 1500 */
 	enum conflict_mode on_conflict;	/* a 409 on create: default adopt */
 };
 

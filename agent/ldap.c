@@ -31,6 +31,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "kerberos.h"
 #include "ldap.h"
 #include "log.h"
 
@@ -373,15 +374,21 @@ try_uri(LDAP **ldp, const struct config_ldap *cfg, const char *uri,
 		goto done;
 	}
 	if (cfg->bind_method == BIND_GSSAPI && cfg->keytab != NULL) {
-		/* MIT Kerberos reads the client keytab from the environment;
-		 * keep tickets in memory unless the admin chose a cache. */
-		if (setenv("KRB5_CLIENT_KTNAME", cfg->keytab, 1) != 0 ||
-		    (getenv("KRB5CCNAME") == NULL &&
-		    setenv("KRB5CCNAME", "MEMORY:ldap2scim", 1) != 0)) {
-			rc = err_set(err, L2S_ENOMEM, "cannot set the Kerberos "
-			    "environment");
+		/* A fresh ticket for every connection: a long-running
+		 * service never holds an expired one. */
+		rc = kerberos_login(cfg->keytab, cfg->principal, err);
+		if (rc != L2S_OK)
 			goto done;
-		}
+	}
+	/* Inside TLS, no SASL security layer: Active Directory refuses
+	 * GSSAPI signing or sealing over LDAPS or StartTLS. */
+	if (cfg->bind_method == BIND_GSSAPI && (is_tls_uri(uri) ||
+	    (cfg->starttls && !is_ldapi_uri(uri))) &&
+	    ldap_set_option(ld, LDAP_OPT_X_SASL_SECPROPS, "maxssf=0") !=
+	    LDAP_OPT_SUCCESS) {
+		rc = err_set(err, L2S_ELDAP, "cannot set LDAP option SASL "
+		    "security properties");
+		goto done;
 	}
 	lrc = do_bind(ld, cfg, password);
 	if (lrc == LDAP_SUCCESS) {
@@ -403,7 +410,15 @@ try_uri(LDAP **ldp, const struct config_ldap *cfg, const char *uri,
 	describe_identity(&msg, cfg);
 	buf_printf(&msg, " to '%s' %s: ", uri, lrc < 0 ? "failed" : "refused");
 	describe(&msg, lrc, diag);
-	if (lrc == LDAP_STRONG_AUTH_REQUIRED ||
+	if (lrc == LDAP_STRONG_AUTH_REQUIRED &&
+	    cfg->bind_method == BIND_GSSAPI && (is_tls_uri(uri) ||
+	    cfg->starttls))
+		/* Samba's default: GSSAPI must sign, and may not inside TLS. */
+		buf_puts(&msg, ": this server does not take GSSAPI inside TLS: "
+		    "use GSSAPI over ldap:// without StartTLS (it is signed "
+		    "and sealed), or on a Samba DC set 'ldap server require "
+		    "strong auth = allow_sasl_over_tls'");
+	else if (lrc == LDAP_STRONG_AUTH_REQUIRED ||
 	    lrc == LDAP_CONFIDENTIALITY_REQUIRED)
 		buf_puts(&msg, ": use LDAPS, StartTLS or GSSAPI");
 	else if (lrc == LDAP_AUTH_UNKNOWN && cfg->bind_method == BIND_GSSAPI)
@@ -632,9 +647,12 @@ search_fail(struct err *err, const char *base, const char *filter, int lrc,
 	return rc;
 }
 
-int
-ldapconn_search(struct ldapconn *c, const char *base, const char *filter,
-    const char *const *attrs, ldap_entry_fn fn, void *arg, struct err *err)
+/* One search: subtree with the paged results control, or (paged 0) a
+ * base-object read without it. */
+static int
+search_run(struct ldapconn *c, const char *base, int paged,
+    const char *filter, const char *const *attrs, ldap_entry_fn fn,
+    void *arg, struct err *err)
 {
 	struct berval cookie = { 0, NULL };
 	LDAPControl *pctrl = NULL, **sctrls = NULL, *found;
@@ -647,16 +665,19 @@ ldapconn_search(struct ldapconn *c, const char *base, const char *filter,
 	int msgid = -1, lrc, res, code, more, rc = L2S_OK;
 
 	do {
-		lrc = ldap_create_page_control(c->ld, c->page_size, &cookie, 1,
-		    &pctrl);
-		if (lrc != LDAP_SUCCESS) {
-			rc = search_fail(err, base, filter, lrc, NULL, NULL);
-			goto done;
+		if (paged) {
+			lrc = ldap_create_page_control(c->ld, c->page_size,
+			    &cookie, 1, &pctrl);
+			if (lrc != LDAP_SUCCESS) {
+				rc = search_fail(err, base, filter, lrc, NULL,
+				    NULL);
+				goto done;
+			}
 		}
 		ctrls[0] = pctrl;
-		lrc = ldap_search_ext(c->ld, base, LDAP_SCOPE_SUBTREE, filter,
-		    (char **)attrs, 0, ctrls, NULL, NULL, LDAP_NO_LIMIT,
-		    &msgid);
+		lrc = ldap_search_ext(c->ld, base, paged ? LDAP_SCOPE_SUBTREE :
+		    LDAP_SCOPE_BASE, filter, (char **)attrs, 0, ctrls, NULL,
+		    NULL, LDAP_NO_LIMIT, &msgid);
 		ldap_control_free(pctrl);
 		pctrl = NULL;
 		if (lrc != LDAP_SUCCESS) {
@@ -719,8 +740,8 @@ ldapconn_search(struct ldapconn *c, const char *base, const char *filter,
 		ber_memfree(cookie.bv_val);
 		cookie.bv_val = NULL;
 		cookie.bv_len = 0;
-		found = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, sctrls,
-		    NULL);
+		found = paged ? ldap_control_find(LDAP_CONTROL_PAGEDRESULTS,
+		    sctrls, NULL) : NULL;
 		if (found != NULL) {
 			lrc = ldap_parse_pageresponse_control(c->ld, found,
 			    &estimate, &cookie);
@@ -751,6 +772,20 @@ done:
 	ldap_memfree(matched);
 	ber_memfree(cookie.bv_val);
 	return rc;
+}
+
+int
+ldapconn_search(struct ldapconn *c, const char *base, const char *filter,
+    const char *const *attrs, ldap_entry_fn fn, void *arg, struct err *err)
+{
+	return search_run(c, base, 1, filter, attrs, fn, arg, err);
+}
+
+int
+ldapconn_read(struct ldapconn *c, const char *dn, const char *const *attrs,
+    ldap_entry_fn fn, void *arg, struct err *err)
+{
+	return search_run(c, dn, 0, "(objectClass=*)", attrs, fn, arg, err);
 }
 
 int

@@ -47,6 +47,11 @@ typedef int (*ldap_entry_fn)(void *arg, const struct entry *e,
 int ldapconn_search(struct ldapconn *c, const char *base, const char *filter,
     const char *const *attrs, ldap_entry_fn fn, void *arg, struct err *err);
 
+/* Read the one entry dn (base scope, no paging) asking for attrs; fn sees
+ * it once.  Outcomes as ldapconn_search(); L2S_ELDAP when dn is gone. */
+int ldapconn_read(struct ldapconn *c, const char *dn,
+    const char *const *attrs, ldap_entry_fn fn, void *arg, struct err *err);
+
 /* Read one attribute of the root DSE (first value; caller frees *out, NULL
  * when absent).  For dialect detection. */
 int ldapconn_rootdse(struct ldapconn *c, const char *attr, char **out,

@@ -5,13 +5,38 @@
 #include <string.h>
 #include <strings.h>
 
+#include "adattr.h"
 #include "buf.h"
 #include "mapping.h"
 #include "utf8.h"
 
+/* What "{attr|filter}" does to the attribute's values, in order. */
+enum filter_op {
+	F_NONE,
+	F_SMTP_PRIMARY,		/* picks the "SMTP:" value, without the prefix */
+	F_SMTP_SECONDARY,	/* picks the first "smtp:" value, likewise */
+	F_LOWER,		/* ASCII letters to lower case */
+	F_UPPER,		/* ASCII letters to upper case */
+};
+
+#define SEG_FILTERS_MAX 4
+
+static const struct {
+	const char *name;
+	enum filter_op op;
+	int selects;		/* chooses among the values: must come first */
+} filter_ops[] = {
+	{ "smtp_primary", F_SMTP_PRIMARY, 1 },
+	{ "smtp_secondary", F_SMTP_SECONDARY, 1 },
+	{ "lower", F_LOWER, 0 },
+	{ "upper", F_UPPER, 0 },
+	{ NULL, F_NONE, 0 }
+};
+
 struct segment {
 	char *text;		/* literal text, or the attribute name */
 	int is_attr;
+	enum filter_op filters[SEG_FILTERS_MAX];	/* F_NONE-terminated */
 };
 
 struct template {
@@ -61,6 +86,7 @@ template_push(struct template *t, const char *p, size_t n, int is_attr)
 	if (seg[t->nseg].text == NULL)
 		return -1;
 	seg[t->nseg].is_attr = is_attr;
+	memset(seg[t->nseg].filters, 0, sizeof(seg[t->nseg].filters));
 	t->nseg++;
 	if (!is_attr)
 		return 0;
@@ -84,6 +110,42 @@ attr_name_char(char c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == ';' ||
 	    c == '_';
+}
+
+/* Parse "|name|name" in [p, end) into ops (F_NONE-terminated). */
+static int
+filters_parse(enum filter_op *ops, const char *text, const char *p,
+    const char *end, struct err *err)
+{
+	size_t n = 0, i, len;
+
+	while (p < end) {
+		const char *name = ++p;	/* past the '|' */
+
+		while (p < end && *p != '|')
+			p++;
+		len = (size_t)(p - name);
+		for (i = 0; filter_ops[i].name != NULL; i++)
+			if (strlen(filter_ops[i].name) == len &&
+			    strncmp(filter_ops[i].name, name, len) == 0)
+				break;
+		if (filter_ops[i].name == NULL)
+			return err_set(err, L2S_EPARSE, "template '%s': unknown "
+			    "filter '%.*s' at offset %zu (known: smtp_primary, "
+			    "smtp_secondary, lower, upper)", text, (int)len,
+			    name, (size_t)(name - text));
+		if (filter_ops[i].selects && n > 0)
+			return err_set(err, L2S_EPARSE, "template '%s': filter "
+			    "'%s' chooses among the values and must come first",
+			    text, filter_ops[i].name);
+		if (n + 1 >= SEG_FILTERS_MAX)
+			return err_set(err, L2S_EPARSE, "template '%s': more "
+			    "than %d filters on one attribute", text,
+			    SEG_FILTERS_MAX - 1);
+		ops[n++] = filter_ops[i].op;
+	}
+	ops[n] = F_NONE;
+	return L2S_OK;
 }
 
 int
@@ -113,9 +175,14 @@ template_compile(struct template **out, const char *text, struct err *err)
 		} else if (p[0] == '{') {
 			const char *name = p + 1, *q = name;
 
+			const char *end;
+
 			while (attr_name_char(*q))
 				q++;
-			if (*q != '}' || q == name) {
+			end = q;
+			while (*end != '\0' && *end != '}' && *end != '{')
+				end++;
+			if (q == name || *end != '}' || (q != end && *q != '|')) {
 				rc = err_set(err, L2S_EPARSE, "template '%s': expected "
 				    "an LDAP attribute name and '}' at offset %zu",
 				    text, (size_t)(name - text));
@@ -129,7 +196,11 @@ template_compile(struct template **out, const char *text, struct err *err)
 			}
 			if (template_push(t, name, (size_t)(q - name), 1) != 0)
 				goto nomem;
-			p = q + 1;
+			rc = filters_parse(t->seg[t->nseg - 1].filters, text, q,
+			    end, err);
+			if (rc != L2S_OK)
+				goto done;
+			p = end + 1;
 		} else {
 			buf_putc(&lit, *p++);
 		}
@@ -161,39 +232,113 @@ template_attr(const struct template *t, size_t i)
 	return i < t->nattrs ? t->attrs[i] : NULL;
 }
 
+/* The value of segment sg in e: the first one, or the one its selecting
+ * filter picks (prefix dropped).  NULL when there is none. */
+static const struct value *
+segment_value(const struct segment *sg, const struct entry *e,
+    struct value *tmp)
+{
+	const struct entry_attr *a;
+	const char *prefix;
+	size_t i;
+
+	if (sg->filters[0] != F_SMTP_PRIMARY &&
+	    sg->filters[0] != F_SMTP_SECONDARY)
+		return entry_first(e, sg->text);
+	/* Exchange marks the primary address "SMTP:", the others "smtp:". */
+	prefix = sg->filters[0] == F_SMTP_PRIMARY ? "SMTP:" : "smtp:";
+	a = entry_attr(e, sg->text);
+	for (i = 0; a != NULL && i < a->nvals; i++) {
+		if (a->vals[i].len > 5 && memcmp(a->vals[i].p, prefix, 5) == 0) {
+			tmp->p = a->vals[i].p + 5;
+			tmp->len = a->vals[i].len - 5;
+			return tmp;
+		}
+	}
+	return NULL;
+}
+
+/* Append v (from attribute name of e) to b as text: objectGUID and
+ * objectSid in their usual written forms, anything else as UTF-8. */
+static int
+append_value(struct buf *b, const char *name, const struct value *v,
+    const struct entry *e, struct err *err)
+{
+	char text[ADATTR_SID_MAX];
+
+	if (adattr_is_guid(name)) {
+		if (adattr_guid_text(v->p, v->len, text) != 0)
+			return err_set(err, L2S_EPARSE, "attribute '%s' of '%s' "
+			    "is not a 16-byte GUID", name, e->dn);
+		buf_puts(b, text);
+		return L2S_OK;
+	}
+	if (adattr_is_sid(name)) {
+		if (adattr_sid_text(v->p, v->len, text, sizeof(text)) != 0)
+			return err_set(err, L2S_EPARSE, "attribute '%s' of '%s' "
+			    "is not a valid SID", name, e->dn);
+		buf_puts(b, text);
+		return L2S_OK;
+	}
+	if (!utf8_valid(v->p, v->len))
+		return err_set(err, L2S_EPARSE, "attribute '%s' of '%s' "
+		    "is not valid UTF-8 text", name, e->dn);
+	if (v->len > MAPPING_VALUE_MAX || b->len + v->len > MAPPING_VALUE_MAX)
+		return err_set(err, L2S_EPARSE, "attribute '%s' of '%s' "
+		    "makes a value of more than %d bytes, the limit for "
+		    "one SCIM value", name, e->dn, MAPPING_VALUE_MAX);
+	buf_add(b, v->p, v->len);
+	return L2S_OK;
+}
+
+/* Apply the case filters to b's bytes from off on. */
+static void
+apply_case(struct buf *b, size_t off, const enum filter_op *ops)
+{
+	size_t i, j;
+
+	if (buf_failed(b))
+		return;
+	for (i = 0; i < SEG_FILTERS_MAX && ops[i] != F_NONE; i++)
+		for (j = off; j < b->len; j++) {
+			char c = b->s[j];
+
+			if (ops[i] == F_LOWER && c >= 'A' && c <= 'Z')
+				b->s[j] = (char)(c - 'A' + 'a');
+			else if (ops[i] == F_UPPER && c >= 'a' && c <= 'z')
+				b->s[j] = (char)(c - 'a' + 'A');
+		}
+}
+
 int
 template_render(const struct template *t, const struct entry *e, char **out,
     struct err *err)
 {
 	struct buf b = BUF_INIT;
-	size_t i;
+	size_t i, off;
+	int rc;
 
 	*out = NULL;
 	for (i = 0; i < t->nseg; i++) {
 		const struct value *v;
+		struct value tmp;
 
 		if (!t->seg[i].is_attr) {
 			buf_puts(&b, t->seg[i].text);
 			continue;
 		}
-		v = entry_first(e, t->seg[i].text);
+		v = segment_value(&t->seg[i], e, &tmp);
 		if (v == NULL) {
 			buf_free(&b);
 			return L2S_ENOTFOUND;
 		}
-		if (!utf8_valid(v->p, v->len)) {
+		off = b.len;
+		rc = append_value(&b, t->seg[i].text, v, e, err);
+		if (rc != L2S_OK) {
 			buf_free(&b);
-			return err_set(err, L2S_EPARSE, "attribute '%s' of '%s' "
-			    "is not valid UTF-8 text", t->seg[i].text, e->dn);
+			return rc;
 		}
-		if (v->len > MAPPING_VALUE_MAX || b.len + v->len > MAPPING_VALUE_MAX) {
-			buf_free(&b);
-			return err_set(err, L2S_EPARSE, "attribute '%s' of '%s' "
-			    "makes a value of more than %d bytes, the limit for "
-			    "one SCIM value", t->seg[i].text, e->dn,
-			    MAPPING_VALUE_MAX);
-		}
-		buf_add(&b, v->p, v->len);
+		apply_case(&b, off, t->seg[i].filters);
 	}
 	if (buf_failed(&b)) {
 		buf_free(&b);

@@ -6,11 +6,14 @@
  * incomplete read, so nothing here ever has to guess.
  */
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
+#include "adattr.h"
 #include "buf.h"
 #include "filter.h"
 #include "hmap.h"
@@ -22,8 +25,10 @@
 
 struct group_raw {
 	struct record *rec;	/* borrowed from rs.groups */
+	char *dn;		/* owned, as the server wrote it */
 	char **dns;		/* owned, normalised member DNs */
-	size_t n;
+	size_t n, cap;
+	long range_next;	/* AD: first member value still to read, or -1 */
 	unsigned mark;		/* flatten: the generation that last saw it */
 	struct hmap flat;	/* flatten result: user key -> (void *)1 */
 };
@@ -35,6 +40,10 @@ struct source_work {
 	struct hmap group_names;	/* lower name -> struct record * */
 	struct hmap managers;		/* user key -> norm manager DN (owned) */
 	struct hmap disabled;		/* user key -> (void *)1 */
+	struct group_raw **ranged;	/* groups with member ranges to read
+					 * (borrowed from group_by_dn) */
+	size_t nranged, ranged_cap;
+	int ad;				/* the directory is Active Directory */
 };
 
 static void
@@ -48,6 +57,7 @@ group_raw_free(void *p)
 	for (i = 0; i < g->n; i++)
 		free(g->dns[i]);
 	free(g->dns);
+	free(g->dn);
 	hmap_free(&g->flat, NULL);
 	free(g);
 }
@@ -80,6 +90,7 @@ work_free(struct source_work *w)
 	hmap_free(&w->group_names, NULL);
 	hmap_free(&w->managers, free);
 	hmap_free(&w->disabled, NULL);
+	free(w->ranged);
 	free(w);
 }
 
@@ -117,6 +128,28 @@ work_get(struct source_result *res, struct source_work **out, struct err *err)
 	return L2S_OK;
 }
 
+/* Is the directory Active Directory (configured, or found by source_read)? */
+static int
+is_ad(const struct source_work *w, const struct config *cfg)
+{
+	return cfg->ldap.dialect == DIALECT_AD || w->ad;
+}
+
+/* The key attributes: objectGUID on AD unless the config names one. */
+static const char *
+user_key(const struct source_work *w, const struct config *cfg)
+{
+	return cfg->users.key_auto && is_ad(w, cfg) ? "objectGUID" :
+	    cfg->users.key;
+}
+
+static const char *
+group_key(const struct source_work *w, const struct config *cfg)
+{
+	return cfg->groups.key_auto && is_ad(w, cfg) ? "objectGUID" :
+	    cfg->groups.key;
+}
+
 static int
 note_add(struct source_result *res, const char *dn, const char *reason,
     struct err *err)
@@ -152,17 +185,12 @@ hold(struct record *r, const char *reason, struct err *err)
 int
 source_key_text(const char *attr, const struct value *v, char **out)
 {
-	const unsigned char *b = (const unsigned char *)v->p;
-
 	*out = NULL;
-	if (strcasecmp(attr, "objectGUID") == 0 && v->len == 16) {
-		*out = malloc(37);
+	if (adattr_is_guid(attr) && v->len == 16) {
+		*out = malloc(ADATTR_GUID_LEN + 1);
 		if (*out == NULL)
 			return L2S_ENOMEM;
-		snprintf(*out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-"
-		    "%02x%02x-%02x%02x%02x%02x%02x%02x",
-		    b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6],
-		    b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+		(void)adattr_guid_text(v->p, v->len, *out);
 		return L2S_OK;
 	}
 	if (v->len == 0 || !utf8_valid(v->p, v->len))
@@ -316,7 +344,7 @@ source_add_user(struct source_result *res, const struct config *cfg,
 
 	rc = work_get(res, &w, err);
 	if (rc == L2S_OK)
-		rc = record_start(res, REC_USER, cfg->users.key, e,
+		rc = record_start(res, REC_USER, user_key(w, cfg), e,
 		    &res->rs.users, &r, err);
 	if (rc != L2S_OK || r == NULL)
 		return rc;
@@ -417,11 +445,78 @@ done:
 	return rc;
 }
 
+/*
+ * Is name "ATTR;range=LO-HI" (or "LO-*") for attr?  1 with *lo and *hi
+ * (-1 for '*') set, 0 when it is another attribute, -1 when the range is
+ * malformed (or empty, which would never end).
+ */
+static int
+range_parse(const char *name, const char *attr, long *lo, long *hi)
+{
+	size_t n = strlen(attr);
+	const char *p;
+	char *end;
+
+	if (strncasecmp(name, attr, n) != 0 ||
+	    strncasecmp(name + n, ";range=", 7) != 0)
+		return 0;
+	p = name + n + 7;
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	*lo = strtol(p, &end, 10);
+	if (*end != '-' || *lo < 0 || *lo == LONG_MAX)
+		return -1;
+	p = end + 1;
+	if (strcmp(p, "*") == 0) {
+		*hi = -1;
+		return 1;
+	}
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	*hi = strtol(p, &end, 10);
+	if (*end != '\0' || *hi < *lo || *hi == LONG_MAX)
+		return -1;
+	return 1;
+}
+
+/* Append a's values that are DNs, normalised, to g->dns. */
+static int
+group_add_members(struct group_raw *g, const struct entry_attr *a,
+    struct err *err)
+{
+	struct err derr = ERR_INIT;
+	char *dn, *norm = NULL;
+	size_t i;
+	int rc;
+
+	if (a->nvals > g->cap - g->n) {
+		size_t cap = g->n + a->nvals;
+		char **d = realloc(g->dns, cap * sizeof(*d));
+
+		if (d == NULL)
+			return err_set(err, L2S_ENOMEM, "out of memory");
+		g->dns = d;
+		g->cap = cap;
+	}
+	for (i = 0; i < a->nvals; i++) {
+		dn = strndup(a->vals[i].p, a->vals[i].len);
+		if (dn == NULL)
+			return err_set(err, L2S_ENOMEM, "out of memory");
+		rc = ldap_dn_norm(dn, &norm, &derr);
+		free(dn);
+		if (rc == L2S_ENOMEM)
+			return err_set(err, rc, "out of memory");
+		if (rc != L2S_OK)	/* not a DN: no member of ours */
+			continue;
+		g->dns[g->n++] = norm;
+	}
+	return L2S_OK;
+}
+
 int
 source_add_group(struct source_result *res, const struct config *cfg,
     const struct entry *e, struct err *err)
 {
-	const struct entry_attr *ma;
 	struct source_work *w = NULL;
 	struct group_raw *g = NULL;
 	struct record *r;
@@ -432,7 +527,7 @@ source_add_group(struct source_result *res, const struct config *cfg,
 
 	rc = work_get(res, &w, err);
 	if (rc == L2S_OK)
-		rc = record_start(res, REC_GROUP, cfg->groups.key, e,
+		rc = record_start(res, REC_GROUP, group_key(w, cfg), e,
 		    &res->rs.groups, &r, err);
 	if (rc != L2S_OK || r == NULL)
 		return rc;
@@ -450,58 +545,52 @@ source_add_group(struct source_result *res, const struct config *cfg,
 	if (rc != L2S_OK)
 		return rc;
 
-	/* Active Directory sends a large member list in ranges
-	 * ("member;range=0-1499"); this version does not follow them, and a
-	 * group read that way would look empty: the read is incomplete. */
-	{
-		size_t i2, n = strlen(cfg->groups.member_attribute);
-
-		for (i2 = 0; i2 < e->nattrs; i2++)
-			if (strncasecmp(e->attrs[i2].name,
-			    cfg->groups.member_attribute, n) == 0 &&
-			    strncasecmp(e->attrs[i2].name + n, ";range=", 7) == 0)
-				return err_set(err, L2S_EUNSAFE, "group '%s': the "
-				    "server sent '%s' (ranged retrieval), which "
-				    "this version does not follow: the read is "
-				    "incomplete", e->dn, e->attrs[i2].name);
-	}
 	g = calloc(1, sizeof(*g));
-	if (g == NULL)
-		return err_set(err, L2S_ENOMEM, "out of memory");
-	g->rec = r;
-	ma = entry_attr(e, cfg->groups.member_attribute);
-	if (ma != NULL && ma->nvals > 0) {
-		g->dns = calloc(ma->nvals, sizeof(*g->dns));
-		if (g->dns == NULL) {
-			rc = err_set(err, L2S_ENOMEM, "out of memory");
-			goto done;
-		}
+	if (g == NULL || (g->dn = strdup(e->dn)) == NULL) {
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+		goto done;
 	}
-	for (i = 0; ma != NULL && i < ma->nvals; i++) {
-		char *dn;
-		struct err derr = ERR_INIT;
+	g->rec = r;
+	g->range_next = -1;
+	for (i = 0; i < e->nattrs; i++) {
+		const struct entry_attr *a = &e->attrs[i];
+		long lo, hi;
+		int ranged;
 
-		dn = strndup(ma->vals[i].p, ma->vals[i].len);
-		if (dn == NULL) {
-			rc = err_set(err, L2S_ENOMEM, "out of memory");
-			goto done;
-		}
-		rc = ldap_dn_norm(dn, &norm, &derr);
-		free(dn);
-		if (rc == L2S_ENOMEM) {
-			rc = err_set(err, rc, "out of memory");
-			goto done;
-		}
-		if (rc != L2S_OK)	/* not a DN: no member of ours */
+		if (strcasecmp(a->name, cfg->groups.member_attribute) == 0) {
+			rc = group_add_members(g, a, err);
+			if (rc != L2S_OK)
+				goto done;
 			continue;
-		g->dns[g->n++] = norm;
-		norm = NULL;
+		}
+		ranged = range_parse(a->name, cfg->groups.member_attribute,
+		    &lo, &hi);
+		if (ranged == 0)
+			continue;
+		/* Active Directory sends a long member list in ranges; the
+		 * first must start at 0, the rest is read after the search. */
+		if (ranged < 0 || lo != 0) {
+			rc = err_set(err, L2S_EUNSAFE, "group '%s': the server "
+			    "sent '%s', not the first range of its members: "
+			    "the read is incomplete", e->dn, a->name);
+			goto done;
+		}
+		rc = group_add_members(g, a, err);
+		if (rc != L2S_OK)
+			goto done;
+		if (hi >= 0)
+			g->range_next = hi + 1;
 	}
 	rc = ldap_dn_norm(e->dn, &norm, err);
 	if (rc == L2S_OK && hmap_put(&w->group_by_dn, norm, g, NULL) != 0)
 		rc = err_set(err, L2S_ENOMEM, "out of memory");
-	if (rc == L2S_OK)
-		g = NULL;
+	if (rc != L2S_OK)
+		goto done;
+	/* Indexed: from here on group_by_dn owns g. */
+	if (g->range_next >= 0 && push_group(&w->ranged, &w->nranged,
+	    &w->ranged_cap, g) != 0)
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+	g = NULL;
 done:
 	free(norm);
 	group_raw_free(g);
@@ -579,7 +668,16 @@ source_resolve(struct source_result *res, const struct config *cfg,
 		struct group_raw *g = v;
 		size_t n = 0, fpos = 0;
 
-		if (flatten(w, g, cfg->groups.nested == NESTED_FLATTEN, ++gen) != 0)
+		/* A member list with ranges still unread is not the list. */
+		if (g->range_next >= 0) {
+			rc = err_set(err, L2S_EUNSAFE, "group '%s': members from "
+			    "%ld on were not read: the read is incomplete",
+			    g->dn, g->range_next);
+			goto done;
+		}
+
+		if (cfg->groups.nested != NESTED_IN_CHAIN &&
+		    flatten(w, g, cfg->groups.nested == NESTED_FLATTEN, ++gen) != 0)
 			goto nomem;
 		free(keys);
 		keys = malloc((g->flat.len + 1) * sizeof(*keys));
@@ -644,11 +742,12 @@ static int
 on_disabled(void *arg, const struct entry *e, struct err *err)
 {
 	struct search_ctx *ctx = arg;
-	const struct value *kv = entry_first(e, ctx->cfg->users.key);
+	const char *ka = user_key(ctx->res->work, ctx->cfg);
+	const struct value *kv = entry_first(e, ka);
 	char *key = NULL;
 	int rc;
 
-	if (kv == NULL || source_key_text(ctx->cfg->users.key, kv, &key) != L2S_OK)
+	if (kv == NULL || source_key_text(ka, kv, &key) != L2S_OK)
 		return L2S_OK;	/* noted when the users search meets it */
 	rc = hmap_put(&ctx->res->work->disabled, key, (void *)1, NULL);
 	free(key);
@@ -659,11 +758,12 @@ static int
 on_user(void *arg, const struct entry *e, struct err *err)
 {
 	struct search_ctx *ctx = arg;
-	const struct value *kv = entry_first(e, ctx->cfg->users.key);
+	const char *ka = user_key(ctx->res->work, ctx->cfg);
+	const struct value *kv = entry_first(e, ka);
 	char *key = NULL;
 	int disabled = 0;
 
-	if (kv != NULL && source_key_text(ctx->cfg->users.key, kv, &key) == L2S_OK)
+	if (kv != NULL && source_key_text(ka, kv, &key) == L2S_OK)
 		disabled = hmap_get(&ctx->res->work->disabled, key) != NULL;
 	free(key);
 	return source_add_user(ctx->res, ctx->cfg, e, disabled, err);
@@ -677,6 +777,182 @@ on_group(void *arg, const struct entry *e, struct err *err)
 	return source_add_group(ctx->res, ctx->cfg, e, err);
 }
 
+/* The rest of each ranged member list, one base read per range. */
+struct range_ctx {
+	struct group_raw *g;
+	const char *attr;	/* the member attribute */
+	long want;		/* the range's first value */
+	long hi;		/* what came: last value, or -1 for the end */
+	int got;
+};
+
+static int
+on_range(void *arg, const struct entry *e, struct err *err)
+{
+	struct range_ctx *rx = arg;
+	size_t i;
+	long lo, hi;
+	int ranged, rc;
+
+	for (i = 0; i < e->nattrs; i++) {
+		ranged = range_parse(e->attrs[i].name, rx->attr, &lo, &hi);
+		if (ranged == 0)
+			continue;
+		if (ranged < 0 || lo != rx->want || rx->got)
+			return err_set(err, L2S_EUNSAFE, "group '%s': asked for "
+			    "members from %ld on, the server sent '%s': the "
+			    "read is incomplete", e->dn, rx->want,
+			    e->attrs[i].name);
+		rc = group_add_members(rx->g, &e->attrs[i], err);
+		if (rc != L2S_OK)
+			return rc;
+		rx->hi = hi;
+		rx->got = 1;
+	}
+	return L2S_OK;
+}
+
+/* A bound on the requests for one group: 10 million members at 1500. */
+#define RANGE_REQUESTS_MAX 10000
+
+static int
+follow_ranges(struct source_result *res, struct ldapconn *c,
+    const struct config *cfg, struct err *err)
+{
+	struct source_work *w = res->work;
+	char attr[256], *attrs[2] = { attr, NULL };
+	size_t i, n;
+	int rc;
+
+	for (i = 0; i < w->nranged; i++) {
+		struct group_raw *g = w->ranged[i];
+
+		for (n = 0; g->range_next >= 0; n++) {
+			struct range_ctx rx = { g, cfg->groups.member_attribute,
+			    g->range_next, -1, 0 };
+
+			if (n == RANGE_REQUESTS_MAX)
+				return err_set(err, L2S_EUNSAFE, "group '%s': "
+				    "more than %d member ranges: the read is "
+				    "incomplete", g->dn, RANGE_REQUESTS_MAX);
+			if (cfg->groups.member_range > 0)
+				snprintf(attr, sizeof(attr), "%s;range=%ld-%ld",
+				    cfg->groups.member_attribute, g->range_next,
+				    g->range_next + cfg->groups.member_range - 1);
+			else
+				snprintf(attr, sizeof(attr), "%s;range=%ld-*",
+				    cfg->groups.member_attribute, g->range_next);
+			rc = ldapconn_read(c, g->dn, (const char *const *)attrs,
+			    on_range, &rx, err);
+			if (rc != L2S_OK)
+				return rc;
+			if (!rx.got)
+				return err_set(err, L2S_EUNSAFE, "group '%s': "
+				    "the server sent no members from %ld on "
+				    "(range retrieval): the read is incomplete",
+				    g->dn, g->range_next);
+			g->range_next = rx.hi < 0 ? -1 : rx.hi + 1;
+		}
+	}
+	return L2S_OK;
+}
+
+/* nested: in_chain - the server resolves membership, transitively. */
+struct chain_ctx {
+	struct source_result *res;
+	const struct config *cfg;
+	struct group_raw *g;
+};
+
+static int
+on_chain_member(void *arg, const struct entry *e, struct err *err)
+{
+	struct chain_ctx *cx = arg;
+	const char *ka = user_key(cx->res->work, cx->cfg);
+	const struct value *kv = entry_first(e, ka);
+	struct record *u;
+	char *key = NULL;
+
+	if (kv == NULL || source_key_text(ka, kv, &key) != L2S_OK)
+		return L2S_OK;		/* noted by the users search */
+	u = hmap_get(&cx->res->rs.users, key);
+	free(key);
+	if (u != NULL && hmap_put(&cx->g->flat, u->key, (void *)1, NULL) != 0)
+		return err_set(err, L2S_ENOMEM, "out of memory");
+	return L2S_OK;
+}
+
+#define IN_CHAIN_OID "1.2.840.113556.1.4.1941"
+
+static int
+chain_members(struct source_result *res, struct ldapconn *c,
+    const struct config *cfg, struct err *err)
+{
+	struct chain_ctx cx = { res, cfg, NULL };
+	const char *keyonly[2] = { user_key(res->work, cfg), NULL };
+	struct buf f = BUF_INIT;
+	size_t pos = 0;
+	void *v;
+	int rc = L2S_OK;
+
+	while (rc == L2S_OK && hmap_next(&res->work->group_by_dn, &pos, NULL,
+	    &v)) {
+		char *esc;
+
+		cx.g = v;
+		esc = filter_escape(cx.g->dn);
+		buf_reset(&f);
+		if (esc != NULL)
+			buf_printf(&f, "(&%s(memberOf:" IN_CHAIN_OID ":=%s))",
+			    cfg->users.filter, esc);
+		free(esc);
+		if (esc == NULL || buf_failed(&f)) {
+			rc = err_set(err, L2S_ENOMEM, "out of memory");
+			break;
+		}
+		rc = ldapconn_search(c, cfg->users.base_dn, buf_str(&f),
+		    keyonly, on_chain_member, &cx, err);
+	}
+	buf_free(&f);
+	return rc;
+}
+
+/* Users to read as inactive: the config's filter, or on AD the accounts
+ * that are disabled (userAccountControl bit 2) or expired. */
+static char *
+disabled_filter(const struct source_work *w, const struct config *cfg)
+{
+	struct buf b = BUF_INIT;
+
+	if (cfg->users.disabled_filter != NULL)
+		buf_printf(&b, "(&%s%s)", cfg->users.filter,
+		    cfg->users.disabled_filter);
+	else if (is_ad(w, cfg))
+		buf_printf(&b, "(&%s(|(userAccountControl:1.2.840.113556.1.4."
+		    "803:=2)(&(accountExpires>=1)(accountExpires<=%lld))))",
+		    cfg->users.filter, adattr_filetime(time(NULL)));
+	else
+		return NULL;
+	return buf_take(&b);
+}
+
+int
+source_dialect_ad(struct ldapconn *c, const struct config *cfg, int *ad,
+    struct err *err)
+{
+	char *v = NULL;
+	int rc;
+
+	*ad = cfg->ldap.dialect == DIALECT_AD;
+	if (cfg->ldap.dialect != DIALECT_AUTO)
+		return L2S_OK;
+	/* Only Active Directory (and Samba as a DC) publish this. */
+	rc = ldapconn_rootdse(c, "forestFunctionality", &v, err);
+	*ad = v != NULL;
+	free(v);
+	return rc;
+}
+
 int
 source_read(struct source_result *res, struct ldapconn *c,
     const struct config *cfg, struct err *err)
@@ -684,30 +960,31 @@ source_read(struct source_result *res, struct ldapconn *c,
 	struct search_ctx ctx = { res, cfg };
 	struct source_work *w = NULL;
 	const char **attrs = NULL;
-	const char *keyonly[2] = { cfg->users.key, NULL };
-	char *filter = NULL;
+	const char *keyonly[2] = { NULL, NULL };
+	char *filter = NULL, member[128];
+	const char *member_attr = NULL;
 	int rc;
 
 	res->rs.complete = 0;
 	rc = work_get(res, &w, err);
 	if (rc != L2S_OK)
 		return rc;
-	if (cfg->users.disabled_filter != NULL) {
-		size_t n = strlen(cfg->users.filter) +
-		    strlen(cfg->users.disabled_filter) + 4;
-
-		filter = malloc(n);
-		if (filter == NULL)
-			return err_set(err, L2S_ENOMEM, "out of memory");
-		snprintf(filter, n, "(&%s%s)", cfg->users.filter,
-		    cfg->users.disabled_filter);
+	rc = source_dialect_ad(c, cfg, &w->ad, err);
+	if (rc != L2S_OK)
+		return rc;
+	res->ad = w->ad;
+	keyonly[0] = user_key(w, cfg);
+	filter = disabled_filter(w, cfg);
+	if (filter == NULL && (cfg->users.disabled_filter != NULL || res->ad))
+		return err_set(err, L2S_ENOMEM, "out of memory");
+	if (filter != NULL) {
 		rc = ldapconn_search(c, cfg->users.base_dn, filter, keyonly,
 		    on_disabled, &ctx, err);
 		free(filter);
 		if (rc != L2S_OK)
 			return rc;
 	}
-	if (attr_list(&attrs, cfg->users.key, cfg->users.map, NULL, NULL) != 0)
+	if (attr_list(&attrs, keyonly[0], cfg->users.map, NULL, NULL) != 0)
 		return err_set(err, L2S_ENOMEM, "out of memory");
 	rc = ldapconn_search(c, cfg->users.base_dn, cfg->users.filter, attrs,
 	    on_user, &ctx, err);
@@ -716,12 +993,28 @@ source_read(struct source_result *res, struct ldapconn *c,
 	if (rc != L2S_OK)
 		return rc;
 	if (cfg->groups.enabled) {
-		if (attr_list(&attrs, cfg->groups.key, NULL, cfg->groups.name,
-		    cfg->groups.member_attribute) != 0)
+		/* On AD ask for the members in ranges of a known size, so a
+		 * long list arrives the same way from every server. */
+		if (cfg->groups.nested == NESTED_IN_CHAIN) {
+			member_attr = NULL;
+		} else if (res->ad && cfg->groups.member_range > 0) {
+			snprintf(member, sizeof(member), "%s;range=0-%d",
+			    cfg->groups.member_attribute,
+			    cfg->groups.member_range - 1);
+			member_attr = member;
+		} else {
+			member_attr = cfg->groups.member_attribute;
+		}
+		if (attr_list(&attrs, group_key(w, cfg), NULL, cfg->groups.name,
+		    member_attr) != 0)
 			return err_set(err, L2S_ENOMEM, "out of memory");
 		rc = ldapconn_search(c, cfg->groups.base_dn, cfg->groups.filter,
 		    attrs, on_group, &ctx, err);
 		free(attrs);
+		if (rc == L2S_OK)
+			rc = follow_ranges(res, c, cfg, err);
+		if (rc == L2S_OK && cfg->groups.nested == NESTED_IN_CHAIN)
+			rc = chain_members(res, c, cfg, err);
 		if (rc != L2S_OK)
 			return rc;
 	}

@@ -33,6 +33,7 @@ struct source_result {
 	struct source_note *notes;	/* skipped entries, in arrival order */
 	size_t nnotes;
 	struct source_work *work;	/* owned: DN indexes until resolved */
+	int ad;				/* read as Active Directory */
 };
 
 void source_result_init(struct source_result *res);
@@ -44,6 +45,11 @@ void source_result_free(struct source_result *res);
  * only).  res must be initialised; the caller frees it either way. */
 int source_read(struct source_result *res, struct ldapconn *c,
     const struct config *cfg, struct err *err);
+
+/* Is the directory Active Directory?  The configured dialect, or with
+ * dialect auto what the root DSE says.  L2S_ELDAP when it cannot be read. */
+int source_dialect_ad(struct ldapconn *c, const struct config *cfg, int *ad,
+    struct err *err);
 
 /* The part of source_read() that needs no server: map one user or group
  * entry into res (exposed for unit tests).  disabled says whether the user

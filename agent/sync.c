@@ -125,6 +125,9 @@ ldap_read(const struct config *cfg, const char *password,
 		return rc;
 	log_debug("connected to '%s'", ldapconn_uri(c));
 	rc = source_read(res, c, cfg, err);
+	if (cfg->ldap.dialect == DIALECT_AUTO)
+		log_debug("'%s' read as %s (dialect auto)", ldapconn_uri(c),
+		    res->ad ? "Active Directory" : "OpenLDAP");
 	ldapconn_close(c);
 	return rc;
 }
@@ -362,7 +365,7 @@ sync_check(const struct config *cfg, struct sync_stats *st, struct err *err)
 	struct http *http = NULL;
 	struct scim *scim = NULL;
 	char *password = NULL, *ctx = NULL;
-	int rc;
+	int ad = 0, rc;
 
 	memset(st, 0, sizeof(*st));
 	log_info("config '%s': ok", cfg->path);
@@ -379,10 +382,14 @@ sync_check(const struct config *cfg, struct sync_stats *st, struct err *err)
 	if (rc != L2S_OK)
 		goto done;
 	rc = ldapconn_rootdse(c, "namingContexts", &ctx, err);
+	if (rc == L2S_OK)
+		rc = source_dialect_ad(c, cfg, &ad, err);
 	if (rc != L2S_OK)
 		goto done;
-	log_info("LDAP '%s': bind ok%s%s", ldapconn_uri(c),
-	    ctx != NULL ? ", naming context " : "", ctx != NULL ? ctx : "");
+	log_info("LDAP '%s': bind ok%s%s, dialect %s%s", ldapconn_uri(c),
+	    ctx != NULL ? ", naming context " : "", ctx != NULL ? ctx : "",
+	    ad ? "ad" : "openldap",
+	    cfg->ldap.dialect == DIALECT_AUTO ? " (detected)" : "");
 	st->phase = PHASE_SCIM;
 	rc = scim_connect(cfg, &http, &scim, err);
 	if (rc != L2S_OK) {

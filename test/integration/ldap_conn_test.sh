@@ -68,7 +68,7 @@ if ! ${CC:-cc} -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
     -Wmissing-prototypes -Wformat=2 -D_DEFAULT_SOURCE \
     -D_POSIX_C_SOURCE=200809L -I"$top/agent" -g -O1 "${extra[@]}" \
     -o "$probe" "$top/test/unit/ldap_probe.c" "$build/libagent.a" \
-    $(pkg-config --libs libcurl libcjson yaml-0.1 sqlite3 2>/dev/null) \
+    $(pkg-config --libs libcurl libcjson yaml-0.1 sqlite3 krb5 2>/dev/null) \
     -lldap -llber; then
 	echo "Bail out! cannot build ldap_probe"
 	exit 1

@@ -83,7 +83,7 @@ if [ ! -x "$PROBE" ] || [ "$PROBE" -ot "$ROOT/test/unit/scim_client_probe.c" ] |
 	    "${SAN[@]}" -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
 	    -I"$ROOT/agent" $(pkg-config --cflags libcurl libcjson) \
 	    -o "$PROBE" "$ROOT/test/unit/scim_client_probe.c" "$BUILD/libagent.a" \
-	    $(pkg-config --libs libcurl libcjson yaml-0.1 sqlite3) -lldap -llber \
+	    $(pkg-config --libs libcurl libcjson yaml-0.1 sqlite3 krb5) -lldap -llber \
 	    >"$TMP/cc.log" 2>&1 || {
 		echo "1..1"
 		echo "not ok 1 - build the probe"

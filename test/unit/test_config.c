@@ -332,11 +332,42 @@ test_variants(void)
 	t2 = edit(t1, "  key: entryUUID                      # objectGUID on AD\n", "");
 	free(t1);
 	t1 = edit(t2, "  key: entryUUID\n", "");
-	/* Active Directory is not done yet: refused, not half-done. */
-	fails_with(t1, "c.yaml:11:12: 'ldap.dialect: ad' is not supported in "
-	    "this version (Active Directory: objectGUID, userAccountControl "
-	    "and range retrieval are not done yet)",
-	    "dialect ad is refused until Active Directory is supported");
+	cfg = load_ok(t1, "dialect ad without keys loads");
+	if (cfg != NULL) {
+		is_int(cfg->ldap.dialect, DIALECT_AD, "dialect ad is read");
+		is_str(cfg->users.key, "objectGUID",
+		    "on AD the users key defaults to objectGUID");
+		is_str(cfg->groups.key, "objectGUID",
+		    "and the groups key to the users key");
+		ok(!cfg->users.key_auto && !cfg->groups.key_auto,
+		    "and neither waits for the dialect to be detected");
+		is_int(cfg->groups.member_range, 1500,
+		    "member ranges default to 1500 values");
+	}
+	config_free(cfg);
+	free(t1);
+	free(t2);
+	t2 = edit(full, "  key: entryUUID                      # objectGUID on AD\n", "");
+	t1 = edit(t2, "  key: entryUUID\n", "");
+	cfg = load_ok(t1, "dialect auto without keys loads");
+	if (cfg != NULL) {
+		is_str(cfg->users.key, "entryUUID",
+		    "with dialect auto the users key is entryUUID");
+		ok(cfg->users.key_auto && cfg->groups.key_auto,
+		    "until the server turns out to be AD");
+	}
+	config_free(cfg);
+	free(t1);
+	free(t2);
+	t1 = edit(full, "  nested: flatten ", "  nested: in_chain ");
+	t2 = edit(t1, "  member_attribute: member\n", "  member_range: 0\n");
+	cfg = load_ok(t2, "nested in_chain and member_range 0 load");
+	if (cfg != NULL) {
+		is_int(cfg->groups.nested, NESTED_IN_CHAIN, "in_chain is read");
+		is_int(cfg->groups.member_range, 0, "member_range 0 is read");
+		ok(!cfg->users.key_auto, "a key set in the file is kept");
+	}
+	config_free(cfg);
 	free(t1);
 	free(t2);
 
@@ -807,10 +838,9 @@ test_names(void)
 
 /* The shipped example: found from the source tree, whether the test runs
  * from the top directory or from build/test/. */
-static void
-test_shipped_example(const char *top, const char *argv0)
+static struct config *
+load_shipped(const char *top, const char *argv0, const char *rel)
 {
-	static const char rel[] = "config/ldap2scim.yaml.example";
 	struct err err = ERR_INIT;
 	struct config *cfg = NULL;
 	struct buf path = BUF_INIT;
@@ -827,21 +857,38 @@ test_shipped_example(const char *top, const char *argv0)
 		buf_printf(&path, "/../../%s", rel);
 	}
 	if (access(buf_str(&path), R_OK) != 0) {
-		printf("ok %d - the shipped example loads # SKIP %s not found\n",
-		    ++tap_n, rel);
+		printf("ok %d - %s loads # SKIP not found\n", ++tap_n, rel);
 		buf_free(&path);
-		return;
+		return NULL;
 	}
 	rc = config_load(&cfg, buf_str(&path), &err);
-	if (!ok(rc == L2S_OK, "the shipped example loads"))
+	if (!ok(rc == L2S_OK, "the shipped %s loads", rel))
 		printf("#   error: %s\n", err.msg);
+	buf_free(&path);
+	return cfg;
+}
+
+static void
+test_shipped_example(const char *top, const char *argv0)
+{
+	struct config *cfg;
+
+	cfg = load_shipped(top, argv0, "config/ldap2scim.yaml.example");
 	if (cfg != NULL) {
 		is_int(cfg->groups.enabled, 1, "the shipped example has groups");
 		ok(mapping_count(cfg->users.map) >= 5,
 		    "the shipped example maps several attributes");
 	}
 	config_free(cfg);
-	buf_free(&path);
+	cfg = load_shipped(top, argv0, "config/ad.yaml.example");
+	if (cfg != NULL) {
+		ok(cfg->ldap.dialect == DIALECT_AD &&
+		    cfg->ldap.bind_method == BIND_GSSAPI &&
+		    cfg->ldap.keytab != NULL,
+		    "the AD example binds with GSSAPI and a keytab");
+		is_str(cfg->users.key, "objectGUID", "and keys on objectGUID");
+	}
+	config_free(cfg);
 }
 
 int

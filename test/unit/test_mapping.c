@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adattr.h"
 #include "err.h"
 #include "fixtures.h"
 #include "mapping.h"
@@ -330,6 +331,110 @@ test_mapping(void)
 	mapping_free(m);
 }
 
+/* Active Directory: proxyAddresses picked by filter, binary GUID and SID
+ * written out, case filters. */
+static void
+test_filters_and_ad(void)
+{
+	static const char guid[16] = {
+		0x33, 0x22, 0x11, 0x00, 0x55, 0x44, 0x77, 0x66,
+		(char)0x88, (char)0x99, (char)0xaa, (char)0xbb,
+		(char)0xcc, (char)0xdd, (char)0xee, (char)0xff
+	};
+	static const char sid[28] = {
+		1, 5, 0, 0, 0, 0, 0, 5, 0x15, 0, 0, 0,
+		(char)0xdc, (char)0xf4, (char)0xdc, 0x3b,
+		(char)0x83, 0x3d, 0x2b, 0x46,
+		(char)0x82, (char)0x8b, (char)0xa6, 0x28, 0, 2, 0, 0
+	};
+	struct fx_entry f;
+	struct err err = ERR_INIT;
+	char *s;
+	int rc;
+
+	fx_entry_init(&f, DN);
+	fx_add(&f, "proxyAddresses", "x500:/o=Org/cn=alice");
+	fx_add(&f, "proxyAddresses", "smtp:al@old.example.com");
+	fx_add(&f, "proxyAddresses", "SMTP:Alice.Liddell@Example.com");
+	fx_add(&f, "proxyAddresses", "smtp:second@old.example.com");
+	fx_add(&f, "sAMAccountName", "ALiddell");
+	fx_addn(&f, "objectGUID", guid, sizeof(guid));
+	fx_addn(&f, "objectSid", sid, sizeof(sid));
+	fx_addn(&f, "badGUID", guid, 15);
+
+	s = render("{proxyAddresses|smtp_primary}", &f.e, &rc, &err);
+	is_str(s, "Alice.Liddell@Example.com",
+	    "smtp_primary picks the SMTP: address, without the prefix");
+	free(s);
+	s = render("{proxyAddresses|smtp_primary|lower}", &f.e, &rc, &err);
+	is_str(s, "alice.liddell@example.com", "and lower after it lowers it");
+	free(s);
+	s = render("{proxyAddresses|smtp_secondary}", &f.e, &rc, &err);
+	is_str(s, "al@old.example.com",
+	    "smtp_secondary picks the first smtp: address");
+	free(s);
+	s = render("{sAMAccountName|upper}@{sAMAccountName|lower}", &f.e, &rc,
+	    &err);
+	is_str(s, "ALIDDELL@aliddell", "upper and lower apply to their own "
+	    "reference only");
+	free(s);
+	s = render("{objectGUID}", &f.e, &rc, &err);
+	is_str(s, "00112233-4455-6677-8899-aabbccddeeff",
+	    "objectGUID renders in its registry form");
+	free(s);
+	s = render("{objectSid}", &f.e, &rc, &err);
+	is_str(s, "S-1-5-21-1004336348-1177238915-682003330-512",
+	    "objectSid renders as S-1-5-...");
+	free(s);
+
+	fx_entry_init(&f, DN);
+	fx_add(&f, "proxyAddresses", "smtp:al@old.example.com");
+	fx_add(&f, "proxyAddresses", "SMTP:");
+	s = render("{proxyAddresses|smtp_primary}", &f.e, &rc, &err);
+	ok(s == NULL && rc == L2S_ENOTFOUND, "no SMTP: address (or an empty "
+	    "one) renders as absent");
+	free(s);
+	fx_addn(&f, "objectGUID", guid, 15);
+	fx_addn(&f, "objectSid", sid, 27);
+	s = render("{objectGUID}", &f.e, &rc, &err);
+	ok(s == NULL && rc == L2S_EPARSE, "a GUID that is not 16 bytes is "
+	    "refused");
+	like(err.msg, "attribute 'objectGUID' of '" DN "' is not a 16-byte "
+	    "GUID", "naming the attribute and the entry");
+	free(s);
+	s = render("{objectSid}", &f.e, &rc, &err);
+	ok(s == NULL && rc == L2S_EPARSE, "a truncated SID is refused");
+	like(err.msg, "is not a valid SID", "with the reason");
+	free(s);
+
+	ok(adattr_filetime(0) == 116444736000000000LL &&
+	    adattr_filetime(1577836800) == 132223104000000000LL,
+	    "FILETIME counts 100 ns from 1601 (1970 and 2020-01-01 checked)");
+	{
+		char text[16];
+
+		ok(adattr_sid_text(sid, sizeof(sid), text, sizeof(text)) != 0,
+		    "a SID that does not fit the buffer is refused, not cut");
+	}
+
+	compile_fails("{mail|lowercase}", "template '{mail|lowercase}': unknown "
+	    "filter 'lowercase' at offset 6 (known: smtp_primary, "
+	    "smtp_secondary, lower, upper)", "an unknown filter is refused");
+	compile_fails("{mail|lower|smtp_primary}", "template "
+	    "'{mail|lower|smtp_primary}': filter 'smtp_primary' chooses among "
+	    "the values and must come first",
+	    "a selecting filter after another is refused");
+	compile_fails("{mail|}", "template '{mail|}': unknown filter '' at "
+	    "offset 6 (known: smtp_primary, smtp_secondary, lower, upper)",
+	    "an empty filter name is refused");
+	compile_fails("{mail|lower|lower|lower|lower}", "template "
+	    "'{mail|lower|lower|lower|lower}': more than 3 filters on one "
+	    "attribute", "more than three filters are refused");
+	compile_fails("{mail lower}", "template '{mail lower}': expected an "
+	    "LDAP attribute name and '}' at offset 1",
+	    "a filter without '|' is refused");
+}
+
 int
 main(void)
 {
@@ -337,6 +442,7 @@ main(void)
 	test_render_not_text();
 	test_render_too_long();
 	test_compile_errors();
+	test_filters_and_ad();
 	test_template_attrs();
 	test_paths();
 	test_mapping();
