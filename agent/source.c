@@ -944,13 +944,23 @@ source_dialect_ad(struct ldapconn *c, const struct config *cfg, int *ad,
 	int rc;
 
 	*ad = cfg->ldap.dialect == DIALECT_AD;
-	if (cfg->ldap.dialect != DIALECT_AUTO)
+	if (cfg->ldap.dialect == DIALECT_OPENLDAP)
 		return L2S_OK;
 	/* Only Active Directory (and Samba as a DC) publish this. */
 	rc = ldapconn_rootdse(c, "forestFunctionality", &v, err);
-	*ad = v != NULL;
+	if (rc != L2S_OK)
+		return rc;
 	free(v);
-	return rc;
+	if (cfg->ldap.dialect == DIALECT_AUTO)
+		*ad = v != NULL;
+	else if (v == NULL)
+		/* Member ranges asked of another server come back empty:
+		 * every group would look emptied. */
+		return err_set(err, L2S_ELDAP, "ldap.dialect is ad, but '%s' "
+		    "is not Active Directory (its root DSE has no "
+		    "forestFunctionality): set ldap.dialect to auto or openldap",
+		    ldapconn_uri(c));
+	return L2S_OK;
 }
 
 int

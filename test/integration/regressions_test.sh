@@ -7,7 +7,10 @@
 #    put back into its groups (its memberships used to stay in the state,
 #    so the new user was never added);
 #  - an unreachable SCIM service is not "ambiguous": nothing is looked up
-#    or retried as if the create might have happened.
+#    or retried as if the create might have happened;
+#  - ldap.dialect: ad against a server that is not AD is refused before the
+#    read (member ranges asked of OpenLDAP come back empty: every group
+#    would look emptied).
 set -u
 top=${L2S_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top/test/lib/lab.sh"
@@ -103,4 +106,15 @@ write_config "$tmp/closed.yaml" scim_url="http://127.0.0.1:$closed/scim/v2" \
 l2s_run closed -c "$tmp/closed.yaml" sync
 is "$l2s_rc" 4 "an unreachable SCIM service exits 4"
 unlike "$l2s_stderr" "looking it up|reading the group back" "and nothing was treated as maybe-applied"
+
+# --- ldap.dialect: ad against a server that is not AD --------------------------
+sed 's/^  dialect: openldap$/  dialect: ad/' "$cfg" >"$tmp/ad.yaml"
+grep -q '^  dialect: ad$' "$tmp/ad.yaml"
+ok $? "a config that says dialect ad against slapd"
+scim_reset_stats >/dev/null
+l2s_run dialect -c "$tmp/ad.yaml" sync
+is "$l2s_rc" 3 "is refused before the read (exit 3)"
+like "$l2s_stderr" "ldap.dialect is ad, but 'ldap://127.0.0.1:[0-9]+' is not Active Directory" \
+    "naming the server and the mismatch"
+is "$(writes)" 0 "and nothing is sent"
 tap_done
