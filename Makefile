@@ -62,6 +62,7 @@ check: deps
 	    CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
 	    LDFLAGS='-fsanitize=address,undefined' all
 	L2S_BUILD=build/asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    LSAN_OPTIONS=suppressions=$(CURDIR)/test/lsan.supp \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 test/run
 
 demo: deps

@@ -21,6 +21,8 @@ import base64
 import json
 import sys
 
+import oracle
+
 ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 
@@ -75,17 +77,7 @@ def main():
     remote_groups = dump.get("Groups", [])
 
     # No duplicates, ever.
-    for what, items, key in (("userName", remote_users, "userName"),
-                             ("user externalId", remote_users, "externalId"),
-                             ("group displayName", remote_groups, "displayName"),
-                             ("group externalId", remote_groups, "externalId")):
-        seen = {}
-        for r in items:
-            k = r.get(key)
-            k = k.lower() if isinstance(k, str) and key == "userName" else k
-            if k in seen:
-                problems.append("duplicate %s %r" % (what, k))
-            seen[k] = r
+    problems += oracle.duplicate_problems(remote_users, remote_groups)
 
     remote_by_ext = {r.get("externalId"): r for r in remote_users}
     id_of_uuid = {}
@@ -141,7 +133,6 @@ def main():
                 problems.append("user %s left LDAP but is still active" % r.get("userName"))
 
     gby_dn = {norm_dn(first(g, "dn")): g for g in groups}
-    remote_g = {r.get("externalId"): r for r in remote_groups}
 
     def flat(g, path):
         out = set()
@@ -153,35 +144,10 @@ def main():
                 out |= flat(gby_dn[n], path | {n})
         return out
 
-    for g in groups:
-        uuid = first(g, "entryUUID")
-        r = remote_g.get(uuid)
-        if r is None:
-            problems.append("group %s missing on the SCIM side" % first(g, "cn"))
-            continue
-        if r.get("displayName") != first(g, "cn"):
-            problems.append("group %s: displayName is %r" % (first(g, "cn"), r.get("displayName")))
-        want = {id_of_uuid.get(k) for k in flat(g, {norm_dn(first(g, "dn"))})}
-        got = [m.get("value") for m in (r.get("members") or [])]
-        if len(got) != len(set(got)):
-            problems.append("group %s: duplicate members" % first(g, "cn"))
-        if set(got) != want:
-            problems.append("group %s: %d members, want %d (missing %s, extra %s)" % (
-                first(g, "cn"), len(set(got)), len(want),
-                sorted(x for x in want - set(got))[:5], sorted(set(got) - want)[:5]))
-        if set(got) & gone_ids:
-            problems.append("group %s still holds a user that left LDAP" % first(g, "cn"))
-    ldap_guuids = {first(g, "entryUUID") for g in groups}
-    for r in remote_groups:
-        if r.get("externalId") not in ldap_guuids:
-            problems.append("group %s left LDAP but is still on the SCIM side" % r.get("displayName"))
-
-    for p in problems[:50]:
-        print(p)
-    if len(problems) > 50:
-        print("... and %d more" % (len(problems) - 50))
-    print("%d users, %d groups compared: %d differences" % (len(users), len(groups), len(problems)))
-    return 1 if problems else 0
+    want_groups = [(first(g, "cn"), first(g, "entryUUID"), flat(g, {norm_dn(first(g, "dn"))}))
+                   for g in groups]
+    problems += oracle.group_problems(want_groups, remote_groups, id_of_uuid, gone_ids, "LDAP")
+    return oracle.report(problems, len(users), len(groups))
 
 
 if __name__ == "__main__":
