@@ -299,6 +299,35 @@ scim_reset_stats >/dev/null
 l2s_run sync4 -c "$cfg" sync
 is "$l2s_rc/$(writes)" 0/0 "and the cycle after writes nothing"
 
+# --- a range sequence that breaks off -----------------------------------------
+# The pacing proxy of test/lib/source.sh reads plain LDAP, so the DC is
+# restarted to take a simple bind without TLS; the connection is cut after
+# the first follow-up range of "big" (the first 3,000 of its members read).
+. "$top/test/lib/source.sh"
+state_export "$cfg" "$tmp/state-before.json"
+ad_restart "ldap server require strong auth" no >"$tmp/restart.log" 2>&1
+ok $? "the DC restarts taking simple binds over plain LDAP" || diag "$(tail -n 5 "$tmp/restart.log")"
+PAUSE_UPSTREAM_HOST=$AD_IP PAUSE_UPSTREAM_PORT=389 ldap_pause_start "$tmp/pause"
+ok $? "a pacing proxy runs in front of the DC"
+write_config "$tmp/pause.yaml" uri="$PAUSE_URI" dialect=ad
+# Searches answered before the cut: the root DSE, the disabled users, six
+# pages of users (page_size 1000), the groups, the first follow-up range.
+ldap_pause_arm 10
+scim_reset_stats >/dev/null
+"$L2S_BIN" -c "$tmp/pause.yaml" sync >"$L2S_OUT/cut.out" 2>"$L2S_OUT/cut.err" &
+cut_pid=$!
+ldap_pause_wait_held 60
+ok $? "the agent is held after its first follow-up range request was answered"
+like "$(ldap_pause_held)" "^10 " "by then 10 searches ended" || diag "held: $(ldap_pause_held)"
+ldap_pause_stop
+bg_wait "$cut_pid" 60
+is "$bg_rc" 3 "the connection lost in the middle of the member ranges: exit 3"
+like "$(cat "$L2S_OUT/cut.err")" "directory read incomplete, nothing changed" "the read is incomplete"
+is "$(writes)" 0 "nothing is sent: no member of big is removed"
+state_export "$cfg" "$tmp/state-after.json"
+cmp -s "$tmp/state-before.json" "$tmp/state-after.json"
+ok $? "and the state is unchanged"
+
 # --- secrets ------------------------------------------------------------------
 leaks=$(grep -lF -e "$admin_pass" -e "$svc_pass" -e "$token" $(l2s_outputs) 2>/dev/null)
 is "$leaks" "" "no password or token in any output of the agent"

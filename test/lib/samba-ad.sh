@@ -18,6 +18,8 @@
 #   ad_start DIR            netns + veth, hosts file, provision (realm
 #                           L2S.TEST, domain L2S, host dc1), start samba,
 #                           wait for LDAPS, write DIR/krb5.conf
+#   ad_restart OPT VALUE    stop samba, set one smb.conf option, start it
+#                           again on the same data (same namespace)
 #   ad_stop                 stop samba (TERM, KILL after 15 s), delete the
 #                           veth and the netns, unmount the hosts file; safe
 #                           to call twice, meant for an EXIT trap
@@ -153,6 +155,77 @@ _ad_fail() {
 	return 1
 }
 
+# _ad_run_samba DIR: start the provisioned DC in its namespace, wait for
+# LDAPS.  -F: foreground (our child), --no-process-group: stays in ours.
+_ad_run_samba() {
+	local dir=$1 i limit=$((${AD_START_TIMEOUT:-90} * 5))
+	KRB5_CONFIG=$dir/krb5.conf ip netns exec "$AD_NETNS" \
+	    samba -F --no-process-group -s "$AD_SMB_CONF" -d "${AD_DEBUG:-1}" --debug-stdout \
+	    --maximum-runtime="${AD_MAX_RUNTIME:-3600}" \
+	    </dev/null >>"$SAMBA_LOG" 2>&1 &
+	SAMBA_PID=$!
+	disown "$SAMBA_PID" 2>/dev/null
+	echo "$SAMBA_PID" >"$dir/samba.bgpid"
+	export SAMBA_PID
+	for ((i = 0; ; i++)); do
+		if ! kill -0 "$SAMBA_PID" 2>/dev/null; then
+			_ad_fail "samba exited at start" "$SAMBA_LOG"
+			return 1
+		fi
+		if [ -s "$AD_CA_FILE" ] &&
+		    LDAPTLS_CACERT=$AD_CA_FILE ldapsearch -x -LLL -H "$AD_LDAPS_URI" \
+		    -o nettimeout=2 -s base -b "" dnsHostName >/dev/null 2>&1; then
+			return 0
+		fi
+		if [ "$i" -ge "$limit" ]; then
+			_ad_fail "LDAPS on $AD_LDAPS_URI did not answer within ${AD_START_TIMEOUT:-90} s" "$SAMBA_LOG" 40
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
+# _ad_stop_samba: TERM, then KILL after 15 s; the namespace stays.
+_ad_stop_samba() {
+	local pid i
+	[ -n "${AD_DIR:-}" ] && [ -f "$AD_DIR/samba.bgpid" ] || return 0
+	read -r pid <"$AD_DIR/samba.bgpid"
+	rm -f "$AD_DIR/samba.bgpid"
+	if [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; then
+		for ((i = 0; i < 150; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	if [ -n "${AD_NETNS:-}" ]; then
+		# Whatever samba forked and left behind in its namespace.
+		for pid in $(ip netns pids "$AD_NETNS" 2>/dev/null); do
+			kill -KILL "$pid" 2>/dev/null
+		done
+	fi
+	return 0
+}
+
+# ad_restart OPTION VALUE: stop the DC, set one smb.conf [global] option,
+# start it again on the same data.
+ad_restart() {
+	local opt=$1 val=$2
+	_ad_stop_samba
+	"$AD_PYTHON" - "$AD_SMB_CONF" "$opt" "$val" <<'PY' || return 1
+import re, sys
+path, opt, val = sys.argv[1:]
+text = open(path).read()
+pat = re.compile(r"^(\s*)%s\s*=.*$" % re.escape(opt), re.M | re.I)
+if pat.search(text):
+    text = pat.sub(lambda m: "%s%s = %s" % (m.group(1), opt, val), text, count=1)
+else:
+    text = text.replace("[global]\n", "[global]\n\t%s = %s\n" % (opt, val), 1)
+open(path, "w").write(text)
+PY
+	_ad_run_samba "$AD_DIR"
+}
+
 ad_start() {
 	local dir=$1
 	[ -n "$dir" ] || { echo "usage: ad_start DIR" >&2; return 2; }
@@ -265,32 +338,7 @@ EOF
 	_AD_T_PROVISION=$(_ad_since "$t0")
 
 	# --- start ------------------------------------------------------------
-	# -F: foreground (our child), --no-process-group: stays in ours.
-	KRB5_CONFIG=$dir/krb5.conf ip netns exec "$AD_NETNS" \
-	    samba -F --no-process-group -s "$AD_SMB_CONF" -d "${AD_DEBUG:-1}" --debug-stdout \
-	    --maximum-runtime="${AD_MAX_RUNTIME:-3600}" \
-	    </dev/null >>"$SAMBA_LOG" 2>&1 &
-	SAMBA_PID=$!
-	disown "$SAMBA_PID" 2>/dev/null
-	echo "$SAMBA_PID" >"$dir/samba.bgpid"
-	export SAMBA_PID
-	local i limit=$((${AD_START_TIMEOUT:-90} * 5))
-	for ((i = 0; ; i++)); do
-		if ! kill -0 "$SAMBA_PID" 2>/dev/null; then
-			_ad_fail "samba exited at start" "$SAMBA_LOG"
-			return 1
-		fi
-		if [ -s "$AD_CA_FILE" ] &&
-		    LDAPTLS_CACERT=$AD_CA_FILE ldapsearch -x -LLL -H "$AD_LDAPS_URI" \
-		    -o nettimeout=2 -s base -b "" dnsHostName >/dev/null 2>&1; then
-			break
-		fi
-		if [ "$i" -ge "$limit" ]; then
-			_ad_fail "LDAPS on $AD_LDAPS_URI did not answer within ${AD_START_TIMEOUT:-90} s" "$SAMBA_LOG" 40
-			return 1
-		fi
-		sleep 0.2
-	done
+	_ad_run_samba "$dir" || return 1
 	_AD_T_START=$(_ad_since "$t1")
 	AD_TIMES="provision=$_AD_T_PROVISION start=$_AD_T_START"
 	export AD_TIMES
@@ -298,23 +346,8 @@ EOF
 }
 
 ad_stop() {
-	local pid i
-	if [ -n "${AD_DIR:-}" ] && [ -f "$AD_DIR/samba.bgpid" ]; then
-		read -r pid <"$AD_DIR/samba.bgpid"
-		rm -f "$AD_DIR/samba.bgpid"
-		if [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; then
-			for ((i = 0; i < 150; i++)); do
-				kill -0 "$pid" 2>/dev/null || break
-				sleep 0.1
-			done
-			kill -KILL "$pid" 2>/dev/null
-		fi
-	fi
+	_ad_stop_samba
 	if [ -n "${AD_NETNS:-}" ]; then
-		# Whatever samba forked and left behind in its namespace.
-		for pid in $(ip netns pids "$AD_NETNS" 2>/dev/null); do
-			kill -KILL "$pid" 2>/dev/null
-		done
 		ip link del "l2sad${AD_NETNS#l2sad}h" >/dev/null 2>&1
 		ip netns del "$AD_NETNS" >/dev/null 2>&1
 		unset AD_NETNS

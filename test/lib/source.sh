@@ -9,7 +9,8 @@
 # SIGSTOP) and releases it.  The fault itself is slapd's: the proxy closes
 # the agent's side only when slapd's side closed.
 #
-#   ldap_pause_start DIR        start the proxy in front of $LDAP_URI;
+#   ldap_pause_start DIR        start the proxy in front of $LDAP_URI (or
+#                               PAUSE_UPSTREAM_HOST:PAUSE_UPSTREAM_PORT);
 #                               exports PAUSE_URI, PAUSE_PID, PAUSE_DIR
 #   ldap_pause_arm N            hold the next new connection after page N
 #   ldap_pause_wait_held [S]    wait (up to S s, default 20) until held
@@ -163,7 +164,8 @@ while True:
     threading.Thread(target=conn.client_to_server, daemon=True).start()
     threading.Thread(target=conn.server_to_client, daemon=True).start()
 PY
-	python3 "$PAUSE_DIR/proxy.py" 127.0.0.1 "$LDAP_PORT" "$PAUSE_DIR" \
+	python3 "$PAUSE_DIR/proxy.py" "${PAUSE_UPSTREAM_HOST:-127.0.0.1}" \
+	    "${PAUSE_UPSTREAM_PORT:-$LDAP_PORT}" "$PAUSE_DIR" \
 	    >"$PAUSE_DIR/proxy.log" 2>&1 </dev/null &
 	PAUSE_PID=$!
 	for ((i = 0; i < 100; i++)); do
