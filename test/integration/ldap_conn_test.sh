@@ -168,8 +168,11 @@ p -u "$LDAPI_URI" -m external search "$people" "(uid=user0001)" uid
 has "entries 1" "SASL EXTERNAL bind over ldapi can search"
 
 p -u "$LDAP_URI" -m gssapi -K "$tmp/none.keytab" bind
+has "error -2 input/output error: cannot read keytab '$tmp/none.keytab': No such file or directory" \
+    "GSSAPI with a keytab that is not there fails before the bind, naming it"
+KRB5CCNAME=FILE:$tmp/none.ccache p -u "$LDAP_URI" -m gssapi bind
 has "error -5 authentication refused: SASL GSSAPI bind to '$LDAP_URI' failed" \
-    "GSSAPI without Kerberos fails cleanly as L2S_EAUTH"
+    "GSSAPI without a ticket fails cleanly as L2S_EAUTH"
 
 p -u "$LDAP_URI" -D "$LDAP_BIND_DN" bind
 has "error -5 authentication refused: bind as '$LDAP_BIND_DN': the password is empty" \
