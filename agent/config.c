@@ -1017,9 +1017,28 @@ static int
 check_groups(struct loader *ld, const struct node *at, const char *path,
     const struct seen *seen)
 {
-	(void)seen;
+	const struct seen *ma = seen_get(&groups_section, seen,
+	    "member_attribute");
+	const struct seen *ne = seen_get(&groups_section, seen, "nested");
+	const char *p;
+
 	if (ld->cfg->groups.enabled && ld->cfg->groups.filter == NULL)
 		return fail(ld, at, "missing required key '%s.filter'", path);
+	/* An attribute type name (or OID): it is also sent with ";range=". */
+	if (ma->val != NULL) {
+		for (p = ld->cfg->groups.member_attribute; *p != '\0'; p++)
+			if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
+				break;
+		if (*p != '\0' || p - ld->cfg->groups.member_attribute > 64)
+			return fail(ld, ma->val, "'%s.member_attribute' must be "
+			    "an attribute name of at most 64 letters, digits, "
+			    "'-' or '.'", path);
+	}
+	/* Only AD knows the in-chain rule; OpenLDAP answers "no entries". */
+	if (ne->val != NULL && ld->cfg->groups.nested == NESTED_IN_CHAIN &&
+	    ld->cfg->ldap.dialect == DIALECT_OPENLDAP)
+		return fail(ld, ne->val, "'%s.nested: in_chain' needs Active "
+		    "Directory, not ldap.dialect openldap", path);
 	return L2S_OK;
 }
 

@@ -71,12 +71,18 @@ kerberos_login(const char *keytab, const char *principal, struct err *err)
 	krb5_creds creds;
 	krb5_get_init_creds_opt *opt = NULL;
 	krb5_error_code code;
+	const char *path = NULL;
 	char *name = NULL, what[512];
 	int have_creds = 0, rc = L2S_OK;
 
 	memset(&creds, 0, sizeof(creds));
-	/* libkrb5 reports an unreadable file no better than "not found". */
-	if (access(keytab, R_OK) != 0)
+	/* libkrb5 reports an unreadable file no better than "not found".
+	 * A path, or FILE:path; other keytab types are left to libkrb5. */
+	if (strncmp(keytab, "FILE:", 5) == 0)
+		path = keytab + 5;
+	else if (strchr(keytab, ':') == NULL || keytab[0] == '/')
+		path = keytab;
+	if (path != NULL && access(path, R_OK) != 0)
 		return err_set(err, L2S_EIO, "cannot read keytab '%s': %s",
 		    keytab, strerror(errno));
 	code = krb5_init_context(&ctx);
@@ -89,22 +95,26 @@ kerberos_login(const char *keytab, const char *principal, struct err *err)
 		rc = krb_fail(err, L2S_EIO, ctx, code, what);
 		goto done;
 	}
-	if (principal != NULL)
+	if (principal != NULL) {
 		code = krb5_parse_name(ctx, principal, &who);
-	else
+		snprintf(what, sizeof(what), "principal '%s'", principal);
+	} else {
 		code = first_principal(ctx, kt, &who);
+		snprintf(what, sizeof(what), "cannot read a principal from "
+		    "keytab '%s'", keytab);
+	}
 	if (code != 0) {
-		snprintf(what, sizeof(what), principal != NULL ? "principal "
-		    "'%s'" : "keytab '%s' holds no principal", principal !=
-		    NULL ? principal : keytab);
-		rc = krb_fail(err, L2S_EAUTH, ctx, code, what);
+		rc = krb_fail(err, principal != NULL ? L2S_EAUTH : L2S_EIO, ctx,
+		    code, what);
 		goto done;
 	}
 	(void)krb5_unparse_name(ctx, who, &name);
 	code = krb5_get_init_creds_opt_alloc(ctx, &opt);
-	if (code == 0)
-		code = krb5_get_init_creds_keytab(ctx, &creds, who, kt, 0,
-		    NULL, opt);
+	if (code != 0) {
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+		goto done;
+	}
+	code = krb5_get_init_creds_keytab(ctx, &creds, who, kt, 0, NULL, opt);
 	if (code != 0) {
 		snprintf(what, sizeof(what), "Kerberos login as '%s' with "
 		    "keytab '%s' failed", name != NULL ? name : "?", keytab);

@@ -29,6 +29,7 @@ struct group_raw {
 	char **dns;		/* owned, normalised member DNs */
 	size_t n, cap;
 	long range_next;	/* AD: first member value still to read, or -1 */
+	char *usn;		/* owned: uSNChanged when the first range came */
 	unsigned mark;		/* flatten: the generation that last saw it */
 	struct hmap flat;	/* flatten result: user key -> (void *)1 */
 };
@@ -58,6 +59,7 @@ group_raw_free(void *p)
 		free(g->dns[i]);
 	free(g->dns);
 	free(g->dn);
+	free(g->usn);
 	hmap_free(&g->flat, NULL);
 	free(g);
 }
@@ -479,6 +481,23 @@ range_parse(const char *name, const char *attr, long *lo, long *hi)
 	return 1;
 }
 
+/* A closed range LO-HI holds exactly HI-LO+1 values: fewer would leave
+ * members unread between this range and the next. */
+static int
+range_complete(const struct entry_attr *a, long lo, long hi)
+{
+	return hi < 0 || (unsigned long)(hi - lo) + 1 == a->nvals;
+}
+
+/* The first value of attr in e as a string (caller frees), or NULL. */
+static char *
+value_dup(const struct entry *e, const char *attr)
+{
+	const struct value *v = entry_first(e, attr);
+
+	return v != NULL ? strndup(v->p, v->len) : NULL;
+}
+
 /* Append a's values that are DNs, normalised, to g->dns. */
 static int
 group_add_members(struct group_raw *g, const struct entry_attr *a,
@@ -575,11 +594,21 @@ source_add_group(struct source_result *res, const struct config *cfg,
 			    "the read is incomplete", e->dn, a->name);
 			goto done;
 		}
+		if (!range_complete(a, lo, hi)) {
+			rc = err_set(err, L2S_EUNSAFE, "group '%s': the server "
+			    "sent '%s' with %zu values: the read is incomplete",
+			    e->dn, a->name, a->nvals);
+			goto done;
+		}
 		rc = group_add_members(g, a, err);
 		if (rc != L2S_OK)
 			goto done;
-		if (hi >= 0)
+		if (hi >= 0) {
+			/* The rest is read later: notice if the group changes
+			 * meanwhile (AD's ranges are not a snapshot). */
 			g->range_next = hi + 1;
+			g->usn = value_dup(e, "uSNChanged");
+		}
 	}
 	rc = ldap_dn_norm(e->dn, &norm, err);
 	if (rc == L2S_OK && hmap_put(&w->group_by_dn, norm, g, NULL) != 0)
@@ -699,7 +728,7 @@ done:
 /* The attributes a search must ask for: key, what the templates use, extra. */
 static int
 attr_list(const char ***out, const char *key, const struct mapping *m,
-    const struct template *t, const char *extra)
+    const struct template *t, const char *const *extra)
 {
 	const char **a;
 	size_t n = 0, cap = 4, i, j;
@@ -713,8 +742,8 @@ attr_list(const char ***out, const char *key, const struct mapping *m,
 	if (a == NULL)
 		return -1;
 	a[n++] = key;
-	if (extra != NULL)
-		a[n++] = extra;
+	for (i = 0; extra != NULL && i < 2 && extra[i] != NULL; i++)
+		a[n++] = extra[i];
 	for (i = 0; m != NULL && i < mapping_count(m); i++) {
 		const struct template *mt = mapping_template(m, i);
 
@@ -794,15 +823,25 @@ on_range(void *arg, const struct entry *e, struct err *err)
 	long lo, hi;
 	int ranged, rc;
 
+	if (rx->g->usn != NULL) {
+		const struct value *v = entry_first(e, "uSNChanged");
+
+		if (v == NULL || v->len != strlen(rx->g->usn) ||
+		    memcmp(v->p, rx->g->usn, v->len) != 0)
+			return err_set(err, L2S_EUNSAFE, "group '%s' changed "
+			    "while its members were read in ranges: the read is "
+			    "incomplete (the next cycle reads it again)", e->dn);
+	}
 	for (i = 0; i < e->nattrs; i++) {
 		ranged = range_parse(e->attrs[i].name, rx->attr, &lo, &hi);
 		if (ranged == 0)
 			continue;
-		if (ranged < 0 || lo != rx->want || rx->got)
+		if (ranged < 0 || lo != rx->want || rx->got ||
+		    !range_complete(&e->attrs[i], lo, hi))
 			return err_set(err, L2S_EUNSAFE, "group '%s': asked for "
-			    "members from %ld on, the server sent '%s': the "
-			    "read is incomplete", e->dn, rx->want,
-			    e->attrs[i].name);
+			    "members from %ld on, the server sent '%s' with %zu "
+			    "values: the read is incomplete", e->dn, rx->want,
+			    e->attrs[i].name, e->attrs[i].nvals);
 		rc = group_add_members(rx->g, &e->attrs[i], err);
 		if (rc != L2S_OK)
 			return rc;
@@ -820,7 +859,7 @@ follow_ranges(struct source_result *res, struct ldapconn *c,
     const struct config *cfg, struct err *err)
 {
 	struct source_work *w = res->work;
-	char attr[256], *attrs[2] = { attr, NULL };
+	char attr[256], usn[] = "uSNChanged", *attrs[3] = { attr, usn, NULL };
 	size_t i, n;
 	int rc;
 
@@ -831,10 +870,12 @@ follow_ranges(struct source_result *res, struct ldapconn *c,
 			struct range_ctx rx = { g, cfg->groups.member_attribute,
 			    g->range_next, -1, 0 };
 
-			if (n == RANGE_REQUESTS_MAX)
+			if (n == RANGE_REQUESTS_MAX ||
+			    g->range_next > LONG_MAX - 100000 - 1)
 				return err_set(err, L2S_EUNSAFE, "group '%s': "
-				    "more than %d member ranges: the read is "
-				    "incomplete", g->dn, RANGE_REQUESTS_MAX);
+				    "more than %d member ranges or %ld values: "
+				    "the read is incomplete", g->dn,
+				    RANGE_REQUESTS_MAX, g->range_next);
 			if (cfg->groups.member_range > 0)
 				snprintf(attr, sizeof(attr), "%s;range=%ld-%ld",
 				    cfg->groups.member_attribute, g->range_next,
@@ -941,7 +982,7 @@ source_dialect_ad(struct ldapconn *c, const struct config *cfg, int *ad,
     struct err *err)
 {
 	char *v = NULL;
-	int rc;
+	int present, rc;
 
 	*ad = cfg->ldap.dialect == DIALECT_AD;
 	if (cfg->ldap.dialect == DIALECT_OPENLDAP)
@@ -950,10 +991,11 @@ source_dialect_ad(struct ldapconn *c, const struct config *cfg, int *ad,
 	rc = ldapconn_rootdse(c, "forestFunctionality", &v, err);
 	if (rc != L2S_OK)
 		return rc;
+	present = v != NULL;
 	free(v);
 	if (cfg->ldap.dialect == DIALECT_AUTO)
-		*ad = v != NULL;
-	else if (v == NULL)
+		*ad = present;
+	else if (!present)
 		/* Member ranges asked of another server come back empty:
 		 * every group would look emptied. */
 		return err_set(err, L2S_ELDAP, "ldap.dialect is ad, but '%s' "
@@ -1003,20 +1045,34 @@ source_read(struct source_result *res, struct ldapconn *c,
 	if (rc != L2S_OK)
 		return rc;
 	if (cfg->groups.enabled) {
+		const char *extra[3] = { NULL, NULL, NULL };
+		int n;
+
 		/* On AD ask for the members in ranges of a known size, so a
 		 * long list arrives the same way from every server. */
 		if (cfg->groups.nested == NESTED_IN_CHAIN) {
-			member_attr = NULL;
+			/* Other servers answer the in-chain rule with no
+			 * entries: every group would look emptied. */
+			if (!res->ad)
+				return err_set(err, L2S_ELDAP, "groups.nested is "
+				    "in_chain, but '%s' is not Active Directory: "
+				    "set it to flatten", ldapconn_uri(c));
 		} else if (res->ad && cfg->groups.member_range > 0) {
-			snprintf(member, sizeof(member), "%s;range=0-%d",
+			n = snprintf(member, sizeof(member), "%s;range=0-%d",
 			    cfg->groups.member_attribute,
 			    cfg->groups.member_range - 1);
+			if (n < 0 || (size_t)n >= sizeof(member))
+				return err_set(err, L2S_EPARSE, "groups."
+				    "member_attribute is too long");
 			member_attr = member;
 		} else {
 			member_attr = cfg->groups.member_attribute;
 		}
+		extra[0] = member_attr;
+		if (res->ad && member_attr != NULL)
+			extra[1] = "uSNChanged";
 		if (attr_list(&attrs, group_key(w, cfg), NULL, cfg->groups.name,
-		    member_attr) != 0)
+		    extra) != 0)
 			return err_set(err, L2S_ENOMEM, "out of memory");
 		rc = ldapconn_search(c, cfg->groups.base_dn, cfg->groups.filter,
 		    attrs, on_group, &ctx, err);

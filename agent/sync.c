@@ -125,7 +125,7 @@ ldap_read(const struct config *cfg, const char *password,
 		return rc;
 	log_debug("connected to '%s'", ldapconn_uri(c));
 	rc = source_read(res, c, cfg, err);
-	if (cfg->ldap.dialect == DIALECT_AUTO)
+	if (rc == L2S_OK && cfg->ldap.dialect == DIALECT_AUTO)
 		log_debug("'%s' read as %s (dialect auto)", ldapconn_uri(c),
 		    res->ad ? "Active Directory" : "OpenLDAP");
 	ldapconn_close(c);

@@ -10,7 +10,8 @@
 #    or retried as if the create might have happened;
 #  - ldap.dialect: ad against a server that is not AD is refused before the
 #    read (member ranges asked of OpenLDAP come back empty: every group
-#    would look emptied).
+#    would look emptied); so is groups.nested: in_chain (slapd answers the
+#    in-chain rule with no entries, not an error).
 set -u
 top=${L2S_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top/test/lib/lab.sh"
@@ -117,4 +118,11 @@ is "$l2s_rc" 3 "is refused before the read (exit 3)"
 like "$l2s_stderr" "ldap.dialect is ad, but 'ldap://127.0.0.1:[0-9]+' is not Active Directory" \
     "naming the server and the mismatch"
 is "$(writes)" 0 "and nothing is sent"
+sed 's/^  dialect: openldap$/  dialect: auto/; s/^  nested: flatten$/  nested: in_chain/' \
+    "$cfg" >"$tmp/chain.yaml"
+l2s_run chain -c "$tmp/chain.yaml" sync
+is "$l2s_rc" 3 "nested: in_chain against slapd (dialect auto) is refused (exit 3)"
+like "$l2s_stderr" "groups.nested is in_chain, but 'ldap://127.0.0.1:[0-9]+' is not Active Directory" \
+    "saying why"
+is "$(writes)" 0 "and no membership is removed"
 tap_done

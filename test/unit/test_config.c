@@ -359,7 +359,18 @@ test_variants(void)
 	config_free(cfg);
 	free(t1);
 	free(t2);
+	t1 = edit(full, "  member_attribute: member\n",
+	    "  member_attribute: \"member;range=0-*\"\n");
+	fails_with(t1, "c.yaml:32:21: 'groups.member_attribute' must be an "
+	    "attribute name of at most 64 letters, digits, '-' or '.'",
+	    "a member attribute with options is refused");
+	free(t1);
 	t1 = edit(full, "  nested: flatten ", "  nested: in_chain ");
+	t2 = edit(t1, "  dialect: auto ", "  dialect: openldap ");
+	fails_with(t2, "c.yaml:33:11: 'groups.nested: in_chain' needs Active "
+	    "Directory, not ldap.dialect openldap",
+	    "nested in_chain with dialect openldap is refused");
+	free(t2);
 	t2 = edit(t1, "  member_attribute: member\n", "  member_range: 0\n");
 	cfg = load_ok(t2, "nested in_chain and member_range 0 load");
 	if (cfg != NULL) {

@@ -645,6 +645,7 @@ test_ranged_members(void)
 	static const char *const bad[] = {
 		"member;range=1500-2999", "member;range=abc", "member;range=5-",
 		"member;range=10-9", "member;range=-1-*", "member;range=0-x",
+		"member;range=0-5",	/* six values announced, two sent */
 	};
 	struct source_result res;
 	struct err err = ERR_INIT;
