@@ -302,7 +302,8 @@ is "$l2s_rc/$(writes)" 0/0 "and the cycle after writes nothing"
 # --- a range sequence that breaks off -----------------------------------------
 # The pacing proxy of test/lib/source.sh reads plain LDAP, so the DC is
 # restarted to take a simple bind without TLS; the connection is cut after
-# the first follow-up range of "big" (the first 3,000 of its members read).
+# the first follow-up range of "big" (the first 3,000 of its members read);
+# before that, big changes between two of its ranges.
 . "$top/test/lib/source.sh"
 state_export "$cfg" "$tmp/state-before.json"
 ad_restart "ldap server require strong auth" no >"$tmp/restart.log" 2>&1
@@ -310,8 +311,29 @@ ok $? "the DC restarts taking simple binds over plain LDAP" || diag "$(tail -n 5
 PAUSE_UPSTREAM_HOST=$AD_IP PAUSE_UPSTREAM_PORT=389 ldap_pause_start "$tmp/pause"
 ok $? "a pacing proxy runs in front of the DC"
 write_config "$tmp/pause.yaml" uri="$PAUSE_URI" dialect=ad
-# Searches answered before the cut: the root DSE, the disabled users, six
+# Searches answered before the hold: the root DSE, the disabled users, six
 # pages of users (page_size 1000), the groups, the first follow-up range.
+ldap_pause_arm 10
+scim_reset_stats >/dev/null
+"$L2S_BIN" -c "$tmp/pause.yaml" sync >"$L2S_OUT/race.out" 2>"$L2S_OUT/race.err" &
+race_pid=$!
+ldap_pause_wait_held 60
+ok $? "the agent is held between two member ranges of big"
+cat >"$tmp/race.ldif" <<LDIF
+dn: CN=big,$GROUPS_OU
+changetype: modify
+delete: member
+member: CN=u00100,$PEOPLE_OU
+LDIF
+ad_modify "$tmp/race.ldif"
+ok $? "meanwhile a member early in the list leaves big (the later ranges shift)"
+ldap_pause_release
+bg_wait "$race_pid" 60
+is "$bg_rc" 5 "the group changed between its ranges (uSNChanged): exit 5"
+like "$(cat "$L2S_OUT/race.err")" "group 'CN=big,$GROUPS_OU' changed while its members were read in ranges" \
+    "naming the group"
+is "$(writes)" 0 "and nothing is sent: no member skipped by the shift is removed"
+
 ldap_pause_arm 10
 scim_reset_stats >/dev/null
 "$L2S_BIN" -c "$tmp/pause.yaml" sync >"$L2S_OUT/cut.out" 2>"$L2S_OUT/cut.err" &
