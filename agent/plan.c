@@ -170,6 +170,16 @@ plan_print_text(const struct plan *p, struct buf *out)
 			break;
 		}
 	}
+	for (i = 0; i < p->nnotes; i++) {
+		const struct plan_note *nt = &p->notes[i];
+
+		buf_printf(out, "! %s %s '", nt->held ? "hold" : "skip",
+		    nt->type);
+		put_printable(out, nt->dn);
+		buf_puts(out, "': ");
+		put_printable(out, nt->reason);
+		buf_putc(out, '\n');
+	}
 }
 
 static cJSON *
@@ -218,6 +228,35 @@ json_add(cJSON *o, const char *name, cJSON *item)
 		return -1;
 	}
 	return 0;
+}
+
+/* The notes that are held (or skipped) as [{type, dn, reason}]. */
+static cJSON *
+json_notes(const struct plan *p, int held)
+{
+	cJSON *arr = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; arr != NULL && i < p->nnotes; i++) {
+		const struct plan_note *nt = &p->notes[i];
+		cJSON *o;
+
+		if (nt->held != held)
+			continue;
+		o = cJSON_CreateObject();
+		if (o == NULL || !cJSON_AddItemToArray(arr, o)) {
+			cJSON_Delete(o);	/* not in arr */
+			cJSON_Delete(arr);
+			return NULL;
+		}
+		if (cJSON_AddStringToObject(o, "type", nt->type) == NULL ||
+		    cJSON_AddStringToObject(o, "dn", nt->dn) == NULL ||
+		    cJSON_AddStringToObject(o, "reason", nt->reason) == NULL) {
+			cJSON_Delete(arr);
+			return NULL;
+		}
+	}
+	return arr;
 }
 
 static const char *const op_verbs[OP_KINDS] = {
@@ -299,6 +338,9 @@ fail_item:
 		cJSON_Delete(o);
 		goto fail;
 	}
+	if (json_add(root, "skipped", json_notes(p, 0)) != 0 ||
+	    json_add(root, "held_back", json_notes(p, 1)) != 0)
+		goto fail;
 	text = cJSON_Print(root);
 	if (text == NULL)
 		goto fail;

@@ -10,7 +10,8 @@
  *
  * plan_print_text() and plan_print_json() render it for --dry-run: the
  * human text and the machine JSON show the same operations with their
- * before and after attribute values.  Pure: writes only to the buffer.
+ * before and after attribute values, then the entries skipped or held
+ * back with the reason.  Pure: writes only to the buffer.
  */
 #ifndef L2S_PLAN_H
 #define L2S_PLAN_H
@@ -43,6 +44,15 @@ struct op {
 	int rename;			/* OP_GROUP_UPDATE: the name changed */
 };
 
+/* An entry of the read that the plan leaves out, and why: skipped (out of
+ * scope: no key, email_domains, ...) or held back (left as it is). */
+struct plan_note {
+	const char *type;		/* "user" or "group" */
+	const char *dn;
+	const char *reason;
+	int held;
+};
+
 struct plan {
 	struct op *ops;			/* owned */
 	size_t n, cap;
@@ -52,9 +62,12 @@ struct plan {
 	/* Borrowed, for showing member and manager keys by name: */
 	const struct hmap *want_users;
 	const struct hmap *have_users;
+	/* Borrowed, shown after the operations: */
+	const struct plan_note *notes;
+	size_t nnotes;
 };
 
-#define PLAN_INIT { NULL, 0, 0, { 0 }, 0, 0, NULL, NULL }
+#define PLAN_INIT { NULL, 0, 0, { 0 }, 0, 0, NULL, NULL, NULL, 0 }
 
 void plan_free(struct plan *p);
 

@@ -153,8 +153,8 @@ group_key(const struct source_work *w, const struct config *cfg)
 }
 
 static int
-note_add(struct source_result *res, const char *dn, const char *reason,
-    struct err *err)
+note_add(struct source_result *res, enum rec_kind kind, const char *dn,
+    const char *reason, struct err *err)
 {
 	struct source_note *n;
 
@@ -162,6 +162,7 @@ note_add(struct source_result *res, const char *dn, const char *reason,
 	if (n == NULL)
 		return err_set(err, L2S_ENOMEM, "out of memory");
 	res->notes = n;
+	n[res->nnotes].kind = kind;
 	n[res->nnotes].dn = strdup(dn != NULL ? dn : "");
 	n[res->nnotes].reason = strdup(reason);
 	if (n[res->nnotes].dn == NULL || n[res->nnotes].reason == NULL) {
@@ -259,7 +260,7 @@ record_start(struct source_result *res, enum rec_kind kind, const char *keyattr,
 	if (kv == NULL) {
 		snprintf(reason, sizeof(reason), "no '%s' attribute: skipped",
 		    keyattr);
-		return note_add(res, e->dn, reason, err);
+		return note_add(res, kind, e->dn, reason, err);
 	}
 	rc = source_key_text(keyattr, kv, &key);
 	if (rc == L2S_ENOMEM)
@@ -267,13 +268,13 @@ record_start(struct source_result *res, enum rec_kind kind, const char *keyattr,
 	if (rc != L2S_OK) {
 		snprintf(reason, sizeof(reason), "'%s' is not a usable key: "
 		    "skipped", keyattr);
-		return note_add(res, e->dn, reason, err);
+		return note_add(res, kind, e->dn, reason, err);
 	}
 	if (hmap_get(into, key) != NULL) {
 		snprintf(reason, sizeof(reason), "the same '%s' came twice: "
 		    "skipped", keyattr);
 		free(key);
-		return note_add(res, e->dn, reason, err);
+		return note_add(res, kind, e->dn, reason, err);
 	}
 	r = record_new(kind, key);
 	free(key);
@@ -421,7 +422,7 @@ source_add_user(struct source_result *res, const struct config *cfg,
 		if (!email_domain_ok(cfg, &r->attrs, reason, sizeof(reason))) {
 			/* Out of scope, as if the users filter left it out. */
 			record_free(hmap_del(&res->rs.users, r->key));
-			rc = note_add(res, e->dn, reason, err);
+			rc = note_add(res, REC_USER, e->dn, reason, err);
 			goto done;
 		}
 	}

@@ -24,6 +24,7 @@
 struct source_work;
 
 struct source_note {
+	enum rec_kind kind;	/* a user or a group entry */
 	char *dn;		/* owned */
 	char *reason;		/* owned */
 };

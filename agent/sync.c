@@ -198,6 +198,43 @@ sync_lock_path(const char *state)
 	return p;
 }
 
+/* What a dry run shows after the operations: the entries skipped (out of
+ * scope) and the objects held back, each with its reason. */
+struct notes {
+	struct plan_note *v;	/* owned array; strings borrowed from src */
+	size_t n;
+};
+
+static int
+plan_notes(struct notes *nt, const struct source_result *src,
+    struct err *err)
+{
+	const struct hmap *maps[2] = { &src->rs.users, &src->rs.groups };
+	size_t i, pos, cap = src->nnotes;
+	void *v;
+	int m;
+
+	for (m = 0; m < 2; m++)
+		for (pos = 0; hmap_next(maps[m], &pos, NULL, &v);)
+			cap += ((const struct record *)v)->held != NULL;
+	nt->v = calloc(cap ? cap : 1, sizeof(*nt->v));
+	if (nt->v == NULL)
+		return err_set(err, L2S_ENOMEM, "out of memory");
+	for (i = 0; i < src->nnotes; i++)
+		nt->v[nt->n++] = (struct plan_note){
+			src->notes[i].kind == REC_USER ? "user" : "group",
+			src->notes[i].dn, src->notes[i].reason, 0 };
+	for (m = 0; m < 2; m++)
+		for (pos = 0; hmap_next(maps[m], &pos, NULL, &v);) {
+			const struct record *r = v;
+
+			if (r->held != NULL)
+				nt->v[nt->n++] = (struct plan_note){
+				    m == 0 ? "user" : "group", r->dn, r->held, 1 };
+		}
+	return L2S_OK;
+}
+
 int
 sync_cycle(const struct config *cfg, const struct sync_opts *o,
     struct sync_stats *st, struct buf *out, struct err *err)
@@ -205,6 +242,7 @@ sync_cycle(const struct config *cfg, const struct sync_opts *o,
 	struct source_result src;
 	struct hmap users = HMAP_INIT, groups = HMAP_INIT, doubt = HMAP_INIT;
 	struct plan plan = PLAN_INIT;
+	struct notes notes = { NULL, 0 };
 	struct platform_lock *lock = NULL;
 	struct state *state = NULL;
 	struct http *http = NULL;
@@ -279,6 +317,11 @@ sync_cycle(const struct config *cfg, const struct sync_opts *o,
 		}
 	}
 	if (o->dry_run) {
+		rc = plan_notes(&notes, &src, err);
+		if (rc != L2S_OK)
+			goto done;
+		plan.notes = notes.v;
+		plan.nnotes = notes.n;
 		if (o->json) {
 			plan_print_json(&plan, out);
 		} else {
@@ -339,6 +382,7 @@ sync_cycle(const struct config *cfg, const struct sync_opts *o,
 	}
 	st->phase = PHASE_NONE;
 done:
+	free(notes.v);
 	if (http != NULL)
 		st->requests = http_requests(http);
 	st->retries = scim_retries(scim);

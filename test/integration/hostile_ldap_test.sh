@@ -207,6 +207,14 @@ PY
 	return $rc
 }
 
+l2s_run dry2 -c "$cfg" sync --dry-run
+like "$l2s_stdout" "! hold user 'uid=badutf8,ou=people,$B': attribute 'l2sNick' .*not valid UTF-8" \
+    "the dry run shows each held user with its DN and the reason"
+is "$(grep -c '^! hold user ' <<<"$l2s_stdout")" 6 "all six of them"
+l2s_run dry2json -c "$cfg" sync --dry-run --json
+is "$(jq -r '[.held_back[] | .dn | sub(",.*"; "")] | sort | join(" ")' <<<"$l2s_stdout")" \
+    "uid=badutf8 uid=bigtitle uid=nultitle uid=over64k uid=user00003 uid=user00004" \
+    "and the JSON plan lists them under held_back"
 scim_reset_stats
 l2s_run sync2 -c "$cfg" sync
 is "$l2s_rc" 0 "the sync with hostile entries exits 0"

@@ -265,6 +265,28 @@ like "$l2s_stdout" "users: 1000 \\(61 deactivated" "state show counts users and 
 l2s_run state-export -c "$cfg" state export
 is "$(jq '.users | length' <<<"$l2s_stdout")" 1000 "state export lists every user as JSON"
 
+# --- users.email_domains: who is out of scope is in the plan -------------
+# A new state, and a domain list that keeps only user00001's address.
+sed -e "s|^  state: .*|  state: $tmp/domains.db|" \
+    -e "s|^  disabled_filter: |  email_domains: [example.org]\n  disabled_filter: |" "$cfg" >"$tmp/domains.yaml"
+cat >"$tmp/domains.ldif" <<LDIF
+dn: uid=user00001,ou=people,$LDAP_BASE
+changetype: modify
+replace: mail
+mail: User00001@Example.ORG
+LDIF
+slapd_modify "$tmp/domains.ldif" >/dev/null 2>&1
+l2s_run domains -c "$tmp/domains.yaml" sync --dry-run
+is "$l2s_rc" 0 "a dry run with users.email_domains exits 0"
+like "$l2s_stdout" "create user 'user00001'" "the user on a listed domain (any case) is planned"
+is "$(grep -c '^+ create user ' <<<"$l2s_stdout")" 1 "and no other"
+like "$l2s_stdout" "! skip user 'uid=user00002,ou=people,$LDAP_BASE': skipped: email 'user00002@example.com' is not on a domain of users.email_domains" \
+    "each user on another domain is shown as skipped, with the reason"
+skips=$(grep -c '^! skip user ' <<<"$l2s_stdout")
+l2s_run domains-json -c "$tmp/domains.yaml" sync --dry-run --json
+is "$(jq '[.skipped[] | select(.type == "user" and (.reason | test("not on a domain")))] | length' \
+    <<<"$l2s_stdout")" "$skips" "the JSON plan lists the same users under skipped"
+
 # --- no secret anywhere ------------------------------------------------
 leaks=$(grep -rlF -e "$password" -e "$token" "$L2S_OUT" "$tmp"/state.db* 2>/dev/null)
 is "$leaks" "" "neither the bind password nor the token appears in any output, plan or the state file"

@@ -361,6 +361,46 @@ test_json_deactivate_without_active(void)
 	record_free(h);
 }
 
+/* Entries left out of the plan are shown with the reason: skipped (out of
+ * scope) and held back, in the text and in the JSON. */
+static void
+test_notes(void)
+{
+	static const struct plan_note notes[] = {
+		{ "user", "uid=out,ou=people,dc=example,dc=com",
+		  "skipped: email 'out@evil.example' is not on a domain of "
+		  "users.email_domains", 0 },
+		{ "group", "cn=bad\x1b,ou=groups,dc=example,dc=com",
+		  "the group name template renders empty", 1 },
+	};
+	struct plan p = PLAN_INIT;
+	struct buf b = BUF_INIT;
+	cJSON *root, *sk, *hb;
+
+	p.notes = notes;
+	p.nnotes = 2;
+	plan_print_text(&p, &b);
+	is_str(buf_str(&b), "! skip user 'uid=out,ou=people,dc=example,dc=com': "
+	    "skipped: email 'out@evil.example' is not on a domain of "
+	    "users.email_domains\n"
+	    "! hold group 'cn=bad\\x1b,ou=groups,dc=example,dc=com': the group "
+	    "name template renders empty\n",
+	    "the text plan names skipped and held entries with the reason");
+	buf_reset(&b);
+	plan_print_json(&p, &b);
+	root = cJSON_Parse(buf_str(&b));
+	sk = cJSON_GetObjectItemCaseSensitive(root, "skipped");
+	hb = cJSON_GetObjectItemCaseSensitive(root, "held_back");
+	ok(cJSON_GetArraySize(sk) == 1 && cJSON_GetArraySize(hb) == 1,
+	    "the JSON plan lists one skipped and one held entry");
+	is_str(str_of(cJSON_GetArrayItem(sk, 0), "reason"), notes[0].reason,
+	    "with the reason");
+	is_str(str_of(cJSON_GetArrayItem(hb, 0), "type"), "group",
+	    "and the type");
+	cJSON_Delete(root);
+	buf_free(&b);
+}
+
 static void
 test_summary(const struct plan *p)
 {
@@ -407,5 +447,6 @@ main(void)
 	config_free(cfg);
 	test_json_deactivate_without_active();
 	test_text_control_characters();
+	test_notes();
 	return tap_done();
 }
