@@ -290,6 +290,7 @@ enum key_type {
 	T_URIS,		/* ldap[si]:// string or list; off2: count */
 	T_URL,		/* http(s):// string, one trailing '/' stripped */
 	T_DOMAINS,	/* list of strings stored lower case; off2: count */
+	T_PATTERNS,	/* list of non-empty strings (glob patterns); off2: count */
 	T_MAP,		/* users.map: SCIM path -> template */
 	T_TEMPLATE,	/* a template; off2: the text as written */
 };
@@ -410,6 +411,11 @@ static const struct key groups_keys[] = {
 	  .off = OFF(groups.member_attribute) },
 	{ .name = "nested", .type = T_ENUM, .off = OFF(groups.nested),
 	  .def = NESTED_FLATTEN, .names = nested_names },
+	{ .name = "prefix", .type = T_STR, .off = OFF(groups.prefix) },
+	{ .name = "include", .type = T_PATTERNS, .off = OFF(groups.include),
+	  .off2 = OFF(groups.ninclude) },
+	{ .name = "exclude", .type = T_PATTERNS, .off = OFF(groups.exclude),
+	  .off2 = OFF(groups.nexclude) },
 	{ .name = "member_range", .type = T_INT, .off = OFF(groups.member_range),
 	  .def = 1500, .min = 0, .max = 100000 },
 	{ .name = "on_conflict", .type = T_ENUM, .off = OFF(groups.on_conflict),
@@ -716,18 +722,22 @@ store_url(struct loader *ld, const struct key *k, const struct node *v,
 	return L2S_OK;
 }
 
+/* A list of strings: domains (no '@' or white space, lower-cased) or
+ * glob patterns (any non-empty text). */
 static int
-store_domains(struct loader *ld, const struct key *k, const struct node *v,
+store_strings(struct loader *ld, const struct key *k, const struct node *v,
     const char *path)
 {
 	char ***doms = FIELD(ld->cfg, k->off, char **);
 	size_t *n = FIELD(ld->cfg, k->off2, size_t);
+	int domains = k->type == T_DOMAINS;
 	size_t i;
 	char *p;
 	int rc;
 
 	if (v->type != NODE_SEQ)
-		return fail(ld, v, "'%s' must be a list of domains", path);
+		return fail(ld, v, "'%s' must be a list of %s", path,
+		    domains ? "domains" : "names or patterns");
 	if (v->n == 0)
 		return L2S_OK;
 	*doms = calloc(v->n, sizeof(**doms));
@@ -737,6 +747,13 @@ store_domains(struct loader *ld, const struct key *k, const struct node *v,
 		rc = want_string(ld, v->kid[i], path);
 		if (rc != L2S_OK)
 			return rc;
+		if (!domains) {
+			rc = store_strdup(ld, &(*doms)[i], v->kid[i]->text);
+			if (rc != L2S_OK)
+				return rc;
+			*n = i + 1;
+			continue;
+		}
 		if (strpbrk(v->kid[i]->text, " \t\r\n@") != NULL)
 			return fail(ld, v->kid[i], "'%s' must hold domain "
 			    "names such as example.com", path);
@@ -886,7 +903,8 @@ store_value(struct loader *ld, const struct key *k, const struct node *kn,
 	case T_URL:
 		return store_url(ld, k, v, path);
 	case T_DOMAINS:
-		return store_domains(ld, k, v, path);
+	case T_PATTERNS:
+		return store_strings(ld, k, v, path);
 	case T_MAP:
 		return store_map(ld, k, kn, v, path);
 	case T_TEMPLATE:
@@ -1179,6 +1197,9 @@ config_free(struct config *cfg)
 	free(cfg->users.key);
 	free(cfg->users.disabled_filter);
 	free_strv(cfg->users.email_domains, cfg->users.nemail_domains);
+	free_strv(cfg->groups.include, cfg->groups.ninclude);
+	free_strv(cfg->groups.exclude, cfg->groups.nexclude);
+	free(cfg->groups.prefix);
 	mapping_free(cfg->users.map);
 	free(cfg->groups.base_dn);
 	free(cfg->groups.filter);

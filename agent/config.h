@@ -76,6 +76,13 @@ struct config_groups {
 	int key_auto;			/* as users.key_auto */
 	struct template *name;		/* compiled; default "{cn}" */
 	char *name_text;		/* the template as written */
+	char *prefix;			/* optional: put before every name */
+	char **include;			/* optional glob patterns on the name (as
+					 * the template renders it, case-insensitive):
+					 * only matching groups are in scope */
+	size_t ninclude;
+	char **exclude;			/* optional: matching groups are out */
+	size_t nexclude;
 	char *member_attribute;		/* default "member" */
 	enum nested_mode nested;	/* default flatten */
 	int member_range;		/* AD: member values per range request,

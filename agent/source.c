@@ -6,6 +6,7 @@
  * incomplete read, so nothing here ever has to guess.
  */
 #include <ctype.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,9 @@
 #include "utf8.h"
 
 struct group_raw {
-	struct record *rec;	/* borrowed from rs.groups */
+	struct record *rec;	/* borrowed from rs.groups; NULL when the group
+				 * is out of scope (groups.include/exclude) and
+				 * read only for the nesting through it */
 	char *dn;		/* owned, as the server wrote it */
 	char **dns;		/* owned, normalised member DNs */
 	size_t n, cap;
@@ -448,6 +451,52 @@ done:
 	return rc;
 }
 
+/* Does name (lower case) match one of the n glob patterns (any case)? */
+static int
+name_matches(const char *lname, char *const *pats, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char *lp = lower_dup(pats[i]);
+		int m;
+
+		if (lp == NULL)
+			return -1;
+		m = fnmatch(lp, lname, 0) == 0;
+		free(lp);
+		if (m)
+			return 1;
+	}
+	return 0;
+}
+
+/* groups.include / groups.exclude: 1 in scope, 0 out, -1 out of memory. */
+static int
+group_in_scope(const struct config *cfg, const char *name)
+{
+	char *lname;
+	int in = 1, m;
+
+	if (cfg->groups.ninclude == 0 && cfg->groups.nexclude == 0)
+		return 1;
+	lname = lower_dup(name);
+	if (lname == NULL)
+		return -1;
+	if (cfg->groups.ninclude > 0) {
+		m = name_matches(lname, cfg->groups.include,
+		    cfg->groups.ninclude);
+		in = m < 0 ? -1 : m;
+	}
+	if (in == 1) {
+		m = name_matches(lname, cfg->groups.exclude,
+		    cfg->groups.nexclude);
+		in = m < 0 ? -1 : !m;
+	}
+	free(lname);
+	return in;
+}
+
 /*
  * Is name "ATTR;range=LO-HI" (or "LO-*") for attr?  1 with *lo and *hi
  * (-1 for '*') set, 0 when it is another attribute, -1 when the range is
@@ -543,7 +592,7 @@ source_add_group(struct source_result *res, const struct config *cfg,
 	struct err verr = ERR_INIT;
 	char *norm = NULL;
 	size_t i;
-	int rc;
+	int in_scope, rc;
 
 	rc = work_get(res, &w, err);
 	if (rc == L2S_OK)
@@ -559,11 +608,32 @@ source_add_group(struct source_result *res, const struct config *cfg,
 	} else if (rc != L2S_OK) {
 		return err_set(err, rc, "%s", verr.msg);
 	}
-	if (attrs_set(&r->attrs, "displayName", r->name) != 0)
+	in_scope = group_in_scope(cfg, r->name);
+	if (in_scope < 0)
 		return err_set(err, L2S_ENOMEM, "out of memory");
-	rc = claim_name(&w->group_names, r, "group name", err);
-	if (rc != L2S_OK)
-		return rc;
+	if (!in_scope) {
+		/* As if the groups filter left it out, but its members still
+		 * count for the groups it is nested in. */
+		record_free(hmap_del(&res->rs.groups, r->key));
+		r = NULL;
+	} else {
+		if (cfg->groups.prefix != NULL) {
+			char *named = malloc(strlen(cfg->groups.prefix) +
+			    strlen(r->name) + 1);
+
+			if (named == NULL)
+				return err_set(err, L2S_ENOMEM, "out of memory");
+			strcpy(named, cfg->groups.prefix);
+			strcat(named, r->name);
+			free(r->name);
+			r->name = named;
+		}
+		if (attrs_set(&r->attrs, "displayName", r->name) != 0)
+			return err_set(err, L2S_ENOMEM, "out of memory");
+		rc = claim_name(&w->group_names, r, "group name", err);
+		if (rc != L2S_OK)
+			return rc;
+	}
 
 	g = calloc(1, sizeof(*g));
 	if (g == NULL || (g->dn = strdup(e->dn)) == NULL) {
@@ -706,6 +776,8 @@ source_resolve(struct source_result *res, const struct config *cfg,
 			goto done;
 		}
 
+		if (g->rec == NULL)	/* out of scope, read for nesting */
+			continue;
 		if (cfg->groups.nested != NESTED_IN_CHAIN &&
 		    flatten(w, g, cfg->groups.nested == NESTED_FLATTEN, ++gen) != 0)
 			goto nomem;
@@ -942,6 +1014,8 @@ chain_members(struct source_result *res, struct ldapconn *c,
 		char *esc;
 
 		cx.g = v;
+		if (cx.g->rec == NULL)	/* out of scope: the server nests */
+			continue;
 		esc = filter_escape(cx.g->dn);
 		buf_reset(&f);
 		if (esc != NULL)

@@ -639,6 +639,9 @@ test_errors(void)
 	edit_fails("starttls: false", "starttls:",
 	    "c.yaml:7:12: 'ldap.starttls' must be true or false",
 	    "an empty boolean is refused");
+	edit_fails("  nested: flatten ", "  include: app-*\n  nested: flatten ",
+	    "c.yaml:33:12: 'groups.include' must be a list of names or patterns",
+	    "a group pattern that is not a list is refused");
 	edit_fails("dialect: auto", "dialect: novell",
 	    "c.yaml:11:12: 'ldap.dialect' must be auto, openldap or ad",
 	    "an unknown dialect is refused");

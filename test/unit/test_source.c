@@ -724,6 +724,50 @@ test_email_domains(void)
 	config_free(cfg);
 }
 
+/* groups.prefix, include and exclude: out-of-scope groups are not synced,
+ * but their members still count for the groups they are nested in. */
+static void
+test_group_scope(void)
+{
+	static const char *const a_members[] = {
+		"uid=alice" PEOPLE, "cn=team-old1" GROUPS, NULL
+	};
+	static const char *const old_members[] = { "uid=bob" PEOPLE, NULL };
+	static const char *const want[] = { "u-alice", "u-bob" };
+	struct config *cfg;
+	struct source_result res;
+	const struct record *g;
+
+	cfg = fx_config(FX_LDAP USERS "groups:\n"
+	    "  filter: (objectClass=groupOfNames)\n"
+	    "  prefix: \"ldap-\"\n"
+	    "  include: [\"team-*\", Admins]\n"
+	    "  exclude: [\"TEAM-OLD*\"]\n" FX_SCIM FX_SYNC);
+	source_result_init(&res);
+	add_person(&res, cfg, "uid=alice" PEOPLE, "u-alice", "alice", NULL);
+	add_person(&res, cfg, "uid=bob" PEOPLE, "u-bob", "bob", NULL);
+	add_group(&res, cfg, "cn=team-a" GROUPS, "g-a", "team-a", a_members);
+	add_group(&res, cfg, "cn=team-old1" GROUPS, "g-old", "team-old1",
+	    old_members);
+	add_group(&res, cfg, "cn=admins" GROUPS, "g-adm", "admins", NULL);
+	add_group(&res, cfg, "cn=other" GROUPS, "g-other", "other", NULL);
+	resolve(&res, cfg);
+	is_int((int)res.rs.groups.len, 2, "only the included groups that are "
+	    "not excluded are read as groups");
+	g = group(&res, "g-a");
+	is_str(g != NULL ? g->name : NULL, "ldap-team-a",
+	    "the prefix goes before the name");
+	if (!ok(members_are(g, want, 2), "a member of an excluded nested group "
+	    "still counts for the group it is nested in"))
+		show_members(g);
+	is_str(group(&res, "g-adm") != NULL ? group(&res, "g-adm")->name : NULL,
+	    "ldap-admins", "patterns match without regard to case");
+	ok(group(&res, "g-old") == NULL && group(&res, "g-other") == NULL,
+	    "excluded and not included groups are out of scope");
+	source_result_free(&res);
+	config_free(cfg);
+}
+
 int
 main(void)
 {
@@ -745,6 +789,7 @@ main(void)
 	test_ranged_members();
 	test_email_domains();
 	test_held_user_keeps_groups();
+	test_group_scope();
 
 	config_free(cfg_flat);
 	config_free(cfg_direct);
