@@ -3,9 +3,16 @@
  *
  * A template is text with "{attr}" references ("{givenName} {sn}"); "{{"
  * and "}}" stand for literal braces.  A reference takes the attribute's
- * first value as the server returned it.  When any referenced attribute is
- * absent or empty, the rendered SCIM attribute is absent (and an update
- * removes it).
+ * first value as the server returned it, or passes it through filters,
+ * left to right: "{attr|filter|filter(\"ARG\")}".  A selecting filter
+ * (smtp_primary, smtp_secondary, first, join("SEP")) comes first and
+ * chooses among the values; the others (lower, upper, trim,
+ * default("TEXT"), replace("REGEX", "REPL"), match("REGEX"), not) work on
+ * the text.  An empty value counts as absent; only default turns an absent
+ * value into text.  When any reference is absent after its filters, the
+ * rendered SCIM attribute is absent (and an update removes it).
+ * Arguments are double-quoted ('\"' and '\\' escape) and cannot hold
+ * '{' or '}'; regular expressions are POSIX extended, compiled here.
  *
  * A mapping is the ordered list of (SCIM attribute path, template) pairs of
  * users.map.  Paths are checked when added: a core User attribute
@@ -45,9 +52,11 @@ const char *template_attr(const struct template *t, size_t i);
 #define MAPPING_VALUE_MAX 65536
 
 /* Render against e.  L2S_OK: *out is the caller's (free()).  L2S_ENOTFOUND:
- * a referenced attribute is absent or empty, *out is NULL.  L2S_EPARSE: a
- * value is not valid UTF-8, holds a NUL byte, or the result would be longer
- * than MAPPING_VALUE_MAX; err names the attribute and the entry. */
+ * a reference is absent or empty after its filters, *out is NULL.
+ * L2S_EPARSE: a value is not valid UTF-8 (also after replace), holds a NUL
+ * byte, 'not' got something other than true/false, or a value or the
+ * result would be longer than MAPPING_VALUE_MAX; err names the attribute
+ * and the entry. */
 int template_render(const struct template *t, const struct entry *e,
     char **out, struct err *err);
 

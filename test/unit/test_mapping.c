@@ -419,20 +419,383 @@ test_filters_and_ad(void)
 
 	compile_fails("{mail|lowercase}", "template '{mail|lowercase}': unknown "
 	    "filter 'lowercase' at offset 6 (known: smtp_primary, "
-	    "smtp_secondary, lower, upper)", "an unknown filter is refused");
+	    "smtp_secondary, first, join, lower, upper, trim, default, replace, "
+	    "match, not)", "an unknown filter is refused");
 	compile_fails("{mail|lower|smtp_primary}", "template "
 	    "'{mail|lower|smtp_primary}': filter 'smtp_primary' chooses among "
 	    "the values and must come first",
 	    "a selecting filter after another is refused");
 	compile_fails("{mail|}", "template '{mail|}': unknown filter '' at "
-	    "offset 6 (known: smtp_primary, smtp_secondary, lower, upper)",
+	    "offset 6 (known: smtp_primary, smtp_secondary, first, join, lower, "
+	    "upper, trim, default, replace, match, not)",
 	    "an empty filter name is refused");
-	compile_fails("{mail|lower|lower|lower|lower}", "template "
-	    "'{mail|lower|lower|lower|lower}': more than 3 filters on one "
-	    "attribute", "more than three filters are refused");
+	compile_fails("{mail|trim|lower|upper|lower|upper|lower|upper}",
+	    "template '{mail|trim|lower|upper|lower|upper|lower|upper}': more "
+	    "than 6 filters on one attribute",
+	    "more than six filters are refused");
 	compile_fails("{mail lower}", "template '{mail lower}': expected an "
 	    "LDAP attribute name and '}' at offset 1",
 	    "a filter without '|' is refused");
+}
+
+/* Render text against e and expect want (NULL: absent). */
+static void
+renders(const char *text, const struct entry *e, const char *want,
+    const char *name)
+{
+	struct err err = ERR_INIT;
+	char *s;
+	int rc;
+
+	s = render(text, e, &rc, &err);
+	if (want == NULL) {
+		is_int(rc, L2S_ENOTFOUND, "%s (outcome)", name);
+		ok(s == NULL, "%s (no text)", name);
+	} else {
+		is_int(rc, L2S_OK, "%s (outcome)", name);
+		is_str(s, want, "%s", name);
+	}
+	free(s);
+}
+
+/* Rendering must fail with L2S_EPARSE and exactly want. */
+static void
+render_fails(const char *text, const struct entry *e, const char *want,
+    const char *name)
+{
+	struct err err = ERR_INIT;
+	char *s;
+	int rc;
+
+	s = render(text, e, &rc, &err);
+	is_int(rc, L2S_EPARSE, "%s (outcome)", name);
+	ok(s == NULL, "%s (no text)", name);
+	is_str(err.msg, want, "%s", name);
+	free(s);
+}
+
+/* trim, default, first and join. */
+static void
+test_filters_values(void)
+{
+	struct fx_entry f;
+
+	fx_entry_init(&f, DN);
+	fx_add(&f, "cn", " \t Alice Liddell\r\n ");
+	fx_add(&f, "description", " \t\r\n");
+	fx_add(&f, "mail", "alice@example.com");
+	fx_add(&f, "mail", "");
+	fx_add(&f, "mail", "al@example.com");
+	fx_add(&f, "uid", "alice");
+	fx_add(&f, "title", "");
+	fx_add(&f, "sn", "Liddell");
+
+	renders("[{cn|trim}]", &f.e, "[Alice Liddell]",
+	    "trim strips blanks, tabs, CR and LF at both ends only");
+	renders("[{uid|trim}]", &f.e, "[alice]",
+	    "trim leaves a value without blanks as it is");
+	renders("{description|trim}", &f.e, NULL,
+	    "a value that trim empties counts as absent");
+	renders("{description|trim|default(\"none\")}", &f.e, "none",
+	    "default after trim replaces a value trim emptied");
+
+	renders("{manager|default(\"nobody@example.com\")}", &f.e,
+	    "nobody@example.com", "default replaces an absent attribute");
+	renders("{manager}", &f.e, NULL,
+	    "an absent attribute without default is still absent");
+	renders("<{title|default(\"staff\")}>", &f.e, "<staff>",
+	    "default replaces an empty value");
+	renders("{uid|default(\"nobody\")}", &f.e, "alice",
+	    "default leaves a present value alone");
+	renders("{manager|default(\"Say \\\"hi\\\" \\\\ back\")}", &f.e,
+	    "Say \"hi\" \\ back",
+	    "inside quotes '\\\"' is a quote and '\\\\' a backslash");
+	renders("{manager|default(\"a\\.b\")}", &f.e, "a\\.b",
+	    "any other backslash in quotes stays as written");
+	renders("{manager|default(\"x|y) (z\")}", &f.e, "x|y) (z",
+	    "'|', ')' and '(' inside quotes are text");
+	renders("{manager|default(\"\")}", &f.e, NULL,
+	    "an empty default leaves the attribute absent");
+	renders("{manager|upper|default(\"none\")|upper}", &f.e, "NONE",
+	    "filters before default pass an absent value on, those after "
+	    "apply to the default");
+	renders("{manager|default( \"x\" )}", &f.e, "x",
+	    "blanks around an argument are allowed");
+
+	renders("{mail|first}", &f.e, "alice@example.com",
+	    "first picks the first value");
+	renders("{mail|first|upper}", &f.e, "ALICE@EXAMPLE.COM",
+	    "filters after first apply to the first value");
+	renders("{mail|join(\", \")}", &f.e,
+	    "alice@example.com, al@example.com",
+	    "join joins all values with the separator, leaving out empty ones");
+	renders("{mail|join(\"\")}", &f.e, "alice@example.comal@example.com",
+	    "join with an empty separator concatenates");
+	renders("{mail|join(\";\")|upper}", &f.e,
+	    "ALICE@EXAMPLE.COM;AL@EXAMPLE.COM",
+	    "filters after join apply to the joined text");
+	renders("{uid|join(\", \")}", &f.e, "alice",
+	    "join of one value is that value, without separator");
+	renders("{title|join(\", \")}", &f.e, NULL,
+	    "join of only empty values is absent");
+	renders("{manager|join(\", \")}", &f.e, NULL,
+	    "join of an absent attribute is absent");
+	renders("{manager|join(\", \")|default(\"-\")}", &f.e, "-",
+	    "default after join covers an absent attribute");
+	renders("{sn|upper}, {cn|trim|lower}", &f.e, "LIDDELL, alice liddell",
+	    "each reference has its own filters");
+	renders("{uid|first|trim|lower|upper|lower|upper}", &f.e, "ALICE",
+	    "six filters on one reference are accepted");
+}
+
+static void
+test_filters_replace(void)
+{
+	static const char e_acute[] = "Ren\xc3\xa9";
+	struct fx_entry f;
+	char *big;
+
+	fx_entry_init(&f, DN);
+	fx_add(&f, "mail", "alice@old.example.com");
+	fx_add(&f, "cn", "Alice Liddell");
+	fx_add(&f, "uid", "abc");
+	fx_add(&f, "l", "a/b/c");
+	fx_addn(&f, "sn", e_acute, sizeof(e_acute) - 1);
+
+	renders("{mail|replace(\"@old\\.example\\.com$\", \"@example.com\")}",
+	    &f.e, "alice@example.com", "replace rewrites a match");
+	renders("{mail|replace(\"o\", \"0\")}", &f.e, "alice@0ld.example.c0m",
+	    "replace rewrites every match");
+	renders("{mail|replace(\"^x\", \"y\")}", &f.e, "alice@old.example.com",
+	    "replace without a match leaves the value alone");
+	renders("{cn|replace(\"^([^ ]+) (.+)$\", \"\\2, \\1\")}", &f.e,
+	    "Liddell, Alice", "'\\1' and '\\2' in the replacement are the groups");
+	renders("{l|replace(\"/\", \"\\\\\\\\\")}", &f.e, "a\\b\\c",
+	    "'\\\\' in the replacement is one backslash");
+	renders("{uid|replace(\"x*\", \"-\")}", &f.e, "-a-b-c-",
+	    "an empty match is replaced once between characters, "
+	    "and the loop ends");
+	renders("{uid|replace(\"b*\", \"-\")}", &f.e, "-a-c-",
+	    "an empty match right after a match is not another one");
+	renders("{uid|replace(\"^\", \">\")}", &f.e, ">abc",
+	    "'^' matches only at the start of the value");
+	renders("{sn|replace(\"x*\", \"-\")}", &f.e, "-R-e-n-\xc3\xa9-",
+	    "an empty match steps over a multi-byte character whole");
+	renders("{uid|replace(\"abc\", \"\")}", &f.e, NULL,
+	    "a value that replace empties counts as absent");
+	renders("{uid|replace(\"abc\", \"\")|default(\"none\")}", &f.e, "none",
+	    "and default can stand in for it");
+	renders("{manager|replace(\"^\", \"x\")}", &f.e, NULL,
+	    "replace leaves an absent attribute absent");
+	render_fails("{sn|replace(\"\xa9\", \"\")}", &f.e,
+	    "filter 'replace' on attribute 'sn' of '" DN "' makes text that "
+	    "is not valid UTF-8", "a replace that cuts a character in two is "
+	    "refused");
+
+	big = malloc(MAPPING_VALUE_MAX / 2 + 2);
+	if (big == NULL)
+		fx_bail("out of memory");
+	memset(big, 'a', MAPPING_VALUE_MAX / 2 + 1);
+	big[MAPPING_VALUE_MAX / 2 + 1] = '\0';
+	fx_add(&f, "description", big);
+	render_fails("{description|replace(\"a\", \"aa\")}", &f.e,
+	    "attribute 'description' of '" DN "' makes a value of more than "
+	    "65536 bytes, the limit for one SCIM value",
+	    "a replace that grows the value past the limit is refused");
+	renders("{description|replace(\"a\", \"\")|default(\"x\")}", &f.e, "x",
+	    "a replace that shrinks a big value is fine");
+	free(big);
+}
+
+/* The result is checked against MAPPING_VALUE_MAX after join and default,
+ * and when the references are put together. */
+static void
+test_filters_size(void)
+{
+	struct fx_entry f;
+	char *half, *text, *s;
+	size_t n;
+	struct err err = ERR_INIT;
+	int rc;
+
+	half = malloc(MAPPING_VALUE_MAX / 2 + 1);
+	text = malloc(MAPPING_VALUE_MAX + 64);
+	if (half == NULL || text == NULL)
+		fx_bail("out of memory");
+	memset(half, 'a', MAPPING_VALUE_MAX / 2);
+	half[MAPPING_VALUE_MAX / 2] = '\0';
+
+	fx_entry_init(&f, DN);
+	fx_add(&f, "member", half);
+	fx_add(&f, "member", half);
+	fx_add(&f, "uid", "alice");
+	s = render("{member|join(\"\")}", &f.e, &rc, &err);
+	is_int(rc, L2S_OK, "a join of exactly MAPPING_VALUE_MAX bytes is kept");
+	ok(s != NULL && strlen(s) == MAPPING_VALUE_MAX,
+	    "a join of exactly MAPPING_VALUE_MAX bytes is whole");
+	free(s);
+	render_fails("{member|join(\", \")}", &f.e, "attribute 'member' of '"
+	    DN "' makes a value of more than 65536 bytes, the limit for one "
+	    "SCIM value", "a join whose separators push it past the limit is "
+	    "refused");
+	render_fails("{uid}{member|join(\"\")}", &f.e, "attribute 'member' of '"
+	    DN "' makes a value of more than 65536 bytes, the limit for one "
+	    "SCIM value", "a join that fits alone but not after the text "
+	    "before it is refused");
+
+	n = (size_t)snprintf(text, 64, "{manager|default(\"");
+	memset(text + n, 'd', MAPPING_VALUE_MAX + 1);
+	strcpy(text + n + MAPPING_VALUE_MAX + 1, "\")}");
+	render_fails(text, &f.e, "attribute 'manager' of '" DN "' makes a "
+	    "value of more than 65536 bytes, the limit for one SCIM value",
+	    "a default text over the limit is refused when it is used");
+	free(half);
+	free(text);
+}
+
+/* "active" from a condition: match and not. */
+static void
+test_filters_active(void)
+{
+	static const char cond[] = "{employeeType|default(\"none\")|"
+	    "match(\"^(staff|contractor)$\")}";
+	static const char notcond[] = "{employeeType|default(\"none\")|"
+	    "match(\"^(staff|contractor)$\")|not}";
+	struct mapping *m = NULL;
+	struct err err = ERR_INIT;
+	struct fx_entry f;
+
+	fx_entry_init(&f, DN);
+	fx_add(&f, "employeeType", "staff");
+	renders(cond, &f.e, "true", "match gives true when the regex matches");
+	renders(notcond, &f.e, "false", "not turns true into false");
+	fx_entry_init(&f, DN);
+	fx_add(&f, "employeeType", "contractor");
+	renders(cond, &f.e, "true", "match tries every alternative");
+	fx_entry_init(&f, DN);
+	fx_add(&f, "employeeType", "staffing");
+	renders(cond, &f.e, "false", "match gives false when the regex does "
+	    "not match");
+	renders(notcond, &f.e, "true", "not turns false into true");
+	fx_add(&f, "userAccountControl", "514");
+	fx_add(&f, "description", "disabled by HR");
+	fx_add(&f, "cn", "TRUE");
+	renders("{employeeType|match(\"staff\")}", &f.e, "true",
+	    "an unanchored regex matches anywhere in the value");
+	renders("{description|match(\"(^| )disabled( |$)\")|not}", &f.e,
+	    "false", "match and not make a condition on a word");
+	renders("{cn|not}", &f.e, "false",
+	    "not reads true and false without regard to case");
+
+	fx_entry_init(&f, DN);
+	renders(cond, &f.e, "false", "an absent attribute with a default "
+	    "is tested through the default");
+	renders("{employeeType|match(\"^staff$\")}", &f.e, NULL,
+	    "match leaves an absent attribute absent");
+	renders("{employeeType|not}", &f.e, NULL,
+	    "not leaves an absent attribute absent");
+	fx_add(&f, "employeeType", "staff");
+	render_fails("{employeeType|not}", &f.e, "attribute 'employeeType' of '"
+	    DN "': filter 'not' needs 'true' or 'false'",
+	    "not of anything but true or false is refused, naming the attribute "
+	    "and the entry");
+
+	if (!ok(mapping_new(&m, &err) == L2S_OK, "a mapping is made"))
+		return;
+	is_int(mapping_add(m, "active", notcond, &err), L2S_OK,
+	    "active takes a condition");
+	is_int(mapping_kind(m, 0), MAP_BOOLEAN, "the condition is a boolean rule");
+	is_str(template_attr(mapping_template(m, 0), 0), "employeeType",
+	    "the condition reads its attribute");
+	mapping_free(m);
+}
+
+static void
+test_filters_errors(void)
+{
+	compile_fails("{cn|replace(\"(a\", \"b\")}", "template "
+	    "'{cn|replace(\"(a\", \"b\")}': invalid regular expression '(a' in "
+	    "filter 'replace' at offset 4: Unmatched ( or \\(",
+	    "an invalid regex in replace is refused with regerror's text");
+	compile_fails("{cn|match(\"[a\")}", "template '{cn|match(\"[a\")}': "
+	    "invalid regular expression '[a' in filter 'match' at offset 4: "
+	    "Unmatched [, [^, [:, [., or [=",
+	    "an invalid regex in match is refused with regerror's text");
+	compile_fails("{cn|replace(\"a\", \"\\0\")}", "template "
+	    "'{cn|replace(\"a\", \"\\0\")}': in the replacement '\\0' of filter "
+	    "'replace' at offset 4, '\\' must be followed by a group number 1 "
+	    "to 9 or '\\'", "'\\0' in a replacement is refused");
+	compile_fails("{cn|replace(\"a\", \"x\\\\\")}", "template "
+	    "'{cn|replace(\"a\", \"x\\\\\")}': in the replacement 'x\\' of filter "
+	    "'replace' at offset 4, '\\' must be followed by a group number 1 "
+	    "to 9 or '\\'", "a lone backslash ending a replacement is refused");
+	compile_fails("{cn|replace(\"(a)\", \"\\2\")}", "template "
+	    "'{cn|replace(\"(a)\", \"\\2\")}': the replacement '\\2' of filter "
+	    "'replace' at offset 4 refers to group 2, but the regular "
+	    "expression has 1", "a replacement naming a missing group is "
+	    "refused");
+
+	compile_fails("{mail|default(none)}", "template '{mail|default(none)}': "
+	    "expected '\"' at offset 14 (filter arguments are quoted: "
+	    "default(\"TEXT\"))", "an unquoted argument is refused");
+	compile_fails("{mail|default(\"none", "template '{mail|default(\"none': "
+	    "unterminated string at offset 14 (filter arguments are quoted: "
+	    "default(\"TEXT\"))", "an unterminated string is refused");
+	compile_fails("{mail|default(\"a\"b\")}", "template "
+	    "'{mail|default(\"a\"b\")}': expected ',' or ')' at offset 17 in the "
+	    "arguments of filter 'default'", "text after a closing quote is "
+	    "refused");
+	compile_fails("{mail|default(\"none\"}", "template "
+	    "'{mail|default(\"none\"}': expected ',' or ')' at offset 20 in the "
+	    "arguments of filter 'default'", "a missing ')' is refused");
+	compile_fails("{mail|default(\"none\")", "template "
+	    "'{mail|default(\"none\")': expected '|' or '}' at offset 21",
+	    "a missing '}' after the arguments is refused");
+	compile_fails("{mail|default(\"none\") |lower}", "template "
+	    "'{mail|default(\"none\") |lower}': expected '|' or '}' at offset 21",
+	    "text between filters is refused");
+	compile_fails("{mail|default}", "template '{mail|default}': filter "
+	    "'default' needs arguments at offset 13 (write default(\"TEXT\"))",
+	    "default without arguments is refused");
+	compile_fails("{mail|join|lower}", "template '{mail|join|lower}': filter "
+	    "'join' needs arguments at offset 10 (write join(\"SEP\"))",
+	    "join without arguments is refused");
+	compile_fails("{mail|default()}", "template '{mail|default()}': filter "
+	    "'default' takes 1 argument, not 0, at offset 13 (write "
+	    "default(\"TEXT\"))", "default with an empty list is refused");
+	compile_fails("{mail|default(\"a\", \"b\")}", "template "
+	    "'{mail|default(\"a\", \"b\")}': filter 'default' takes 1 argument, "
+	    "not 2, at offset 13 (write default(\"TEXT\"))",
+	    "default with two arguments is refused");
+	compile_fails("{mail|replace(\"a\")}", "template "
+	    "'{mail|replace(\"a\")}': filter 'replace' takes 2 arguments, not 1, "
+	    "at offset 13 (write replace(\"REGEX\", \"REPL\"))",
+	    "replace with one argument is refused");
+	compile_fails("{mail|lower()}", "template '{mail|lower()}': filter "
+	    "'lower' takes no arguments at offset 11",
+	    "an empty argument list on a filter that takes none is refused");
+	compile_fails("{mail|trim(\" \")}", "template '{mail|trim(\" \")}': "
+	    "filter 'trim' takes no arguments at offset 10",
+	    "an argument to a filter that takes none is refused");
+	compile_fails("{mail|default(\"{x}\")}", "template "
+	    "'{mail|default(\"{x}\")}': '{' at offset 15: filter arguments "
+	    "cannot contain '{' or '}'", "'{' in an argument is refused");
+	compile_fails("{mail|default(\"}\")}", "template "
+	    "'{mail|default(\"}\")}': '}' at offset 15: filter arguments cannot "
+	    "contain '{' or '}'", "'}' in an argument is refused");
+	compile_fails("{mail|lower|first}", "template '{mail|lower|first}': "
+	    "filter 'first' chooses among the values and must come first",
+	    "first after another filter is refused");
+	compile_fails("{mail|first|join(\",\")}", "template "
+	    "'{mail|first|join(\",\")}': filter 'join' chooses among the values "
+	    "and must come first", "two selecting filters are refused");
+	compile_fails("{mail|smtp_primary(\"x\")}", "template "
+	    "'{mail|smtp_primary(\"x\")}': filter 'smtp_primary' takes no "
+	    "arguments at offset 18", "smtp_primary takes no arguments");
+	compile_fails("{mail|lower x}", "template '{mail|lower x}': unknown "
+	    "filter 'lower x' at offset 6 (known: smtp_primary, smtp_secondary, "
+	    "first, join, lower, upper, trim, default, replace, match, not)",
+	    "a filter name with a blank in it is unknown");
 }
 
 int
@@ -443,6 +806,11 @@ main(void)
 	test_render_too_long();
 	test_compile_errors();
 	test_filters_and_ad();
+	test_filters_values();
+	test_filters_replace();
+	test_filters_size();
+	test_filters_active();
+	test_filters_errors();
 	test_template_attrs();
 	test_paths();
 	test_mapping();
