@@ -156,6 +156,13 @@ is_ldapi_uri(const char *uri)
 	return strncasecmp(uri, "ldapi://", 8) == 0;
 }
 
+/* Will the connection to uri run inside TLS (LDAPS, or StartTLS)? */
+static int
+uses_tls(const struct config_ldap *cfg, const char *uri)
+{
+	return is_tls_uri(uri) || (cfg->starttls && !is_ldapi_uri(uri));
+}
+
 /* Set the per-handle options; on failure *what names the option. */
 static int
 set_options(LDAP *ld, const struct config_ldap *cfg, const char *uri,
@@ -192,7 +199,7 @@ set_options(LDAP *ld, const struct config_ldap *cfg, const char *uri,
 	    sb != NULL)
 		(void)ber_sockbuf_ctrl(sb, LBER_SB_OPT_SET_MAX_INCOMING, &max);
 
-	if (!is_tls_uri(uri) && !(cfg->starttls && !is_ldapi_uri(uri)))
+	if (!uses_tls(cfg, uri))
 		return 0;
 	if (cfg->tls_ca_file != NULL) {
 		*what = "TLS CA file";
@@ -382,8 +389,7 @@ try_uri(LDAP **ldp, const struct config_ldap *cfg, const char *uri,
 	}
 	/* Inside TLS, no SASL security layer: Active Directory refuses
 	 * GSSAPI signing or sealing over LDAPS or StartTLS. */
-	if (cfg->bind_method == BIND_GSSAPI && (is_tls_uri(uri) ||
-	    (cfg->starttls && !is_ldapi_uri(uri))) &&
+	if (cfg->bind_method == BIND_GSSAPI && uses_tls(cfg, uri) &&
 	    ldap_set_option(ld, LDAP_OPT_X_SASL_SECPROPS, "maxssf=0") !=
 	    LDAP_OPT_SUCCESS) {
 		rc = err_set(err, L2S_ELDAP, "cannot set LDAP option SASL "
@@ -411,8 +417,7 @@ try_uri(LDAP **ldp, const struct config_ldap *cfg, const char *uri,
 	buf_printf(&msg, " to '%s' %s: ", uri, lrc < 0 ? "failed" : "refused");
 	describe(&msg, lrc, diag);
 	if (lrc == LDAP_STRONG_AUTH_REQUIRED &&
-	    cfg->bind_method == BIND_GSSAPI && (is_tls_uri(uri) ||
-	    cfg->starttls))
+	    cfg->bind_method == BIND_GSSAPI && uses_tls(cfg, uri))
 		/* Samba's default: GSSAPI must sign, and may not inside TLS. */
 		buf_puts(&msg, ": this server does not take GSSAPI inside TLS: "
 		    "use GSSAPI over ldap:// without StartTLS (it is signed "

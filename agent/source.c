@@ -155,6 +155,21 @@ group_key(const struct source_work *w, const struct config *cfg)
 	    cfg->groups.key;
 }
 
+/* The text of e's user key (caller frees), or NULL when it has none that
+ * can be used (record_start() notes that entry). */
+static char *
+entry_user_key(const struct source_work *w, const struct config *cfg,
+    const struct entry *e)
+{
+	const char *ka = user_key(w, cfg);
+	const struct value *kv = entry_first(e, ka);
+	char *key = NULL;
+
+	if (kv != NULL && source_key_text(ka, kv, &key) != L2S_OK)
+		key = NULL;
+	return key;
+}
+
 static int
 note_add(struct source_result *res, enum rec_kind kind, const char *dn,
     const char *reason, struct err *err)
@@ -844,12 +859,10 @@ static int
 on_disabled(void *arg, const struct entry *e, struct err *err)
 {
 	struct search_ctx *ctx = arg;
-	const char *ka = user_key(ctx->res->work, ctx->cfg);
-	const struct value *kv = entry_first(e, ka);
-	char *key = NULL;
+	char *key = entry_user_key(ctx->res->work, ctx->cfg, e);
 	int rc;
 
-	if (kv == NULL || source_key_text(ka, kv, &key) != L2S_OK)
+	if (key == NULL)
 		return L2S_OK;	/* noted when the users search meets it */
 	rc = hmap_put(&ctx->res->work->disabled, key, (void *)1, NULL);
 	free(key);
@@ -860,12 +873,10 @@ static int
 on_user(void *arg, const struct entry *e, struct err *err)
 {
 	struct search_ctx *ctx = arg;
-	const char *ka = user_key(ctx->res->work, ctx->cfg);
-	const struct value *kv = entry_first(e, ka);
-	char *key = NULL;
+	char *key = entry_user_key(ctx->res->work, ctx->cfg, e);
 	int disabled = 0;
 
-	if (kv != NULL && source_key_text(ka, kv, &key) == L2S_OK)
+	if (key != NULL)
 		disabled = hmap_get(&ctx->res->work->disabled, key) != NULL;
 	free(key);
 	return source_add_user(ctx->res, ctx->cfg, e, disabled, err);
@@ -944,7 +955,7 @@ follow_ranges(struct source_result *res, struct ldapconn *c,
 			    g->range_next, -1, 0 };
 
 			if (n == RANGE_REQUESTS_MAX ||
-			    g->range_next > LONG_MAX - 100000 - 1)
+			    g->range_next > LONG_MAX - cfg->groups.member_range - 1)
 				return err_set(err, L2S_EUNSAFE, "group '%s': "
 				    "more than %d member ranges or %ld values: "
 				    "the read is incomplete", g->dn,
@@ -982,12 +993,10 @@ static int
 on_chain_member(void *arg, const struct entry *e, struct err *err)
 {
 	struct chain_ctx *cx = arg;
-	const char *ka = user_key(cx->res->work, cx->cfg);
-	const struct value *kv = entry_first(e, ka);
 	struct record *u;
-	char *key = NULL;
+	char *key = entry_user_key(cx->res->work, cx->cfg, e);
 
-	if (kv == NULL || source_key_text(ka, kv, &key) != L2S_OK)
+	if (key == NULL)
 		return L2S_OK;		/* noted by the users search */
 	u = hmap_get(&cx->res->rs.users, key);
 	free(key);

@@ -198,39 +198,56 @@ sync_lock_path(const char *state)
 	return p;
 }
 
-/* What a dry run shows after the operations: the entries skipped (out of
- * scope) and the objects held back, each with its reason. */
+/* The entries the plan leaves out: the skipped ones (out of scope) and the
+ * objects held back, which are named here once per cycle, not silently
+ * kept.  A dry run shows them after the operations. */
 struct notes {
 	struct plan_note *v;	/* owned array; strings borrowed from src */
-	size_t n;
+	size_t n, cap;
 };
+
+static int
+notes_add(struct notes *nt, struct plan_note note)
+{
+	if (nt->n == nt->cap) {
+		size_t cap = nt->cap ? nt->cap * 2 : 16;
+		struct plan_note *v = realloc(nt->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -1;
+		nt->v = v;
+		nt->cap = cap;
+	}
+	nt->v[nt->n++] = note;
+	return 0;
+}
 
 static int
 plan_notes(struct notes *nt, const struct source_result *src,
     struct err *err)
 {
 	const struct hmap *maps[2] = { &src->rs.users, &src->rs.groups };
-	size_t i, pos, cap = src->nnotes;
+	size_t i, pos;
 	void *v;
 	int m;
 
-	for (m = 0; m < 2; m++)
-		for (pos = 0; hmap_next(maps[m], &pos, NULL, &v);)
-			cap += ((const struct record *)v)->held != NULL;
-	nt->v = calloc(cap ? cap : 1, sizeof(*nt->v));
-	if (nt->v == NULL)
-		return err_set(err, L2S_ENOMEM, "out of memory");
 	for (i = 0; i < src->nnotes; i++)
-		nt->v[nt->n++] = (struct plan_note){
-			src->notes[i].kind == REC_USER ? "user" : "group",
-			src->notes[i].dn, src->notes[i].reason, 0 };
+		if (notes_add(nt, (struct plan_note){
+		    src->notes[i].kind == REC_USER ? "user" : "group",
+		    src->notes[i].dn, src->notes[i].reason, 0 }) != 0)
+			return err_set(err, L2S_ENOMEM, "out of memory");
 	for (m = 0; m < 2; m++)
 		for (pos = 0; hmap_next(maps[m], &pos, NULL, &v);) {
 			const struct record *r = v;
+			const char *type = m == 0 ? "user" : "group";
 
-			if (r->held != NULL)
-				nt->v[nt->n++] = (struct plan_note){
-				    m == 0 ? "user" : "group", r->dn, r->held, 1 };
+			if (r->held == NULL)
+				continue;
+			log_warnx("%s '%s' held back, left as it is: %s", type,
+			    r->dn, r->held);
+			if (notes_add(nt, (struct plan_note){ type, r->dn,
+			    r->held, 1 }) != 0)
+				return err_set(err, L2S_ENOMEM, "out of memory");
 		}
 	return L2S_OK;
 }
@@ -242,7 +259,7 @@ sync_cycle(const struct config *cfg, const struct sync_opts *o,
 	struct source_result src;
 	struct hmap users = HMAP_INIT, groups = HMAP_INIT, doubt = HMAP_INIT;
 	struct plan plan = PLAN_INIT;
-	struct notes notes = { NULL, 0 };
+	struct notes notes = { NULL, 0, 0 };
 	struct platform_lock *lock = NULL;
 	struct state *state = NULL;
 	struct http *http = NULL;
@@ -297,29 +314,10 @@ sync_cycle(const struct config *cfg, const struct sync_opts *o,
 	if (rc != L2S_OK)
 		goto done;
 	st->held = plan.held;
-	{
-		/* Held objects are named once per cycle, not silently kept. */
-		struct hmap *maps[2] = { &src.rs.users, &src.rs.groups };
-		int m;
-
-		for (m = 0; m < 2; m++) {
-			size_t pos = 0;
-			void *v;
-
-			while (hmap_next(maps[m], &pos, NULL, &v)) {
-				const struct record *r = v;
-
-				if (r->held != NULL)
-					log_warnx("%s '%s' held back, left as it "
-					    "is: %s", m == 0 ? "user" : "group",
-					    r->dn, r->held);
-			}
-		}
-	}
+	rc = plan_notes(&notes, &src, err);
+	if (rc != L2S_OK)
+		goto done;
 	if (o->dry_run) {
-		rc = plan_notes(&notes, &src, err);
-		if (rc != L2S_OK)
-			goto done;
 		plan.notes = notes.v;
 		plan.nnotes = notes.n;
 		if (o->json) {
