@@ -311,13 +311,18 @@ ok $? "the DC restarts taking simple binds over plain LDAP" || diag "$(tail -n 5
 PAUSE_UPSTREAM_HOST=$AD_IP PAUSE_UPSTREAM_PORT=389 ldap_pause_start "$tmp/pause"
 ok $? "a pacing proxy runs in front of the DC"
 write_config "$tmp/pause.yaml" uri="$PAUSE_URI" dialect=ad
-# Searches answered before the hold: the root DSE, the disabled users, six
-# pages of users (page_size 1000), the groups, the first follow-up range.
-ldap_pause_arm 10
-scim_reset_stats >/dev/null
-"$L2S_BIN" -c "$tmp/pause.yaml" sync >"$L2S_OUT/race.out" 2>"$L2S_OUT/race.err" &
-race_pid=$!
-ldap_pause_wait_held 60
+# sync_held NAME: a sync through the proxy in the background (its pid in
+# held_pid), held once 10 searches were answered: the root DSE, the
+# disabled users, six pages of users (page_size 1000), the groups, the
+# first follow-up range.
+sync_held() {
+	ldap_pause_arm 10
+	scim_reset_stats >/dev/null
+	"$L2S_BIN" -c "$tmp/pause.yaml" sync >"$L2S_OUT/$1.out" 2>"$L2S_OUT/$1.err" &
+	held_pid=$!
+	ldap_pause_wait_held 60
+}
+sync_held race
 ok $? "the agent is held between two member ranges of big"
 cat >"$tmp/race.ldif" <<LDIF
 dn: CN=big,$GROUPS_OU
@@ -328,21 +333,17 @@ LDIF
 ad_modify "$tmp/race.ldif"
 ok $? "meanwhile a member early in the list leaves big (the later ranges shift)"
 ldap_pause_release
-bg_wait "$race_pid" 60
+bg_wait "$held_pid" 60
 is "$bg_rc" 5 "the group changed between its ranges (uSNChanged): exit 5"
 like "$(cat "$L2S_OUT/race.err")" "group 'CN=big,$GROUPS_OU' changed while its members were read in ranges" \
     "naming the group"
 is "$(writes)" 0 "and nothing is sent: no member skipped by the shift is removed"
 
-ldap_pause_arm 10
-scim_reset_stats >/dev/null
-"$L2S_BIN" -c "$tmp/pause.yaml" sync >"$L2S_OUT/cut.out" 2>"$L2S_OUT/cut.err" &
-cut_pid=$!
-ldap_pause_wait_held 60
+sync_held cut
 ok $? "the agent is held after its first follow-up range request was answered"
 like "$(ldap_pause_held)" "^10 " "by then 10 searches ended" || diag "held: $(ldap_pause_held)"
 ldap_pause_stop
-bg_wait "$cut_pid" 60
+bg_wait "$held_pid" 60
 is "$bg_rc" 3 "the connection lost in the middle of the member ranges: exit 3"
 like "$(cat "$L2S_OUT/cut.err")" "directory read incomplete, nothing changed" "the read is incomplete"
 is "$(writes)" 0 "nothing is sent: no member of big is removed"

@@ -154,19 +154,15 @@ def main():
 
     gby_dn = {norm_dn(text(g, "dn")): g for g in groups}
 
-    def flat(g):
-        out, seen, todo = set(), {norm_dn(text(g, "dn"))}, [g]
-        while todo:
-            for m in todo.pop().get("member", []):
-                n = norm_dn(m.decode("utf-8"))
-                if n in by_dn:
-                    out.add(guid(by_dn[n]))
-                elif n in gby_dn and n not in seen:
-                    seen.add(n)
-                    todo.append(gby_dn[n])
-        return out
+    def members(dn):
+        return [norm_dn(m.decode("utf-8")) for m in gby_dn[dn].get("member", [])]
 
-    want_groups = [(text(g, "cn"), guid(g), flat(g)) for g in groups]
+    def user_key(dn):
+        return guid(by_dn[dn]) if dn in by_dn else None
+
+    want_groups = [(text(g, "cn"), guid(g),
+                    oracle.flatten(norm_dn(text(g, "dn")), members, user_key, gby_dn))
+                   for g in groups]
     problems += oracle.group_problems(want_groups, remote_groups, id_of, gone, "AD")
     return oracle.report(problems, len(users), len(groups))
 

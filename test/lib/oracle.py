@@ -21,6 +21,22 @@ def duplicate_problems(remote_users, remote_groups):
     return problems
 
 
+def flatten(root_dn, members, user_key, groups_by_dn):
+    """The user keys reachable from the group root_dn (normalised DN):
+    members(dn) gives a group's normalised member DNs, user_key(dn) a user's
+    key or None, groups_by_dn the groups nesting may go through; cycles end."""
+    out, seen, todo = set(), {root_dn}, [root_dn]
+    while todo:
+        for n in members(todo.pop()):
+            k = user_key(n)
+            if k is not None:
+                out.add(k)
+            elif n in groups_by_dn and n not in seen:
+                seen.add(n)
+                todo.append(n)
+    return out
+
+
 def group_problems(want_groups, remote_groups, id_of, gone_ids, origin):
     """want_groups: (name, key, set of member user keys) per directory group;
     id_of: user key -> SCIM id; gone_ids: SCIM ids of users that left."""

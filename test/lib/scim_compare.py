@@ -134,17 +134,14 @@ def main():
 
     gby_dn = {norm_dn(first(g, "dn")): g for g in groups}
 
-    def flat(g, path):
-        out = set()
-        for m in g.get("member", []):
-            n = norm_dn(m)
-            if n in by_dn:
-                out.add(first(by_dn[n], "entryUUID"))
-            elif n in gby_dn and n not in path:
-                out |= flat(gby_dn[n], path | {n})
-        return out
+    def members(dn):
+        return [norm_dn(m) for m in gby_dn[dn].get("member", [])]
 
-    want_groups = [(first(g, "cn"), first(g, "entryUUID"), flat(g, {norm_dn(first(g, "dn"))}))
+    def user_key(dn):
+        return first(by_dn[dn], "entryUUID") if dn in by_dn else None
+
+    want_groups = [(first(g, "cn"), first(g, "entryUUID"),
+                    oracle.flatten(norm_dn(first(g, "dn")), members, user_key, gby_dn))
                    for g in groups]
     problems += oracle.group_problems(want_groups, remote_groups, id_of_uuid, gone_ids, "LDAP")
     return oracle.report(problems, len(users), len(groups))
