@@ -434,6 +434,8 @@ static const struct key scim_keys[] = {
 	  .off = OFF(scim.token_expires) },
 	{ .name = "concurrency", .type = T_INT, .off = OFF(scim.concurrency),
 	  .def = 4, .min = 1, .max = 64 },
+	{ .name = "rate_limit", .type = T_INT, .off = OFF(scim.rate_limit),
+	  .def = 0, .min = 0, .max = 100000 },
 	{ .name = "timeout", .type = T_DURATION, .off = OFF(scim.timeout),
 	  .def = 30, .min = 1, .max = 3600 },
 	{ .name = "tls_verify", .type = T_BOOL, .off = OFF(scim.tls_verify),
@@ -461,6 +463,11 @@ static const struct key sync_keys[] = {
 	{ .name = "max_removals", .type = T_PERCENT,
 	  .off = OFF(sync.max_removals),
 	  .off2 = OFF(sync.max_removals_is_percent), .def = 5 },
+	{ .name = "incremental", .type = T_BOOL, .off = OFF(sync.incremental),
+	  .def = 0 },
+	{ .name = "full_interval", .type = T_DURATION,
+	  .off = OFF(sync.full_interval), .def = 86400, .min = 60,
+	  .max = 366L * 86400 },
 	{ .name = NULL }
 };
 static const struct section sync_section = { sync_keys, NULL };

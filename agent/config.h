@@ -97,6 +97,7 @@ struct config_scim {
 	char *token_env;
 	time_t token_expires;		/* 0: not set; else 00:00 UTC that day */
 	int concurrency;		/* 1..64, default 4 */
+	int rate_limit;			/* requests per second, 0 = none */
 	int timeout;			/* seconds, 1..3600, default 30 */
 	int tls_verify;			/* default 1 */
 	char *tls_ca_file;		/* optional */
@@ -112,6 +113,9 @@ struct config_sync {
 	enum removal_mode removal;	/* default deactivate */
 	int max_removals;		/* count, or percent when is_percent */
 	int max_removals_is_percent;	/* default: 5 percent */
+	int incremental;		/* default 0: read only what changed */
+	int full_interval;		/* seconds between full reads when
+					 * incremental, default 86400 */
 };
 
 struct config {

@@ -21,6 +21,7 @@
  * Logs only debug detail; errors go to the caller in struct err.
  */
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -655,13 +656,16 @@ search_fail(struct err *err, const char *base, const char *filter, int lrc,
 /* One search: subtree with the paged results control, or (paged 0) a
  * base-object read without it. */
 static int
-search_run(struct ldapconn *c, const char *base, int paged,
+search_run(struct ldapconn *c, const char *base, int paged, int deleted,
     const char *filter, const char *const *attrs, ldap_entry_fn fn,
     void *arg, struct err *err)
 {
+	/* AD's Show Deleted control: tombstones are returned too. */
+	LDAPControl show_deleted = { (char *)"1.2.840.113556.1.4.417",
+	    { 0, NULL }, 1 };
 	struct berval cookie = { 0, NULL };
 	LDAPControl *pctrl = NULL, **sctrls = NULL, *found;
-	LDAPControl *ctrls[2] = { NULL, NULL };
+	LDAPControl *ctrls[3] = { NULL, NULL, NULL };
 	LDAPMessage *msg = NULL;
 	struct timeval tv = { c->timeout, 0 };
 	struct entry e;
@@ -680,6 +684,7 @@ search_run(struct ldapconn *c, const char *base, int paged,
 			}
 		}
 		ctrls[0] = pctrl;
+		ctrls[pctrl != NULL ? 1 : 0] = deleted ? &show_deleted : NULL;
 		lrc = ldap_search_ext(c->ld, base, paged ? LDAP_SCOPE_SUBTREE :
 		    LDAP_SCOPE_BASE, filter, (char **)attrs, 0, ctrls, NULL,
 		    NULL, LDAP_NO_LIMIT, &msgid);
@@ -783,14 +788,23 @@ int
 ldapconn_search(struct ldapconn *c, const char *base, const char *filter,
     const char *const *attrs, ldap_entry_fn fn, void *arg, struct err *err)
 {
-	return search_run(c, base, 1, filter, attrs, fn, arg, err);
+	return search_run(c, base, 1, 0, filter, attrs, fn, arg, err);
+}
+
+int
+ldapconn_search_deleted(struct ldapconn *c, const char *base,
+    const char *filter, const char *const *attrs, ldap_entry_fn fn, void *arg,
+    struct err *err)
+{
+	return search_run(c, base, 1, 1, filter, attrs, fn, arg, err);
 }
 
 int
 ldapconn_read(struct ldapconn *c, const char *dn, const char *const *attrs,
     ldap_entry_fn fn, void *arg, struct err *err)
 {
-	return search_run(c, dn, 0, "(objectClass=*)", attrs, fn, arg, err);
+	return search_run(c, dn, 0, 0, "(objectClass=*)", attrs, fn, arg,
+	    err);
 }
 
 int
@@ -874,5 +888,360 @@ done:
 	if (parsed != NULL)
 		ldap_dnfree(parsed);
 	ldap_memfree(s);
+	return rc;
+}
+
+/* --- RFC 4533 content synchronisation (refreshOnly) --- */
+
+static int
+hex_decode(const char *hex, struct berval *out)
+{
+	size_t n = strlen(hex), i;
+	unsigned char *p;
+
+	if (n % 2 != 0 || (p = malloc(n / 2 + 1)) == NULL)
+		return -1;
+	for (i = 0; i < n / 2; i++) {
+		unsigned hi, lo;
+
+		if (sscanf(hex + 2 * i, "%1x%1x", &hi, &lo) != 2) {
+			free(p);
+			return -1;
+		}
+		p[i] = (unsigned char)(hi << 4 | lo);
+	}
+	out->bv_val = (char *)p;
+	out->bv_len = n / 2;
+	return 0;
+}
+
+static char *
+hex_encode(const struct berval *bv)
+{
+	char *s = malloc(bv->bv_len * 2 + 1);
+	size_t i;
+
+	if (s == NULL)
+		return NULL;
+	for (i = 0; i < bv->bv_len; i++)
+		snprintf(s + 2 * i, 3, "%02x", (unsigned char)bv->bv_val[i]);
+	s[bv->bv_len * 2] = '\0';
+	return s;
+}
+
+/* A 16-byte syncUUID as entryUUID text; -1 when it is not 16 bytes. */
+static int
+uuid_text(const struct berval *u, char out[37])
+{
+	const unsigned char *p = (const unsigned char *)u->bv_val;
+	size_t i, o = 0;
+
+	if (u->bv_len != 16)
+		return -1;
+	for (i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		snprintf(out + o, 3, "%02x", p[i]);
+		o += 2;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* Keep the latest cookie the server sent. */
+static int
+cookie_keep(struct ldap_sync_out *out, const struct berval *bv)
+{
+	char *h;
+
+	if (bv->bv_val == NULL || bv->bv_len == 0)
+		return 0;
+	if ((h = hex_encode(bv)) == NULL)
+		return -1;
+	free(out->cookie);
+	out->cookie = h;
+	return 0;
+}
+
+struct sync_run {
+	struct ldapconn *c;
+	const char *base, *filter;
+	ldap_sync_fn fn;
+	void *arg;
+	struct ldap_sync_out *out;
+};
+
+static int
+sync_bad(struct sync_run *s, struct err *err, const char *what)
+{
+	return err_set(err, L2S_EUNSAFE, "content sync '%s' '%s': %s",
+	    s->base, s->filter, what);
+}
+
+/* One SearchResultEntry: its Sync State control, then the entry. */
+static int
+sync_entry(struct sync_run *s, LDAPMessage *msg, struct err *err)
+{
+	LDAPControl **ctrls = NULL, *st;
+	BerElement *ber = NULL;
+	struct berval uuid = { 0, NULL }, cookie = { 0, NULL };
+	struct entry e;
+	ber_int_t state;
+	ber_len_t len;
+	char text[37];
+	int rc = L2S_OK;
+
+	/* The controls first: walking the attributes disturbs the BER. */
+	if (ldap_get_entry_controls(s->c->ld, msg, &ctrls) != LDAP_SUCCESS ||
+	    (st = ldap_control_find(LDAP_CONTROL_SYNC_STATE, ctrls,
+	    NULL)) == NULL) {
+		rc = sync_bad(s, err, "an entry came without its sync state");
+		goto done;
+	}
+	ber = ber_init(&st->ldctl_value);
+	if (ber == NULL || ber_scanf(ber, "{em", &state, &uuid) == LBER_ERROR ||
+	    uuid_text(&uuid, text) != 0) {
+		rc = sync_bad(s, err, "a malformed sync state control");
+		goto done;
+	}
+	if (ber_peek_tag(ber, &len) == LDAP_TAG_SYNC_COOKIE &&
+	    (ber_scanf(ber, "m", &cookie) == LBER_ERROR ||
+	    cookie_keep(s->out, &cookie) != 0)) {
+		rc = sync_bad(s, err, "a malformed cookie");
+		goto done;
+	}
+	s->out->events++;
+	switch (state) {
+	case LDAP_SYNC_PRESENT:
+		rc = s->fn(s->arg, SYNC_PRESENT, text, NULL, err);
+		break;
+	case LDAP_SYNC_DELETE:
+		rc = s->fn(s->arg, SYNC_DELETE, text, NULL, err);
+		break;
+	case LDAP_SYNC_ADD:
+	case LDAP_SYNC_MODIFY:
+		if (entry_build(s->c, msg, &e) != LDAP_SUCCESS) {
+			rc = sync_bad(s, err, "cannot decode an entry");
+			break;
+		}
+		rc = s->fn(s->arg, SYNC_UPSERT, text, &e, err);
+		break;
+	default:
+		rc = sync_bad(s, err, "an unknown sync state");
+	}
+done:
+	if (ber != NULL)
+		ber_free(ber, 1);
+	ldap_controls_free(ctrls);
+	return rc;
+}
+
+/* A syncInfo message: a new cookie, the end of a phase, or a UUID set. */
+static int
+sync_info(struct sync_run *s, LDAPMessage *msg, struct err *err)
+{
+	char *oid = NULL, text[37];
+	struct berval *data = NULL, cookie = { 0, NULL };
+	BerVarray uuids = NULL;
+	BerElement *ber = NULL;
+	ber_tag_t tag;
+	ber_len_t len;
+	ber_int_t flag = 0;
+	size_t i;
+	int rc = L2S_OK;
+
+	if (ldap_parse_intermediate(s->c->ld, msg, &oid, &data, NULL, 0) !=
+	    LDAP_SUCCESS || oid == NULL || strcmp(oid, LDAP_SYNC_INFO) != 0 ||
+	    data == NULL || (ber = ber_init(data)) == NULL) {
+		rc = sync_bad(s, err, "an unexpected intermediate response");
+		goto done;
+	}
+	tag = ber_peek_tag(ber, &len);
+	if (tag == LDAP_TAG_SYNC_NEW_COOKIE) {
+		if (ber_scanf(ber, "m", &cookie) == LBER_ERROR ||
+		    cookie_keep(s->out, &cookie) != 0)
+			rc = sync_bad(s, err, "a malformed new cookie");
+		goto done;
+	}
+	if (tag != LDAP_TAG_SYNC_REFRESH_DELETE &&
+	    tag != LDAP_TAG_SYNC_REFRESH_PRESENT &&
+	    tag != LDAP_TAG_SYNC_ID_SET) {
+		rc = sync_bad(s, err, "an unknown sync info message");
+		goto done;
+	}
+	if (ber_scanf(ber, "{") == LBER_ERROR)
+		goto bad;
+	if (ber_peek_tag(ber, &len) == LDAP_TAG_SYNC_COOKIE &&
+	    (ber_scanf(ber, "m", &cookie) == LBER_ERROR ||
+	    cookie_keep(s->out, &cookie) != 0))
+		goto bad;
+	/* refreshDone (phases) and refreshDeletes (UUID sets) share tag 1. */
+	if (ber_peek_tag(ber, &len) == LDAP_TAG_REFRESHDONE &&
+	    ber_scanf(ber, "b", &flag) == LBER_ERROR)
+		goto bad;
+	if (tag == LDAP_TAG_SYNC_REFRESH_PRESENT) {
+		s->out->present_phase = 1;
+		goto done;
+	}
+	if (tag == LDAP_TAG_SYNC_REFRESH_DELETE)
+		goto done;
+	if (ber_scanf(ber, "[W]", &uuids) == LBER_ERROR)
+		goto bad;
+	if (!flag)
+		s->out->present_phase = 1;
+	for (i = 0; uuids != NULL && uuids[i].bv_val != NULL && rc == L2S_OK;
+	    i++) {
+		if (uuid_text(&uuids[i], text) != 0)
+			goto bad;
+		s->out->events++;
+		rc = s->fn(s->arg, flag ? SYNC_DELETE : SYNC_PRESENT, text, NULL,
+		    err);
+	}
+	goto done;
+bad:
+	rc = sync_bad(s, err, "a malformed sync info message");
+done:
+	ber_bvarray_free(uuids);
+	if (ber != NULL)
+		ber_free(ber, 1);
+	ber_bvfree(data);
+	ldap_memfree(oid);
+	return rc;
+}
+
+/* The SearchResultDone: refresh required, or the Sync Done control. */
+static int
+sync_done(struct sync_run *s, LDAPMessage *msg, struct err *err)
+{
+	LDAPControl **sctrls = NULL, *done;
+	BerElement *ber = NULL;
+	struct berval cookie = { 0, NULL };
+	char *diag = NULL, *matched = NULL;
+	ber_int_t deletes = 0;
+	ber_len_t len;
+	int code, lrc, rc = L2S_OK;
+
+	lrc = ldap_parse_result(s->c->ld, msg, &code, &matched, &diag, NULL,
+	    &sctrls, 0);
+	if (lrc != LDAP_SUCCESS) {
+		rc = search_fail(err, s->base, s->filter, lrc, NULL, NULL);
+		goto out;
+	}
+	if (code == LDAP_SYNC_REFRESH_REQUIRED) {
+		s->out->refresh_required = 1;
+		goto out;
+	}
+	if (code != LDAP_SUCCESS) {
+		rc = search_fail(err, s->base, s->filter, code, diag, matched);
+		goto out;
+	}
+	done = ldap_control_find(LDAP_CONTROL_SYNC_DONE, sctrls, NULL);
+	if (done == NULL) {
+		rc = sync_bad(s, err, "the server ended without a sync done "
+		    "control (is the syncprov overlay on this database?)");
+		goto out;
+	}
+	ber = ber_init(&done->ldctl_value);
+	if (ber == NULL || ber_scanf(ber, "{") == LBER_ERROR ||
+	    (ber_peek_tag(ber, &len) == LDAP_TAG_SYNC_COOKIE &&
+	    (ber_scanf(ber, "m", &cookie) == LBER_ERROR ||
+	    cookie_keep(s->out, &cookie) != 0)) ||
+	    (ber_peek_tag(ber, &len) == LDAP_TAG_REFRESHDELETES &&
+	    ber_scanf(ber, "b", &deletes) == LBER_ERROR)) {
+		rc = sync_bad(s, err, "a malformed sync done control");
+		goto out;
+	}
+	if (!deletes)
+		s->out->present_phase = 1;
+out:
+	if (ber != NULL)
+		ber_free(ber, 1);
+	ldap_controls_free(sctrls);
+	ldap_memfree(diag);
+	ldap_memfree(matched);
+	return rc;
+}
+
+int
+ldapconn_sync(struct ldapconn *c, const char *base, const char *filter,
+    const char *const *attrs, const char *cookie, ldap_sync_fn fn, void *arg,
+    struct ldap_sync_out *out, struct err *err)
+{
+	struct sync_run s = { c, base, filter, fn, arg, out };
+	struct berval cv = { 0, NULL }, value = { 0, NULL };
+	LDAPControl *ctrl = NULL, *ctrls[2] = { NULL, NULL };
+	LDAPMessage *msg = NULL;
+	BerElement *ber = NULL;
+	struct timeval tv = { c->timeout, 0 };
+	char *diag = NULL;
+	int msgid = -1, lrc, res, rc = L2S_OK;
+
+	memset(out, 0, sizeof(*out));
+	if (cookie != NULL && hex_decode(cookie, &cv) != 0)
+		return err_set(err, L2S_EPARSE, "the stored sync cookie is not "
+		    "hex text");
+	ber = ber_alloc_t(LBER_USE_DER);
+	if (ber == NULL ||
+	    ber_printf(ber, "{e", (ber_int_t)LDAP_SYNC_REFRESH_ONLY) < 0 ||
+	    (cv.bv_val != NULL && ber_printf(ber, "O", &cv) < 0) ||
+	    ber_printf(ber, "N}") < 0 || ber_flatten2(ber, &value, 0) < 0 ||
+	    ldap_control_create(LDAP_CONTROL_SYNC, 1, &value, 1, &ctrl) !=
+	    LDAP_SUCCESS) {
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+		goto done;
+	}
+	ctrls[0] = ctrl;
+	lrc = ldap_search_ext(c->ld, base, LDAP_SCOPE_SUBTREE, filter,
+	    (char **)attrs, 0, ctrls, NULL, NULL, LDAP_NO_LIMIT, &msgid);
+	if (lrc != LDAP_SUCCESS) {
+		diag = diag_take(c->ld);
+		rc = search_fail(err, base, filter, lrc, diag, NULL);
+		msgid = -1;
+		goto done;
+	}
+	for (;;) {
+		res = ldap_result(c->ld, msgid, LDAP_MSG_ONE,
+		    c->timeout > 0 ? &tv : NULL, &msg);
+		if (res == 0) {
+			rc = search_fail(err, base, filter, LDAP_TIMEOUT,
+			    "no answer from the server", NULL);
+			goto done;
+		}
+		if (res == -1) {
+			int code = last_code(c->ld);
+
+			diag = diag_take(c->ld);
+			rc = search_fail(err, base, filter, code, diag, NULL);
+			msgid = -1;
+			goto done;
+		}
+		if (res == LDAP_RES_SEARCH_ENTRY)
+			rc = sync_entry(&s, msg, err);
+		else if (res == LDAP_RES_INTERMEDIATE)
+			rc = sync_info(&s, msg, err);
+		else if (res == LDAP_RES_SEARCH_RESULT) {
+			msgid = -1;
+			rc = sync_done(&s, msg, err);
+			goto done;
+		}
+		ldap_msgfree(msg);
+		msg = NULL;
+		if (rc != L2S_OK)
+			goto done;
+	}
+done:
+	if (msgid != -1)
+		ldap_abandon_ext(c->ld, msgid, NULL, NULL);
+	if (msg != NULL)
+		ldap_msgfree(msg);
+	if (rc != L2S_OK) {
+		free(out->cookie);
+		out->cookie = NULL;
+	}
+	ldap_control_free(ctrl);
+	if (ber != NULL)
+		ber_free(ber, 1);
+	free(cv.bv_val);
+	ldap_memfree(diag);
 	return rc;
 }

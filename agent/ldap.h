@@ -47,10 +47,50 @@ typedef int (*ldap_entry_fn)(void *arg, const struct entry *e,
 int ldapconn_search(struct ldapconn *c, const char *base, const char *filter,
     const char *const *attrs, ldap_entry_fn fn, void *arg, struct err *err);
 
+/* ldapconn_search() with Active Directory's Show Deleted control: deleted
+ * objects (tombstones) are returned as well. */
+int ldapconn_search_deleted(struct ldapconn *c, const char *base,
+    const char *filter, const char *const *attrs, ldap_entry_fn fn, void *arg,
+    struct err *err);
+
 /* Read the one entry dn (base scope, no paging) asking for attrs; fn sees
  * it once.  Outcomes as ldapconn_search(); L2S_ELDAP when dn is gone. */
 int ldapconn_read(struct ldapconn *c, const char *dn,
     const char *const *attrs, ldap_entry_fn fn, void *arg, struct err *err);
+
+/*
+ * RFC 4533 content synchronisation, refreshOnly: what changed under base
+ * for filter since cookie (NULL: everything there is).  fn is called for
+ * each entry the server reports: SYNC_UPSERT with the whole entry (added or
+ * modified), SYNC_DELETE, and SYNC_PRESENT (unchanged, present phase);
+ * uuid is the entry's entryUUID as lower-case text, e NULL except for
+ * upserts.  Deletes listed in a syncIdSet come as SYNC_DELETE, presents as
+ * SYNC_PRESENT, with e NULL.
+ *
+ * On L2S_OK, out->cookie (owned, may be NULL when the server sent none) is
+ * the cookie for the next call, and out->present_phase says the server
+ * used the present phase: every entry it did not report as present or
+ * upserted is gone.  out->refresh_required is set (and L2S_OK returned)
+ * when the server cannot serve the cookie (e-syncRefreshRequired): read
+ * everything instead.  A failed search is L2S_ELDAP or L2S_EUNSAFE as for
+ * ldapconn_search().  Cookies travel as hex text.
+ */
+enum ldap_sync_event { SYNC_PRESENT, SYNC_UPSERT, SYNC_DELETE };
+
+typedef int (*ldap_sync_fn)(void *arg, enum ldap_sync_event ev,
+    const char *uuid, const struct entry *e, struct err *err);
+
+struct ldap_sync_out {
+	char *cookie;		/* owned, hex */
+	int present_phase;
+	int refresh_required;
+	size_t events;		/* how many fn calls */
+};
+
+int ldapconn_sync(struct ldapconn *c, const char *base, const char *filter,
+    const char *const *attrs, const char *cookie, ldap_sync_fn fn, void *arg,
+    struct ldap_sync_out *out, struct err *err);
+
 
 /* Read one attribute of the root DSE (first value; caller frees *out, NULL
  * when absent).  For dialect detection. */

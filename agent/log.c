@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "progress.h"
 
 #define LOG_LINE_MAX 4096
 #define LOG_SECRETS_MAX 16
@@ -150,8 +151,10 @@ log_emit(enum log_level lvl, const char *msg)
 		    lvl == LOG_LVL_INFO ? "" : log_names[lvl],
 		    lvl == LOG_LVL_INFO ? "" : ": ", msg);
 	}
-	if (!buf_failed(&b))
+	if (!buf_failed(&b)) {
+		progress_clear();	/* never a log line inside a progress line */
 		fputs(buf_str(&b), stderr);
+	}
 	buf_free(&b);
 }
 

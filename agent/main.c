@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "incremental.h"
 #include "log.h"
 #include "platform.h"
 #include "state.h"
@@ -75,7 +76,7 @@ exit_for(int rc, const struct sync_stats *st)
 static int
 cmd_sync(const struct config *cfg, int argc, char **argv)
 {
-	struct sync_opts o = { 0, 0, 0 };
+	struct sync_opts o = { 0, 0, 0, 0 };
 	struct sync_stats st;
 	struct buf out = BUF_INIT, sum = BUF_INIT;
 	struct err err = ERR_INIT;
@@ -89,7 +90,7 @@ cmd_sync(const struct config *cfg, int argc, char **argv)
 		else if (strcmp(argv[i], "--force") == 0)
 			o.force = 1;
 		else if (strcmp(argv[i], "--full") == 0)
-			;	/* every cycle is a full read in this version */
+			o.full = 1;
 		else {
 			log_error("sync: unknown option '%s'", argv[i]);
 			usage(stderr);
@@ -123,7 +124,7 @@ cmd_sync(const struct config *cfg, int argc, char **argv)
 static int
 cmd_run(const char *path, struct config *cfg)
 {
-	struct sync_opts o = { 0, 0, 0 };
+	struct sync_opts o = { 0, 0, 0, 0 };
 	struct err err = ERR_INIT;
 
 	log_info("running: a cycle every %d s against '%s'", cfg->sync.interval,
@@ -309,7 +310,8 @@ cmd_state(const struct config *cfg, int argc, char **argv)
 		if (kind < 0) {
 			log_error("state forget: no object with key '%s'", argv[2]);
 			rc = EXIT_FAILED;
-		} else if (state_del(st, (enum rec_kind)kind, argv[2], &err) != L2S_OK) {
+		} else if (state_del(st, (enum rec_kind)kind, argv[2], &err) !=
+		    L2S_OK || incremental_unclean(st, &err) != L2S_OK) {
 			log_error("%s", err.msg);
 			rc = EXIT_CONFIG;
 		} else {

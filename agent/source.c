@@ -21,6 +21,7 @@
 #include "ldap.h"
 #include "log.h"
 #include "mapping.h"
+#include "progress.h"
 #include "source.h"
 #include "utf8.h"
 
@@ -33,6 +34,7 @@ struct group_raw {
 	size_t n, cap;
 	long range_next;	/* AD: first member value still to read, or -1 */
 	char *usn;		/* owned: uSNChanged when the first range came */
+	char *uuid;		/* owned: its snapshot name (incremental) */
 	unsigned mark;		/* flatten: the generation that last saw it */
 	struct hmap flat;	/* flatten result: user key -> (void *)1 */
 };
@@ -63,6 +65,7 @@ group_raw_free(void *p)
 	free(g->dns);
 	free(g->dn);
 	free(g->usn);
+	free(g->uuid);
 	hmap_free(&g->flat, NULL);
 	free(g);
 }
@@ -830,7 +833,7 @@ attr_list(const char ***out, const char *key, const struct mapping *m,
 	if (a == NULL)
 		return -1;
 	a[n++] = key;
-	for (i = 0; extra != NULL && i < 2 && extra[i] != NULL; i++)
+	for (i = 0; extra != NULL && i < 3 && extra[i] != NULL; i++)
 		a[n++] = extra[i];
 	for (i = 0; m != NULL && i < mapping_count(m); i++) {
 		const struct template *mt = mapping_template(m, i);
@@ -853,6 +856,7 @@ attr_list(const char ***out, const char *key, const struct mapping *m,
 struct search_ctx {
 	struct source_result *res;
 	const struct config *cfg;
+	struct progress *progress;	/* owned; NULL when not on a terminal */
 };
 
 static int
@@ -869,25 +873,69 @@ on_disabled(void *arg, const struct entry *e, struct err *err)
 	return rc == 0 ? L2S_OK : err_set(err, L2S_ENOMEM, "out of memory");
 }
 
+/* The entry's snapshot name, or NULL (the snapshot is then broken). */
+static char *
+entry_uuid(struct source_result *res, enum rec_kind kind,
+    const struct entry *e)
+{
+	const char *ua = source_uuid_attr(res->ad);
+	const struct value *v = entry_first(e, ua);
+	char *uuid = NULL, *name = NULL;
+
+	if (v == NULL || source_key_text(ua, v, &uuid) != L2S_OK ||
+	    (name = snapshot_name(kind, uuid)) == NULL) {
+		res->snap->broken = 1;
+		free(uuid);
+		return NULL;
+	}
+	free(uuid);
+	return name;
+}
+
 static int
 on_user(void *arg, const struct entry *e, struct err *err)
 {
 	struct search_ctx *ctx = arg;
-	char *key = entry_user_key(ctx->res->work, ctx->cfg, e);
-	int disabled = 0;
+	char *key = entry_user_key(ctx->res->work, ctx->cfg, e), *uuid;
+	int disabled = 0, rc;
 
 	if (key != NULL)
 		disabled = hmap_get(&ctx->res->work->disabled, key) != NULL;
 	free(key);
-	return source_add_user(ctx->res, ctx->cfg, e, disabled, err);
+	progress_update(ctx->progress, ctx->res->rs.nentries + 1);
+	rc = source_add_user(ctx->res, ctx->cfg, e, disabled, err);
+	if (rc == L2S_OK && ctx->res->snap != NULL &&
+	    (uuid = entry_uuid(ctx->res, REC_USER, e)) != NULL) {
+		rc = snapshot_put(ctx->res->snap, uuid, REC_USER, disabled, e,
+		    NULL, NULL, 0, err);
+		free(uuid);
+	}
+	return rc;
 }
 
 static int
 on_group(void *arg, const struct entry *e, struct err *err)
 {
 	struct search_ctx *ctx = arg;
+	struct group_raw *g;
+	char *norm = NULL;
+	int rc;
 
-	return source_add_group(ctx->res, ctx->cfg, e, err);
+	progress_update(ctx->progress, ctx->res->rs.nentries + 1);
+	rc = source_add_group(ctx->res, ctx->cfg, e, err);
+	if (rc != L2S_OK || ctx->res->snap == NULL)
+		return rc;
+	/* The member list is recorded once every range arrived. */
+	if (ldap_dn_norm(e->dn, &norm, err) != L2S_OK ||
+	    (g = hmap_get(&ctx->res->work->group_by_dn, norm)) == NULL ||
+	    (g->uuid = entry_uuid(ctx->res, REC_GROUP, e)) == NULL) {
+		free(norm);
+		ctx->res->snap->broken = 1;
+		return L2S_OK;
+	}
+	free(norm);
+	return snapshot_put(ctx->res->snap, g->uuid, REC_GROUP, 0, e,
+	    ctx->cfg->groups.member_attribute, NULL, 0, err);
 }
 
 /* The rest of each ranged member list, one base read per range. */
@@ -1089,16 +1137,247 @@ source_dialect_ad(struct ldapconn *c, const struct config *cfg, int *ad,
 	return L2S_OK;
 }
 
+const char *
+source_uuid_attr(int ad)
+{
+	return ad ? "objectGUID" : "entryUUID";
+}
+
+int
+source_attrs(const struct config *cfg, int ad, enum rec_kind kind,
+    const char ***out, char member[128], struct err *err)
+{
+	const char *extra[4] = { source_uuid_attr(ad), NULL, NULL, NULL };
+	const char *key;
+	int n;
+
+	*out = NULL;
+	if (kind == REC_USER) {
+		key = cfg->users.key_auto && ad ? "objectGUID" : cfg->users.key;
+		if (attr_list(out, key, cfg->users.map, NULL, extra) != 0)
+			return err_set(err, L2S_ENOMEM, "out of memory");
+		return L2S_OK;
+	}
+	key = cfg->groups.key_auto && ad ? "objectGUID" : cfg->groups.key;
+	/* On AD ask for the members in ranges of a known size, so a long
+	 * list arrives the same way from every server; in_chain needs none. */
+	if (cfg->groups.nested == NESTED_IN_CHAIN) {
+		member[0] = '\0';
+	} else if (ad && cfg->groups.member_range > 0) {
+		n = snprintf(member, 128, "%s;range=0-%d",
+		    cfg->groups.member_attribute, cfg->groups.member_range - 1);
+		if (n < 0 || n >= 128)
+			return err_set(err, L2S_EPARSE, "groups.member_attribute "
+			    "is too long");
+		extra[1] = member;
+		extra[2] = "uSNChanged";
+	} else {
+		snprintf(member, 128, "%s", cfg->groups.member_attribute);
+		extra[1] = member;
+		if (ad)		/* Windows may range a plain request too */
+			extra[2] = "uSNChanged";
+	}
+	if (attr_list(out, key, NULL, cfg->groups.name, extra) != 0)
+		return err_set(err, L2S_ENOMEM, "out of memory");
+	return L2S_OK;
+}
+
+struct uuid_list {
+	const char *attr;
+	char **v;
+	size_t n, cap;
+};
+
+static int
+on_disabled_uuid(void *arg, const struct entry *e, struct err *err)
+{
+	struct uuid_list *l = arg;
+	const struct value *v = entry_first(e, l->attr);
+	char *uuid = NULL;
+
+	if (v == NULL || source_key_text(l->attr, v, &uuid) != L2S_OK)
+		return err_set(err, L2S_EUNSAFE, "user '%s': no usable '%s' "
+		    "in the disabled users search", e->dn, l->attr);
+	if (l->n == l->cap) {
+		size_t c = l->cap ? l->cap * 2 : 64;
+		char **nv = realloc(l->v, c * sizeof(*nv));
+
+		if (nv == NULL) {
+			free(uuid);
+			return err_set(err, L2S_ENOMEM, "out of memory");
+		}
+		l->v = nv;
+		l->cap = c;
+	}
+	l->v[l->n++] = uuid;
+	return L2S_OK;
+}
+
+int
+source_disabled_uuids(struct ldapconn *c, const struct config *cfg, int ad,
+    char ***uuids, size_t *n, struct err *err)
+{
+	struct source_work w;
+	struct uuid_list l = { source_uuid_attr(ad), NULL, 0, 0 };
+	const char *attrs[2] = { l.attr, NULL };
+	char *filter;
+	int rc;
+
+	*uuids = NULL;
+	*n = 0;
+	memset(&w, 0, sizeof(w));
+	w.ad = ad;
+	filter = disabled_filter(&w, cfg);
+	if (filter == NULL)
+		return cfg->users.disabled_filter != NULL || ad ?
+		    err_set(err, L2S_ENOMEM, "out of memory") : L2S_OK;
+	rc = ldapconn_search(c, cfg->users.base_dn, filter, attrs,
+	    on_disabled_uuid, &l, err);
+	free(filter);
+	if (rc != L2S_OK) {
+		while (l.n > 0)
+			free(l.v[--l.n]);
+		free(l.v);
+		return rc;
+	}
+	*uuids = l.v;
+	*n = l.n;
+	return L2S_OK;
+}
+
+int
+source_from_snapshot(struct source_result *res, const struct config *cfg,
+    int ad, const struct snapshot *snap, struct err *err)
+{
+	struct snap_view v = SNAP_VIEW_INIT;
+	struct source_work *w = NULL;
+	struct entry e;
+	size_t pos;
+	void *p;
+	int pass, rc;
+
+	res->rs.complete = 0;
+	rc = work_get(res, &w, err);
+	if (rc != L2S_OK)
+		return rc;
+	w->ad = res->ad = ad;
+	/* Users first: a group's members are resolved against them. */
+	for (pass = 0; pass < 2 && rc == L2S_OK; pass++) {
+		enum rec_kind kind = pass == 0 ? REC_USER : REC_GROUP;
+
+		pos = 0;
+		while (rc == L2S_OK && hmap_next(&snap->objs, &pos, NULL, &p)) {
+			const struct snap_obj *o = p;
+
+			if (o->kind != kind)
+				continue;
+			rc = snapshot_entry(o, cfg->groups.member_attribute, &v,
+			    &e, err);
+			if (rc != L2S_OK)
+				break;
+			rc = kind == REC_USER ?
+			    source_add_user(res, cfg, &e, o->disabled, err) :
+			    source_add_group(res, cfg, &e, err);
+		}
+	}
+	snapshot_view_free(&v);
+	if (rc == L2S_OK)
+		rc = source_resolve(res, cfg, err);
+	if (rc == L2S_OK)
+		res->rs.complete = 1;
+	return rc;
+}
+
+int
+source_member_dns(const struct config *cfg, const struct entry *e,
+    char ***dns, size_t *n, struct err *err)
+{
+	struct group_raw g;
+	size_t i;
+	int rc = L2S_OK;
+
+	memset(&g, 0, sizeof(g));
+	for (i = 0; i < e->nattrs && rc == L2S_OK; i++)
+		if (strcasecmp(e->attrs[i].name, cfg->groups.member_attribute) == 0)
+			rc = group_add_members(&g, &e->attrs[i], err);
+	if (rc != L2S_OK) {
+		for (i = 0; i < g.n; i++)
+			free(g.dns[i]);
+		free(g.dns);
+		return rc;
+	}
+	*dns = g.dns;
+	*n = g.n;
+	return L2S_OK;
+}
+
+/* Record the complete member lists in the snapshot. */
+static int
+snapshot_members(struct source_result *res, struct err *err)
+{
+	size_t pos = 0;
+	void *v;
+	int rc = L2S_OK;
+
+	while (rc == L2S_OK && hmap_next(&res->work->group_by_dn, &pos, NULL,
+	    &v)) {
+		struct group_raw *g = v;
+
+		if (g->uuid != NULL)
+			rc = snapshot_set_members(res->snap, g->uuid, g->dns,
+			    g->n, err);
+	}
+	return rc;
+}
+
+static int read_all(struct source_result *res, struct ldapconn *c,
+    const struct config *cfg, struct search_ctx *ctx, const char *since,
+    struct err *err);
+
 int
 source_read(struct source_result *res, struct ldapconn *c,
     const struct config *cfg, struct err *err)
 {
-	struct search_ctx ctx = { res, cfg };
+	struct search_ctx ctx = { res, cfg, NULL };
+	int rc;
+
+	ctx.progress = progress_start("reading", "entries", 0);
+	rc = read_all(res, c, cfg, &ctx, NULL, err);
+	progress_end(ctx.progress);
+	return rc;
+}
+
+int
+source_read_since(struct source_result *res, struct ldapconn *c,
+    const struct config *cfg, const char *usn, struct err *err)
+{
+	struct search_ctx ctx = { res, cfg, NULL };
+
+	return read_all(res, c, cfg, &ctx, usn, err);
+}
+
+/* filter, or with since: only the entries changed since that USN. */
+static char *
+filter_since(const char *filter, const char *since)
+{
+	struct buf b = BUF_INIT;
+
+	if (since == NULL)
+		buf_puts(&b, filter);
+	else
+		buf_printf(&b, "(&%s(uSNChanged>=%s))", filter, since);
+	return buf_take(&b);
+}
+
+static int
+read_all(struct source_result *res, struct ldapconn *c,
+    const struct config *cfg, struct search_ctx *ctx, const char *since,
+    struct err *err)
+{
 	struct source_work *w = NULL;
 	const char **attrs = NULL;
 	const char *keyonly[2] = { NULL, NULL };
 	char *filter = NULL, member[128];
-	const char *member_attr = NULL;
 	int rc;
 
 	res->rs.complete = 0;
@@ -1110,64 +1389,59 @@ source_read(struct source_result *res, struct ldapconn *c,
 		return rc;
 	res->ad = w->ad;
 	keyonly[0] = user_key(w, cfg);
-	filter = disabled_filter(w, cfg);
-	if (filter == NULL && (cfg->users.disabled_filter != NULL || res->ad))
+	/* Changes only: the disabled flags are set from a search of their
+	 * own (source_disabled_uuids()). */
+	filter = since != NULL ? NULL : disabled_filter(w, cfg);
+	if (filter == NULL && since == NULL &&
+	    (cfg->users.disabled_filter != NULL || res->ad))
 		return err_set(err, L2S_ENOMEM, "out of memory");
 	if (filter != NULL) {
 		rc = ldapconn_search(c, cfg->users.base_dn, filter, keyonly,
-		    on_disabled, &ctx, err);
+		    on_disabled, ctx, err);
 		free(filter);
 		if (rc != L2S_OK)
 			return rc;
 	}
-	if (attr_list(&attrs, keyonly[0], cfg->users.map, NULL, NULL) != 0)
-		return err_set(err, L2S_ENOMEM, "out of memory");
-	rc = ldapconn_search(c, cfg->users.base_dn, cfg->users.filter, attrs,
-	    on_user, &ctx, err);
+	rc = source_attrs(cfg, res->ad, REC_USER, &attrs, member, err);
+	if (rc == L2S_OK && (filter = filter_since(cfg->users.filter,
+	    since)) == NULL)
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+	if (rc == L2S_OK)
+		rc = ldapconn_search(c, cfg->users.base_dn, filter, attrs,
+		    on_user, ctx, err);
 	free(attrs);
+	free(filter);
 	attrs = NULL;
+	filter = NULL;
 	if (rc != L2S_OK)
 		return rc;
 	if (cfg->groups.enabled) {
-		const char *extra[3] = { NULL, NULL, NULL };
-		int n;
-
-		/* On AD ask for the members in ranges of a known size, so a
-		 * long list arrives the same way from every server. */
-		if (cfg->groups.nested == NESTED_IN_CHAIN) {
-			/* Other servers answer the in-chain rule with no
-			 * entries: every group would look emptied. */
-			if (!res->ad)
-				return err_set(err, L2S_ELDAP, "groups.nested is "
-				    "in_chain, but '%s' is not Active Directory: "
-				    "set it to flatten", ldapconn_uri(c));
-		} else if (res->ad && cfg->groups.member_range > 0) {
-			n = snprintf(member, sizeof(member), "%s;range=0-%d",
-			    cfg->groups.member_attribute,
-			    cfg->groups.member_range - 1);
-			if (n < 0 || (size_t)n >= sizeof(member))
-				return err_set(err, L2S_EPARSE, "groups."
-				    "member_attribute is too long");
-			member_attr = member;
-		} else {
-			member_attr = cfg->groups.member_attribute;
-		}
-		extra[0] = member_attr;
-		if (res->ad && member_attr != NULL)
-			extra[1] = "uSNChanged";
-		if (attr_list(&attrs, group_key(w, cfg), NULL, cfg->groups.name,
-		    extra) != 0)
-			return err_set(err, L2S_ENOMEM, "out of memory");
-		rc = ldapconn_search(c, cfg->groups.base_dn, cfg->groups.filter,
-		    attrs, on_group, &ctx, err);
+		/* Other servers answer the in-chain rule with no entries:
+		 * every group would look emptied. */
+		if (cfg->groups.nested == NESTED_IN_CHAIN && !res->ad)
+			return err_set(err, L2S_ELDAP, "groups.nested is "
+			    "in_chain, but '%s' is not Active Directory: set it "
+			    "to flatten", ldapconn_uri(c));
+		rc = source_attrs(cfg, res->ad, REC_GROUP, &attrs, member, err);
+		if (rc == L2S_OK && (filter = filter_since(cfg->groups.filter,
+		    since)) == NULL)
+			rc = err_set(err, L2S_ENOMEM, "out of memory");
+		if (rc == L2S_OK)
+			rc = ldapconn_search(c, cfg->groups.base_dn, filter,
+			    attrs, on_group, ctx, err);
 		free(attrs);
+		free(filter);
 		if (rc == L2S_OK)
 			rc = follow_ranges(res, c, cfg, err);
 		if (rc == L2S_OK && cfg->groups.nested == NESTED_IN_CHAIN)
 			rc = chain_members(res, c, cfg, err);
+		if (rc == L2S_OK && res->snap != NULL)
+			rc = snapshot_members(res, err);
 		if (rc != L2S_OK)
 			return rc;
 	}
+	if (since != NULL)	/* a part: resolved with the snapshot */
+		return L2S_OK;
 	rc = source_resolve(res, cfg, err);
 	if (rc != L2S_OK)
 		return rc;

@@ -20,6 +20,7 @@
 #include "err.h"
 #include "ldap.h"
 #include "record.h"
+#include "snapshot.h"
 
 struct source_work;
 
@@ -35,6 +36,8 @@ struct source_result {
 	size_t nnotes;
 	struct source_work *work;	/* owned: DN indexes until resolved */
 	int ad;				/* read as Active Directory */
+	struct snapshot *snap;		/* borrowed, optional: source_read()
+					 * records every entry it reads here */
 };
 
 void source_result_init(struct source_result *res);
@@ -46,6 +49,13 @@ void source_result_free(struct source_result *res);
  * only).  res must be initialised; the caller frees it either way. */
 int source_read(struct source_result *res, struct ldapconn *c,
     const struct config *cfg, struct err *err);
+
+/* Active Directory, incremental: read into res->snap (required) only the
+ * users and groups whose uSNChanged is at least usn, member ranges
+ * included.  Nothing is resolved and rs.complete stays 0: the entries are
+ * for the snapshot only. */
+int source_read_since(struct source_result *res, struct ldapconn *c,
+    const struct config *cfg, const char *usn, struct err *err);
 
 /* Is the directory Active Directory?  The configured dialect, or with
  * dialect auto what the root DSE says.  L2S_ELDAP when it cannot be read. */
@@ -62,6 +72,32 @@ int source_add_group(struct source_result *res, const struct config *cfg,
 /* Resolve member and manager DNs once every entry was added. */
 int source_resolve(struct source_result *res, const struct config *cfg,
     struct err *err);
+
+/* The attribute that names an entry for incremental reads: objectGUID on
+ * AD, entryUUID elsewhere. */
+const char *source_uuid_attr(int ad);
+
+/* The attributes the users or groups search asks for (with the uuid
+ * attribute).  The caller frees *out (the strings are borrowed from cfg or
+ * static; member names one of the caller's size-128 buffer). */
+int source_attrs(const struct config *cfg, int ad, enum rec_kind kind,
+    const char ***out, char member[128], struct err *err);
+
+/* The uuids of the users that match users.disabled_filter (or AD's
+ * default one); *uuids NULL and *n 0 when there is no such filter.  The
+ * caller frees each string and the array. */
+int source_disabled_uuids(struct ldapconn *c, const struct config *cfg,
+    int ad, char ***uuids, size_t *n, struct err *err);
+
+/* The normalised DNs in e's member attribute (values that are not DNs
+ * left out).  The caller frees each string and the array. */
+int source_member_dns(const struct config *cfg, const struct entry *e,
+    char ***dns, size_t *n, struct err *err);
+
+/* Rebuild a whole read from snap, as if source_read() had read exactly
+ * what it holds; res->rs.complete is set on success. */
+int source_from_snapshot(struct source_result *res, const struct config *cfg,
+    int ad, const struct snapshot *snap, struct err *err);
 
 /* The canonical text of a key value: objectGUID (16 bytes) as the
  * registry-form GUID string, anything else as UTF-8 text.  The caller owns

@@ -98,6 +98,13 @@ static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS meta("
 	    "name TEXT PRIMARY KEY, value TEXT);";
 
+/* Added after version 1's first release: created on every writable open. */
+static const char snapshot_sql[] =
+	"CREATE TABLE IF NOT EXISTS snapshot("
+	    "uuid TEXT PRIMARY KEY, kind INTEGER NOT NULL,"
+	    " disabled INTEGER NOT NULL, dn TEXT NOT NULL, entry BLOB,"
+	    " members BLOB)";
+
 struct state {
 	sqlite3 *db;		/* owned; NULL: read-only view of no file */
 	char *path;		/* owned */
@@ -105,6 +112,7 @@ struct state {
 	int depth;		/* open transactions: batches and writes */
 	int lost;		/* SQLite rolled an open batch back */
 	sqlite3_stmt *stmt[ST__N];	/* owned */
+	sqlite3_stmt *snap_put;		/* owned; prepared on first use */
 };
 
 static const char *
@@ -407,6 +415,11 @@ state_open(struct state **out, const char *path, int readonly,
 		if (rc != L2S_OK)
 			goto done;
 	}
+	if (!readonly && sqlite3_exec(st->db, snapshot_sql, NULL, NULL,
+	    NULL) != SQLITE_OK) {
+		rc = db_fail(st, err, "cannot create tables");
+		goto done;
+	}
 	for (i = 0; i < ST__N; i++) {
 		if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL) !=
@@ -439,6 +452,7 @@ state_close(struct state *st)
 		sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
 	for (i = 0; i < ST__N; i++)
 		sqlite3_finalize(st->stmt[i]);
+	sqlite3_finalize(st->snap_put);
 	sqlite3_close(st->db);
 	free(st->path);
 	free(st);
@@ -780,7 +794,8 @@ state_clear(struct state *st, struct err *err)
 	if (rc != L2S_OK)
 		return rc;
 	if (sqlite3_exec(st->db, "DELETE FROM objects; DELETE FROM members;"
-	    " DELETE FROM meta", NULL, NULL, NULL) != SQLITE_OK)
+	    " DELETE FROM meta; DELETE FROM snapshot", NULL, NULL, NULL) !=
+	    SQLITE_OK)
 		rc = db_fail(st, err, "cannot clear");
 	return tx_end(st, rc, err);
 }
@@ -907,4 +922,111 @@ state_commit(struct state *st, struct err *err)
 		    "no batch open", st->path);
 	}
 	return tx_end(st, L2S_OK, err);
+}
+
+/* --- the directory snapshot (incremental reads) --- */
+
+int
+state_snap_put(struct state *st, const struct snap_row *row, struct err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	rc = writable(st, err);
+	if (rc != L2S_OK)
+		return rc;
+	if (st->snap_put == NULL && sqlite3_prepare_v3(st->db, "INSERT OR "
+	    "REPLACE INTO snapshot(uuid, kind, disabled, dn, entry, members)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1, SQLITE_PREPARE_PERSISTENT,
+	    &st->snap_put, NULL) != SQLITE_OK)
+		return db_fail(st, err, "cannot save the directory snapshot");
+	s = st->snap_put;
+	bind_text(s, 1, row->uuid);
+	sqlite3_bind_int(s, 2, row->kind);
+	sqlite3_bind_int(s, 3, row->disabled);
+	bind_text(s, 4, row->dn);
+	sqlite3_bind_blob64(s, 5, row->entry, row->entry_len, SQLITE_STATIC);
+	if (row->members != NULL)
+		sqlite3_bind_blob64(s, 6, row->members, row->members_len,
+		    SQLITE_STATIC);
+	if (stmt_run(s) != SQLITE_OK)
+		rc = db_fail(st, err, "cannot save entry '%s' of the "
+		    "directory snapshot", row->dn);
+	stmt_reset(s);
+	return rc;
+}
+
+int
+state_snap_del(struct state *st, const char *uuid, struct err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = writable(st, err);
+	if (rc != L2S_OK)
+		return rc;
+	if (sqlite3_prepare_v2(st->db, "DELETE FROM snapshot WHERE uuid = ?1",
+	    -1, &s, NULL) != SQLITE_OK)
+		return db_fail(st, err, "cannot save the directory snapshot");
+	bind_text(s, 1, uuid);
+	if (stmt_run(s) != SQLITE_OK)
+		rc = db_fail(st, err, "cannot save the directory snapshot");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+state_snap_clear(struct state *st, struct err *err)
+{
+	int rc;
+
+	rc = writable(st, err);
+	if (rc != L2S_OK)
+		return rc;
+	if (sqlite3_exec(st->db, "DELETE FROM snapshot", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		rc = db_fail(st, err, "cannot clear the directory snapshot");
+	return rc;
+}
+
+int
+state_snap_load(struct state *st, state_snap_fn fn, void *arg,
+    struct err *err)
+{
+	sqlite3_stmt *s = NULL;
+	struct snap_row row;
+	int src, rc = L2S_OK;
+
+	if (st->db == NULL)
+		return L2S_OK;
+	src = sqlite3_prepare_v2(st->db, "SELECT uuid, kind, disabled, dn,"
+	    " entry, members FROM snapshot", -1, &s, NULL);
+	if (src != SQLITE_OK) {
+		/* A file from before the snapshot, opened read-only. */
+		if (st->readonly && strstr(sqlite3_errmsg(st->db),
+		    "no such table") != NULL)
+			return L2S_OK;
+		return db_fail(st, err, "cannot read the directory snapshot");
+	}
+	while (rc == L2S_OK && (src = sqlite3_step(s)) == SQLITE_ROW) {
+		row.uuid = (const char *)sqlite3_column_text(s, 0);
+		row.kind = sqlite3_column_int(s, 1);
+		row.disabled = sqlite3_column_int(s, 2);
+		row.dn = (const char *)sqlite3_column_text(s, 3);
+		row.entry = sqlite3_column_blob(s, 4);
+		row.entry_len = (size_t)sqlite3_column_bytes(s, 4);
+		row.members = sqlite3_column_blob(s, 5);
+		row.members_len = (size_t)sqlite3_column_bytes(s, 5);
+		if (row.uuid == NULL || row.dn == NULL) {
+			rc = err_set(err, L2S_EPARSE, "state file '%s': a "
+			    "directory snapshot row without uuid or DN",
+			    st->path);
+			break;
+		}
+		rc = fn(arg, &row, err);
+	}
+	if (rc == L2S_OK && src != SQLITE_DONE)
+		rc = db_fail(st, err, "cannot read the directory snapshot");
+	sqlite3_finalize(s);
+	return rc;
 }

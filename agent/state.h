@@ -70,6 +70,36 @@ int state_meta_set(struct state *st, const char *name, const char *value,
 int state_meta_names(struct state *st, const char *prefix, char ***names,
     size_t *n, struct err *err);
 
+/*
+ * The directory snapshot kept for incremental reads (snapshot.h): one row
+ * per LDAP entry, by its entryUUID (objectGUID on AD).  entry is the
+ * entry's encoded attributes, members a group's normalised member DNs,
+ * each followed by a NUL.  Absent from files written by older versions:
+ * loads as empty then.
+ */
+struct snap_row {
+	const char *uuid;
+	int kind;			/* enum rec_kind */
+	int disabled;			/* matched users.disabled_filter */
+	const char *dn;
+	const void *entry;
+	size_t entry_len;
+	const void *members;
+	size_t members_len;
+};
+
+typedef int (*state_snap_fn)(void *arg, const struct snap_row *row,
+    struct err *err);
+
+int state_snap_put(struct state *st, const struct snap_row *row,
+    struct err *err);
+int state_snap_del(struct state *st, const char *uuid, struct err *err);
+int state_snap_clear(struct state *st, struct err *err);
+/* Every row, in no particular order; the row's pointers are valid during
+ * the call only. */
+int state_snap_load(struct state *st, state_snap_fn fn, void *arg,
+    struct err *err);
+
 /* Batch several writes in one transaction. */
 int state_begin(struct state *st, struct err *err);
 int state_commit(struct state *st, struct err *err);

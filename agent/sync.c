@@ -12,6 +12,7 @@
 #include "apply.h"
 #include "diff.h"
 #include "http.h"
+#include "incremental.h"
 #include "ldap.h"
 #include "log.h"
 #include "mapping.h"
@@ -106,8 +107,9 @@ uri_cleartext_remote(const char *uri)
 }
 
 static int
-ldap_read(const struct config *cfg, const char *password,
-    struct source_result *res, struct err *err)
+ldap_read(const struct config *cfg, const char *password, struct state *st,
+    const struct sync_opts *o, struct source_result *res,
+    struct incr_result *incr, struct err *err)
 {
 	struct ldapconn *c = NULL;
 	size_t i;
@@ -124,7 +126,17 @@ ldap_read(const struct config *cfg, const char *password,
 	if (rc != L2S_OK)
 		return rc;
 	log_debug("connected to '%s'", ldapconn_uri(c));
-	rc = source_read(res, c, cfg, err);
+	if (cfg->sync.incremental) {
+		rc = incremental_read(res, c, cfg, st, o->dry_run, o->full, incr,
+		    err);
+		if (rc == L2S_OK && incr->mode == INCR_FULL)
+			log_info("full read: %s", incr->why);
+		else if (rc == L2S_OK)
+			log_info("incremental read: %zu entries changed",
+			    incr->changes);
+	} else {
+		rc = source_read(res, c, cfg, err);
+	}
 	if (rc == L2S_OK && cfg->ldap.dialect == DIALECT_AUTO)
 		log_debug("'%s' read as %s (dialect auto)", ldapconn_uri(c),
 		    res->ad ? "Active Directory" : "OpenLDAP");
@@ -175,6 +187,21 @@ scim_connect(const struct config *cfg, struct http **hp, struct scim **sp,
 }
 
 /* Diff and guard: the plan, or the refusal. */
+/* scim_connect() in PHASE_SCIM; a token file that cannot be read is a
+ * local error (PHASE_LOCAL). */
+static int
+scim_reach(const struct config *cfg, struct http **hp, struct scim **sp,
+    struct sync_stats *st, struct err *err)
+{
+	int rc;
+
+	st->phase = PHASE_SCIM;
+	rc = scim_connect(cfg, hp, sp, err);
+	if ((rc == L2S_EIO || rc == L2S_EPARSE) && *hp == NULL)
+		st->phase = PHASE_LOCAL;	/* the token file */
+	return rc;
+}
+
 static int
 plan_guarded(struct plan *plan, const struct readset *want,
     const struct hmap *users, const struct hmap *groups,
@@ -259,6 +286,7 @@ sync_cycle(const struct config *cfg, const struct sync_opts *o,
 	struct source_result src;
 	struct hmap users = HMAP_INIT, groups = HMAP_INIT, doubt = HMAP_INIT;
 	struct plan plan = PLAN_INIT;
+	struct incr_result incr = { INCR_FULL, "", 0 };
 	struct notes notes = { NULL, 0, 0 };
 	struct platform_lock *lock = NULL;
 	struct state *state = NULL;
@@ -286,16 +314,13 @@ sync_cycle(const struct config *cfg, const struct sync_opts *o,
 	rc = state_open(&state, cfg->sync.state, o->dry_run, err);
 	if (rc != L2S_OK)
 		goto done;
-	rc = state_load(state, &users, &groups, err);
-	if (rc != L2S_OK)
-		goto done;
 
 	rc = ldap_password(cfg, &password, err);
 	if (rc != L2S_OK)
 		goto done;
 
 	st->phase = PHASE_LDAP;
-	rc = ldap_read(cfg, password, &src, err);
+	rc = ldap_read(cfg, password, state, o, &src, &incr, err);
 	platform_secret_free(password);
 	password = NULL;
 	st->users_read = src.rs.users.len;
@@ -308,6 +333,25 @@ sync_cycle(const struct config *cfg, const struct sync_opts *o,
 			    "changed");
 		goto done;
 	}
+	if (incr.mode == INCR_UNCHANGED) {
+		/* Nothing changed since a cycle that applied all it planned:
+		 * no plan to make.  Still check the token (below). */
+		st->unchanged = 1;
+		if (o->dry_run) {
+			buf_puts(out, "plan: nothing changed in the directory "
+			    "since the last cycle\n");
+			st->phase = PHASE_NONE;
+			goto done;
+		}
+		rc = scim_reach(cfg, &http, &scim, st, err);
+		if (rc == L2S_OK)
+			st->phase = PHASE_NONE;
+		goto done;
+	}
+	st->phase = PHASE_LOCAL;
+	rc = state_load(state, &users, &groups, err);
+	if (rc != L2S_OK)
+		goto done;
 
 	st->phase = PHASE_GUARD;
 	rc = plan_guarded(&plan, &src.rs, &users, &groups, cfg, o->force, err);
@@ -336,13 +380,9 @@ sync_cycle(const struct config *cfg, const struct sync_opts *o,
 	 * exit code of every cycle, not only of the next busy one.  Then bring
 	 * the state up to what the service holds where it may lag behind
 	 * (apply.h); when that changed anything, plan again. */
-	st->phase = PHASE_SCIM;
-	rc = scim_connect(cfg, &http, &scim, err);
-	if (rc != L2S_OK) {
-		if ((rc == L2S_EIO || rc == L2S_EPARSE) && http == NULL)
-			st->phase = PHASE_LOCAL;	/* the token file */
+	rc = scim_reach(cfg, &http, &scim, st, err);
+	if (rc != L2S_OK)
 		goto done;
-	}
 	{
 		size_t changed = 0;
 
@@ -379,6 +419,8 @@ sync_cycle(const struct config *cfg, const struct sync_opts *o,
 			goto done;
 	}
 	st->phase = PHASE_NONE;
+	if (cfg->sync.incremental && st->failed == 0 && !st->stopped)
+		rc = incremental_clean(state, err);
 done:
 	free(notes.v);
 	if (http != NULL)
@@ -456,6 +498,13 @@ void
 sync_summary(const struct sync_stats *st, int dry_run, struct buf *out)
 {
 	const size_t *d = dry_run ? st->planned : st->done;
+
+	if (st->unchanged) {
+		buf_printf(out, "%s in %.2f s: nothing changed in the directory "
+		    "since the last cycle; %lu requests", dry_run ? "dry run" :
+		    "cycle done", st->seconds, st->requests);
+		return;
+	}
 
 	buf_printf(out, "%s in %.2f s: read %zu users, %zu groups; users "
 	    "%zu %s, %zu %s, %zu %s, %zu %s; groups %zu %s, %zu %s, %zu %s; "

@@ -24,6 +24,7 @@ struct sync_opts {
 	int dry_run;
 	int json;		/* dry run: print the plan as JSON */
 	int force;		/* lift sync.max_removals (never an incomplete read) */
+	int full;		/* sync.incremental: read everything this time */
 };
 
 /* Where a cycle stopped, so that main can choose the exit code. */
@@ -48,6 +49,7 @@ struct sync_stats {
 	double seconds;
 	enum sync_phase phase;
 	int stopped;		/* a stop request ended the apply early */
+	int unchanged;		/* incremental: nothing changed, no plan made */
 };
 
 /* Run one cycle with cfg (borrowed).  The plan text (dry run) is appended

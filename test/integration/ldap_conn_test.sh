@@ -52,27 +52,9 @@ cleanup() {
 trap cleanup EXIT
 
 # --- the probe -----------------------------------------------------------
-probe=$build/test/ldap_probe
-if [ ! -f "$build/libagent.a" ]; then
-	echo "Bail out! no $build/libagent.a: run make first"
-	exit 1
-fi
-extra=()
-if nm "$build/libagent.a" 2>/dev/null | grep -q __asan_; then
-	extra=("-fsanitize=address,undefined")
-	L2S_VALGRIND=0
-fi
-mkdir -p "$build/test"
-# shellcheck disable=SC2046
-if ! ${CC:-cc} -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-    -Wmissing-prototypes -Wformat=2 -D_DEFAULT_SOURCE \
-    -D_POSIX_C_SOURCE=200809L -I"$top/agent" -g -O1 "${extra[@]}" \
-    -o "$probe" "$top/test/unit/ldap_probe.c" "$build/libagent.a" \
-    $(pkg-config --libs libcurl libcjson yaml-0.1 sqlite3 krb5 2>/dev/null) \
-    -lldap -llber; then
-	echo "Bail out! cannot build ldap_probe"
-	exit 1
-fi
+. "$top/test/lib/probe.sh"
+probe_build ldap_probe
+[ "$probe_asan" = 1 ] && L2S_VALGRIND=0
 
 vg=()
 if [ "${L2S_VALGRIND:-1}" != 0 ] && command -v valgrind >/dev/null; then

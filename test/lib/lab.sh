@@ -35,7 +35,8 @@ lab_start() {
 	python3 "$top/scripts/gen-directory" "$@" |
 	    awk 'BEGIN { RS = ""; ORS = "\n\n" } !/^dn: dc=example,dc=com\n/' >"$tmp/data.ldif"
 	# ppolicy gives pwdAccountLockedTime (locked users); refint keeps member
-	# and manager values right when users move, are renamed or deleted.
+	# and manager values right when users move, are renamed or deleted;
+	# syncprov answers content sync (sync.incremental), with a session log.
 	cat >"$tmp/overlays.ldif" <<'LDIF'
 dn: cn=module{1},cn=config
 objectClass: olcModuleList
@@ -43,6 +44,7 @@ cn: module{1}
 olcModulePath: /usr/lib/ldap
 olcModuleLoad: ppolicy
 olcModuleLoad: refint
+olcModuleLoad: syncprov
 
 dn: olcOverlay={0}ppolicy,olcDatabase={1}mdb,cn=config
 objectClass: olcOverlayConfig
@@ -55,6 +57,12 @@ objectClass: olcRefintConfig
 olcOverlay: {1}refint
 olcRefintAttribute: member
 olcRefintAttribute: manager
+
+dn: olcOverlay={2}syncprov,olcDatabase={1}mdb,cn=config
+objectClass: olcOverlayConfig
+objectClass: olcSyncProvConfig
+olcOverlay: {2}syncprov
+olcSpSessionlog: 10000
 LDIF
 	SLAPD_CONFIG_LDIF="$tmp/overlays.ldif" slapd_start "$tmp/slapd" "$tmp/data.ldif" \
 	    >"$tmp/slapd-start.log" 2>&1
@@ -69,13 +77,14 @@ LDIF
 
 # write_config FILE [VAR=VALUE...]: uri, pass_file, token_file, users_filter,
 # max_removals, removal, scim_url, scim_timeout, extra (lines added to ldap:), scim_extra
-# (lines added to scim:), groups_extra (lines added to groups:)
+# (lines added to scim:), groups_extra (lines added to groups:), sync_extra
+# (lines added to sync:)
 write_config() {
 	local file=$1; shift
 	local uri="$LDAP_URI" pass_file="$LDAP_PASS_FILE" token_file="$SCIM_TOKEN_FILE"
 	local users_filter="(objectClass=inetOrgPerson)" max_removals="5%" extra=""
 	local removal=deactivate scim_url="$SCIM_URL" scim_extra="" groups_extra=""
-	local scim_timeout=30s
+	local scim_timeout=30s sync_extra=""
 	local kv
 	for kv in "$@"; do printf -v "${kv%%=*}" '%s' "${kv#*=}"; done
 	cat >"$file" <<YAML
@@ -123,6 +132,7 @@ sync:
   interval: 1s
   removal: $removal
   max_removals: $max_removals
+$sync_extra
 YAML
 }
 

@@ -314,6 +314,8 @@ test_defaults(void)
 	is_int(cfg->groups.on_conflict, CONFLICT_ADOPT,
 	    "on_conflict defaults to adopt");
 	is_int(cfg->sync.interval, 300, "interval defaults to 5m");
+	is_int(cfg->sync.incremental, 0, "incremental defaults to false");
+	is_int(cfg->sync.full_interval, 86400, "full_interval defaults to 1d");
 	is_int(cfg->sync.removal, REMOVAL_DEACTIVATE,
 	    "removal defaults to deactivate");
 	is_int(cfg->sync.max_removals, 5, "max_removals defaults to 5");
@@ -418,7 +420,8 @@ test_variants(void)
 	free(t2);
 	t2 = edit(t1, "  concurrency: 4\n", "");
 	free(t1);
-	t1 = edit(t2, "interval: 5m", "interval: 2d");
+	t1 = edit(t2, "interval: 5m", "interval: 2d\n  incremental: true\n"
+	    "  full_interval: 6h");
 	free(t2);
 	t2 = edit(t1, "removal: deactivate", "removal: delete");
 	free(t1);
@@ -447,6 +450,8 @@ test_variants(void)
 		is_int(cfg->scim.member_batch, 1000, "member_batch is read");
 		is_int(cfg->scim.concurrency, 64, "concurrency 64 is accepted");
 		is_int(cfg->sync.interval, 2 * 86400, "2d is two days");
+		is_int(cfg->sync.incremental, 1, "incremental true is read");
+		is_int(cfg->sync.full_interval, 6 * 3600, "full_interval 6h is read");
 		is_int(cfg->sync.removal, REMOVAL_DELETE, "removal delete is read");
 		is_int(cfg->scim.profile, PROFILE_ATLASSIAN,
 		    "profile atlassian is read");
@@ -630,6 +635,10 @@ test_errors(void)
 	edit_fails("concurrency: 4", "retries: 21",
 	    "c.yaml:39:12: 'scim.retries' must be an integer from 0 to 20",
 	    "retries above 20 are refused");
+	edit_fails("interval: 5m", "full_interval: 30s",
+	    "c.yaml:43:18: 'sync.full_interval' must be a duration from 1m to 366d: "
+	    "a number followed by s, m, h or d",
+	    "a full_interval under a minute is refused");
 	edit_fails("nested: flatten", "on_conflict: merge",
 	    "c.yaml:33:16: 'groups.on_conflict' must be adopt, skip or fail",
 	    "an unknown on_conflict is refused");
