@@ -1128,6 +1128,26 @@ check_root(struct loader *ld, const struct node *at, const char *path,
 
 /* --- the interface ------------------------------------------------------ */
 
+/* FNV-1a over the file f was parsed from (read again from the start, the
+ * same open file) and the version: another file or another agent reads
+ * the directory another way. */
+static void
+fingerprint(FILE *f, char out[17])
+{
+	unsigned long long h = 1469598103934665603ULL;
+	const char *v = L2S_VERSION;
+	unsigned char buf[4096];
+	size_t n, i;
+
+	rewind(f);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		for (i = 0; i < n; i++)
+			h = (h ^ buf[i]) * 1099511628211ULL;
+	for (; *v != '\0'; v++)
+		h = (h ^ (unsigned char)*v) * 1099511628211ULL;
+	snprintf(out, 17, "%016llx", h);
+}
+
 int
 config_load(struct config **out, const char *path, struct err *err)
 {
@@ -1156,6 +1176,7 @@ config_load(struct config **out, const char *path, struct err *err)
 	rc = tree_load(&root, f, &ld);
 	if (rc != L2S_OK)
 		goto done;
+	fingerprint(f, ld.cfg->fingerprint);
 	if (root == NULL || node_is_null(root)) {
 		rc = fail_at(&ld, 1, 1, "the configuration is empty");
 		goto done;

@@ -120,6 +120,8 @@ struct config_sync {
 
 struct config {
 	char *path;			/* the file this came from */
+	char fingerprint[17];		/* digest of the bytes parsed and of the
+					 * agent's version (incremental reads) */
 	struct config_ldap ldap;
 	struct config_users users;
 	struct config_groups groups;

@@ -7,6 +7,7 @@
  *   incremental.full_at      when the last full read was (epoch seconds)
  *   incremental.disabled     digest of the disabled users' uuids
  *   incremental.clean        "1": the last cycle applied all it planned
+ *   incremental.refused      "1": a safety rule refused what changes gave
  *   incremental.usn, incremental.invocation   Active Directory: the DC's
  *                            highestCommittedUSN when the last read began,
  *                            and its invocationId (a restored or another DC
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "adattr.h"
@@ -26,6 +28,7 @@
 #include "incremental.h"
 #include "log.h"
 #include "snapshot.h"
+#include "ldap.h"
 
 #define META_COOKIE_USERS	"incremental.cookie.users"
 #define META_COOKIE_GROUPS	"incremental.cookie.groups"
@@ -34,12 +37,14 @@
 #define META_DISABLED		"incremental.disabled"
 #define META_CLEAN		"incremental.clean"
 #define META_USN		"incremental.usn"
+#define META_REFUSED		"incremental.refused"
 #define META_INVOCATION		"incremental.invocation"
 
 struct meta {
 	char *cookie[2];	/* users, groups */
 	char *fingerprint, *full_at, *disabled, *clean;
 	char *usn, *invocation;	/* Active Directory */
+	char *refused;
 };
 
 static void
@@ -53,6 +58,7 @@ meta_free(struct meta *m)
 	free(m->clean);
 	free(m->usn);
 	free(m->invocation);
+	free(m->refused);
 }
 
 static int
@@ -76,32 +82,24 @@ meta_load(struct state *st, struct meta *m, struct err *err)
 		rc = state_meta_get(st, META_USN, &m->usn, err);
 	if (rc == L2S_OK)
 		rc = state_meta_get(st, META_INVOCATION, &m->invocation, err);
+	if (rc == L2S_OK)
+		rc = state_meta_get(st, META_REFUSED, &m->refused, err);
 	return rc;
 }
 
-/* The config file's bytes and the server that answered: when either
+/* The config that was loaded and the server that answered: when either
  * differs from the last full read, the snapshot may not fit any more. */
 static void
 fingerprint(const struct config *cfg, const char *uri, char out[17])
 {
-	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
-	unsigned char buf[4096];
-	size_t n, i;
-	FILE *f = fopen(cfg->path, "rb");
+	unsigned long long h = 1469598103934665603ULL;	/* FNV-1a */
+	const char *p;
 
-	if (f != NULL) {
-		while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-			for (i = 0; i < n; i++) {
-				h ^= buf[i];
-				h *= 1099511628211ULL;
-			}
-		fclose(f);
-	}
-	for (i = 0; uri[i] != '\0'; i++) {
-		h ^= (unsigned char)uri[i];
-		h *= 1099511628211ULL;
-	}
-	snprintf(out, 17, "%016llx", (unsigned long long)h);
+	for (p = cfg->fingerprint; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	for (p = uri; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	snprintf(out, 17, "%016llx", h);
 }
 
 static void
@@ -170,6 +168,19 @@ feed_free(struct feed *f)
 	free(f->out.cookie);
 }
 
+/* Does the filter test memberOf (a back link: it changes when a group
+ * does, the entry itself is not reported as changed)? */
+static int
+mentions_member_of(const char *filter)
+{
+	const char *p;
+
+	for (p = filter; p != NULL && *p != '\0'; p++)
+		if (strncasecmp(p, "memberof", 8) == 0)
+			return 1;
+	return 0;
+}
+
 /* Where a full read is due before asking anything; NULL when not. */
 static const char *
 full_due(const struct config *cfg, const struct meta *m, const char *fp,
@@ -179,8 +190,15 @@ full_due(const struct config *cfg, const struct meta *m, const char *fp,
 
 	if (full)
 		return "asked for (sync --full)";
+	if (m->refused != NULL)
+		return "a safety rule refused the changes the last cycle read";
 	if (cfg->groups.enabled && cfg->groups.nested == NESTED_IN_CHAIN)
 		return "groups.nested is in_chain";
+	if (mentions_member_of(cfg->users.filter) ||
+	    mentions_member_of(cfg->users.disabled_filter) ||
+	    (cfg->groups.enabled && mentions_member_of(cfg->groups.filter)))
+		return "a filter uses memberOf, which changes without the entry "
+		    "being reported as changed";
 	if (ad ? m->usn == NULL || m->invocation == NULL :
 	    m->cookie[0] == NULL || (cfg->groups.enabled && m->cookie[1] == NULL))
 		return "no earlier full read to start from";
@@ -388,6 +406,8 @@ full_read(struct source_result *res, struct ldapconn *c,
 	if (rc == L2S_OK)
 		rc = save_meta(st, META_CLEAN, NULL, err);
 	if (rc == L2S_OK)
+		rc = save_meta(st, META_REFUSED, NULL, err);
+	if (rc == L2S_OK)
 		rc = state_commit(st, err);
 done:
 	free(cookie[0]);
@@ -448,6 +468,128 @@ feed_apply(struct snapshot *snap, struct feed *f, const char **why,
 		rc = snapshot_merge(snap, &f->delta, err);
 done:
 	hmap_free(&drop, NULL);
+	return rc;
+}
+
+/*
+ * Groups that list a DN that left or changed this cycle may have changed
+ * without being reported (slapd's refint, AD's links): read them again
+ * rather than guess.
+ */
+static int
+reread_listing(struct snapshot *snap, struct ldapconn *c,
+    const struct config *cfg, int ad, size_t *n_reread, struct err *err)
+{
+	struct snapshot delta;
+	struct source_result part;
+	char **dns = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (snapshot_listing(snap, &dns, &n) != 0)
+		return err_set(err, L2S_ENOMEM, "out of memory");
+	*n_reread = n;
+	if (n == 0)
+		return L2S_OK;
+	log_debug("reading %zu groups again: they list an entry that left or "
+	    "moved", n);
+	snapshot_init(&delta);
+	source_result_init(&part);
+	part.ad = ad;
+	part.snap = &delta;
+	rc = source_read_groups(&part, c, cfg, dns, n, err);
+	source_result_free(&part);
+	if (rc == L2S_OK)
+		rc = snapshot_merge(snap, &delta, err);
+	snapshot_free(&delta);
+	strv_free(dns, n);
+	return rc;
+}
+
+/* Answers whether a stray member is a user the snapshot does not know. */
+struct stray_ctx {
+	const struct snapshot *snap;
+	int ad;
+	int stale;
+};
+
+static int
+on_stray(void *arg, const struct entry *e, struct err *err)
+{
+	struct stray_ctx *sc = arg;
+	const char *ua = source_uuid_attr(sc->ad);
+	const struct value *v = entry_first(e, ua);
+	const struct snap_obj *o = NULL;
+	char *uuid = NULL, *name = NULL, *a = NULL, *b = NULL;
+	struct err derr = ERR_INIT;
+
+	if (v != NULL && source_key_text(ua, v, &uuid) == L2S_OK &&
+	    (name = snapshot_name(REC_USER, uuid)) != NULL)
+		o = hmap_get(&sc->snap->objs, name);
+	/* Known under this very DN: a user the read leaves out on purpose
+	 * (users.email_domains).  Anything else: the snapshot is stale. */
+	if (o == NULL || ldap_dn_norm(o->dn, &a, &derr) != L2S_OK ||
+	    ldap_dn_norm(e->dn, &b, &derr) != L2S_OK || strcmp(a, b) != 0)
+		sc->stale = 1;
+	free(uuid);
+	free(name);
+	free(a);
+	free(b);
+	(void)err;
+	return L2S_OK;
+}
+
+#define STRAYS_MAX 100
+
+/*
+ * Members of the groups read this cycle that are under users.base_dn but
+ * no user of the snapshot: each is looked up; one that is a user of the
+ * users filter the snapshot does not know under that DN (an OU renamed or
+ * moved: its children are not reported) means the snapshot is stale.
+ */
+static int
+check_strays(const struct source_result *res, const struct snapshot *snap,
+    struct ldapconn *c, const struct config *cfg, int ad, const char **why,
+    struct err *err)
+{
+	struct stray_ctx sc = { snap, ad, 0 };
+	const char *attrs[2] = { source_uuid_attr(ad), NULL };
+	char **groups = NULL, **strays = NULL;
+	size_t ng = 0, ns = 0, pos = 0, i;
+	const char *name;
+	int rc = L2S_OK;
+
+	if (snap->fresh.len == 0)
+		return L2S_OK;
+	groups = calloc(snap->fresh.len, sizeof(*groups));
+	if (groups == NULL)
+		return err_set(err, L2S_ENOMEM, "out of memory");
+	while (hmap_next(&snap->fresh, &pos, &name, NULL)) {
+		const struct snap_obj *o = hmap_get(&snap->objs, name);
+
+		if (o != NULL)
+			groups[ng++] = o->dn;
+	}
+	rc = source_stray_members(res, cfg, groups, ng, STRAYS_MAX, &strays,
+	    &ns, err);
+	if (rc == L2S_EUNSAFE) {
+		*why = "the groups read list more than 100 members the snapshot "
+		    "does not know";
+		rc = L2S_OK;
+		goto done;
+	}
+	for (i = 0; i < ns && rc == L2S_OK && !sc.stale; i++) {
+		rc = ldapconn_read_if(c, strays[i], cfg->users.filter, attrs,
+		    on_stray, &sc, err);
+		if (rc == L2S_ENOTFOUND)
+			rc = L2S_OK;
+	}
+	if (rc == L2S_OK && sc.stale)
+		*why = "a group lists a user the snapshot knows under another DN, "
+		    "or not at all (an OU renamed or moved?)";
+done:
+	free(groups);
+	strv_free(strays, ns);
 	return rc;
 }
 
@@ -571,7 +713,7 @@ collect_ad(struct ldapconn *c, const struct config *cfg,
 {
 	const char *guid[2] = { "objectGUID", NULL };
 	struct source_result part;
-	char since[32], *root = NULL, filter[64];
+	char range[96], *root = NULL, filter[104];
 	unsigned long long last;
 	int rc;
 
@@ -588,10 +730,14 @@ collect_ad(struct ldapconn *c, const struct config *cfg,
 		*why = "the domain controller's highestCommittedUSN went back";
 		return L2S_OK;
 	}
-	snprintf(since, sizeof(since), "%llu", last + 1);
+	/* Both searches see the same USN range: a change made while they run
+	 * is above it and comes whole with the next cycle, never half (in
+	 * the domain-wide search only, which would make it look gone). */
+	snprintf(range, sizeof(range), "(uSNChanged>=%llu)(uSNChanged<=%s)",
+	    last + 1, pos->usn);
 	source_result_init(&part);
 	part.snap = &f->delta;
-	rc = source_read_since(&part, c, cfg, since, err);
+	rc = source_read_since(&part, c, cfg, range, err);
 	source_result_free(&part);
 	if (rc == L2S_OK)
 		rc = ldapconn_rootdse(c, "defaultNamingContext", &root, err);
@@ -599,7 +745,7 @@ collect_ad(struct ldapconn *c, const struct config *cfg,
 		rc = err_set(err, L2S_ELDAP, "'%s': the root DSE has no "
 		    "defaultNamingContext", ldapconn_uri(c));
 	if (rc == L2S_OK) {
-		snprintf(filter, sizeof(filter), "(uSNChanged>=%s)", since);
+		snprintf(filter, sizeof(filter), "(&%s)", range);
 		rc = ldapconn_search_deleted(c, root, filter, guid, on_changed,
 		    f, err);
 	}
@@ -665,22 +811,25 @@ changes(struct source_result *res, struct ldapconn *c,
 	if (rc != L2S_OK || *why != NULL)
 		goto done;
 	{
-		size_t flipped;
+		size_t flipped, reread;
 
-		rc = apply_disabled(&snap, dis, ndis, &flipped, err);
+		rc = reread_listing(&snap, c, cfg, ad, &reread, err);
+		if (rc == L2S_OK)
+			rc = apply_disabled(&snap, dis, ndis, &flipped, err);
+		if (rc != L2S_OK)
+			goto done;
 		out->changes += flipped;
 	}
-	if (rc == L2S_OK) {
-		rc = source_from_snapshot(res, cfg, ad, &snap, err);
-		if (rc == L2S_EPARSE) {
-			log_warnx("%s", err->msg);
-			*why = "the directory snapshot in the state file is "
-			    "damaged";
-			rc = L2S_OK;
-			goto done;
-		}
+	rc = source_from_snapshot(res, cfg, ad, &snap, err);
+	if (rc == L2S_EPARSE) {
+		log_warnx("%s", err->msg);
+		*why = "the directory snapshot in the state file is damaged";
+		rc = L2S_OK;
+		goto done;
 	}
-	if (rc != L2S_OK)
+	if (rc == L2S_OK)
+		rc = check_strays(res, &snap, c, cfg, ad, why, err);
+	if (rc != L2S_OK || *why != NULL)
 		goto done;
 	out->mode = INCR_CHANGES;
 	if (dry_run)
@@ -750,4 +899,15 @@ int
 incremental_unclean(struct state *st, struct err *err)
 {
 	return state_meta_set(st, META_CLEAN, NULL, err);
+}
+
+int
+incremental_forget(struct state *st, struct err *err)
+{
+	int rc;
+
+	rc = state_meta_set(st, META_REFUSED, "1", err);
+	if (rc == L2S_OK)
+		rc = state_meta_set(st, META_CLEAN, NULL, err);
+	return rc;
 }

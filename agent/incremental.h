@@ -19,8 +19,9 @@
  * (e-syncRefreshRequired); a present phase reports nothing present; the
  * snapshot is damaged; the server offers no content synchronisation
  * (a warning; then every cycle reads everything); groups.nested is
- * in_chain; on AD, another or a restored DC (invocationId) or a USN that
- * went back.
+ * in_chain; a filter tests memberOf; on AD, another or a restored DC
+ * (invocationId) or a USN that went back; and after a cycle that a safety
+ * rule refused.
  */
 #ifndef L2S_INCREMENTAL_H
 #define L2S_INCREMENTAL_H
@@ -54,7 +55,12 @@ int incremental_read(struct source_result *res, struct ldapconn *c,
  * when nothing changes.  Any other end leaves the next cycle to plan. */
 int incremental_clean(struct state *st, struct err *err);
 
-/* Something outside a cycle changed the state (state forget). */
+/* Something outside an incremental cycle changed the state (state
+ * forget, a cycle without sync.incremental). */
 int incremental_unclean(struct state *st, struct err *err);
+
+/* The next cycle reads everything (a safety rule refused what changes
+ * gave: a full read decides). */
+int incremental_forget(struct state *st, struct err *err);
 
 #endif

@@ -71,6 +71,7 @@ struct ldapconn {
 	char *uri;			/* owned: the URI that answered */
 	int page_size;
 	int timeout;			/* seconds; 0 waits forever */
+	int result;			/* the last search's result code */
 
 	/* Reused across entries: the view handed to the callback. */
 	struct buf names;		/* DN and attribute names, NUL-separated */
@@ -743,6 +744,7 @@ search_run(struct ldapconn *c, const char *base, int paged, int deleted,
 			goto done;
 		}
 		if (code != LDAP_SUCCESS) {
+			c->result = code;
 			rc = search_fail(err, base, filter, code, diag,
 			    matched);
 			goto done;
@@ -805,6 +807,19 @@ ldapconn_read(struct ldapconn *c, const char *dn, const char *const *attrs,
 {
 	return search_run(c, dn, 0, 0, "(objectClass=*)", attrs, fn, arg,
 	    err);
+}
+
+int
+ldapconn_read_if(struct ldapconn *c, const char *dn, const char *filter,
+    const char *const *attrs, ldap_entry_fn fn, void *arg, struct err *err)
+{
+	int rc;
+
+	c->result = LDAP_SUCCESS;
+	rc = search_run(c, dn, 0, 0, filter, attrs, fn, arg, err);
+	if (rc == L2S_ELDAP && c->result == LDAP_NO_SUCH_OBJECT)
+		return L2S_ENOTFOUND;
+	return rc;
 }
 
 int

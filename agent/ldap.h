@@ -47,6 +47,11 @@ typedef int (*ldap_entry_fn)(void *arg, const struct entry *e,
 int ldapconn_search(struct ldapconn *c, const char *base, const char *filter,
     const char *const *attrs, ldap_entry_fn fn, void *arg, struct err *err);
 
+/* Read dn if it matches filter (fn sees it once, or not at all).
+ * L2S_ENOTFOUND when dn does not exist; otherwise as ldapconn_read(). */
+int ldapconn_read_if(struct ldapconn *c, const char *dn, const char *filter,
+    const char *const *attrs, ldap_entry_fn fn, void *arg, struct err *err);
+
 /* ldapconn_search() with Active Directory's Show Deleted control: deleted
  * objects (tombstones) are returned as well. */
 int ldapconn_search_deleted(struct ldapconn *c, const char *base,

@@ -40,6 +40,8 @@ snapshot_free(struct snapshot *s)
 {
 	hmap_free(&s->objs, obj_free);
 	hmap_free(&s->dirty, NULL);
+	hmap_free(&s->moved, NULL);
+	hmap_free(&s->fresh, NULL);
 	snapshot_init(s);
 }
 
@@ -48,6 +50,8 @@ snapshot_reset(struct snapshot *s)
 {
 	hmap_free(&s->objs, obj_free);
 	hmap_free(&s->dirty, NULL);
+	hmap_free(&s->moved, NULL);
+	hmap_free(&s->fresh, NULL);
 	s->all_dirty = 1;
 	s->broken = 0;
 }
@@ -142,72 +146,14 @@ members_join(char *const *members, size_t n, char **out, size_t *len)
 	return 0;
 }
 
-/* Does the NUL-separated list hold s (with its NUL, slen bytes)? */
-static int
-list_has(const char *list, size_t len, const char *s, size_t slen)
-{
-	size_t off, l;
-
-	for (off = 0; off < len; off += l) {
-		l = strnlen(list + off, len - off) + 1;
-		if (l == slen && memcmp(list + off, s, slen) == 0)
-			return 1;
-	}
-	return 0;
-}
-
 /*
- * In every group's member list, replace the DN old by new (NULL: drop it).
- * Both normalised.  0, or -1 out of memory.
+ * An entry's DN changed (new NULL: the entry left).  Groups that list the
+ * old DN may list it no more, or list the new one (slapd's refint overlay,
+ * AD's links) without being reported as changed: remember the old DN so
+ * that snapshot_listing() finds them, to be read again.
  */
 static int
-members_rewrite(struct snapshot *s, const char *old, const char *new)
-{
-	size_t pos = 0, olen = strlen(old) + 1;
-	const char *uuid;
-	void *v;
-
-	while (hmap_next(&s->objs, &pos, &uuid, &v)) {
-		struct snap_obj *g = v;
-		struct buf b = BUF_INIT;
-		size_t off;
-		int hit = 0;
-
-		if (g->kind != REC_GROUP || g->members == NULL ||
-		    !list_has(g->members, g->members_len, old, olen))
-			continue;
-		for (off = 0; off < g->members_len; ) {
-			const char *m = g->members + off;
-			size_t l = strnlen(m, g->members_len - off) + 1;
-
-			if (l == olen && memcmp(m, old, olen) == 0) {
-				hit = 1;
-				if (new != NULL)
-					buf_add(&b, new, strlen(new) + 1);
-			} else {
-				buf_add(&b, m, l);
-			}
-			off += l;
-		}
-		if (buf_failed(&b) || (hit && mark(s, uuid) != 0)) {
-			buf_free(&b);
-			return -1;
-		}
-		if (!hit) {
-			buf_free(&b);
-			continue;
-		}
-		g->members_len = b.len;
-		free(g->members);
-		g->members = b.len > 0 ? buf_take(&b) : NULL;
-		buf_free(&b);
-	}
-	return 0;
-}
-
-/* A user's DN moved from old to new (new NULL: the user is gone). */
-static int
-user_moved(struct snapshot *s, const char *old, const char *new)
+moved(struct snapshot *s, const char *old, const char *new)
 {
 	char *onorm = NULL, *nnorm = NULL;
 	struct err derr = ERR_INIT;
@@ -218,7 +164,7 @@ user_moved(struct snapshot *s, const char *old, const char *new)
 	if (new != NULL && ldap_dn_norm(new, &nnorm, &derr) != L2S_OK)
 		nnorm = NULL;
 	if (nnorm == NULL || strcmp(onorm, nnorm) != 0)
-		rc = members_rewrite(s, onorm, nnorm);
+		rc = hmap_put(&s->moved, onorm, (void *)1, NULL);
 	free(onorm);
 	free(nnorm);
 	return rc;
@@ -251,8 +197,7 @@ snapshot_put(struct snapshot *s, const char *uuid, enum rec_kind kind,
 	} else if (members_join(members, n, &o->members, &o->members_len) != 0) {
 		goto nomem;
 	}
-	if (old != NULL && old->kind == REC_USER &&
-	    user_moved(s, old->dn, kind == REC_USER ? e->dn : NULL) != 0)
+	if (old != NULL && moved(s, old->dn, e->dn) != 0)
 		goto nomem;
 	if (mark(s, uuid) != 0 || hmap_put(&s->objs, uuid, o, (void **)&old) != 0)
 		goto nomem;
@@ -279,8 +224,9 @@ snapshot_merge(struct snapshot *s, struct snapshot *from, struct err *err)
 			obj_free(o);
 			continue;
 		}
-		if ((old != NULL && old->kind == REC_USER && user_moved(s,
-		    old->dn, o->kind == REC_USER ? o->dn : NULL) != 0) ||
+		if ((old != NULL && moved(s, old->dn, o->dn) != 0) ||
+		    (o->kind == REC_GROUP &&
+		    hmap_put(&s->fresh, name, (void *)1, NULL) != 0) ||
 		    mark(s, name) != 0 ||
 		    hmap_put(&s->objs, name, o, (void **)&old) != 0) {
 			obj_free(o);
@@ -292,6 +238,52 @@ snapshot_merge(struct snapshot *s, struct snapshot *from, struct err *err)
 	hmap_free(&from->objs, NULL);
 	hmap_free(&from->dirty, NULL);
 	return rc;
+}
+
+int
+snapshot_listing(const struct snapshot *s, char ***dns, size_t *n)
+{
+	size_t pos = 0, cap = 0, off, l;
+	const char *name;
+	void *v;
+	char **out = NULL, **nv;
+
+	*dns = NULL;
+	*n = 0;
+	if (s->moved.len == 0)
+		return 0;
+	while (hmap_next(&s->objs, &pos, &name, &v)) {
+		const struct snap_obj *g = v;
+		int hit = 0;
+
+		if (g->kind != REC_GROUP || g->members == NULL ||
+		    hmap_get(&s->fresh, name) != NULL)
+			continue;
+		for (off = 0; off < g->members_len && !hit; off += l + 1) {
+			l = strnlen(g->members + off, g->members_len - off);
+			if (off + l < g->members_len &&
+			    hmap_get(&s->moved, g->members + off) != NULL)
+				hit = 1;
+		}
+		if (!hit)
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nv = realloc(out, cap * sizeof(*nv))) == NULL)
+				goto nomem;
+			out = nv;
+		}
+		if ((out[*n] = strdup(g->dn)) == NULL)
+			goto nomem;
+		(*n)++;
+	}
+	*dns = out;
+	return 0;
+nomem:
+	while (*n > 0)
+		free(out[--*n]);
+	free(out);
+	return -1;
 }
 
 int
@@ -324,8 +316,7 @@ snapshot_del(struct snapshot *s, const char *uuid)
 		return 0;
 	if (mark(s, uuid) != 0)
 		return -1;
-	if (o->kind == REC_USER)
-		rc = user_moved(s, o->dn, NULL);
+	rc = moved(s, o->dn, NULL);
 	obj_free(hmap_del(&s->objs, uuid));
 	return rc != 0 ? -1 : 1;
 }
@@ -453,6 +444,9 @@ snapshot_entry(const struct snap_obj *o, const char *member_attr,
 
 	if (get_u32(p, len, &off, &na) != 0 || na > len)
 		goto bad;
+	if (o->members_len > 0 && (o->members == NULL ||
+	    o->members[o->members_len - 1] != '\0'))
+		goto bad;
 	if (o->kind == REC_GROUP && member_attr != NULL)
 		for (i = 0; i < o->members_len; i++)
 			if (o->members[i] == '\0')
@@ -549,7 +543,8 @@ snapshot_disabled_digest(char *const *uuids, size_t n, char out[17])
 		snprintf(out, 17, "%s", "unsorted");
 		return;
 	}
-	memcpy(sorted, uuids, n * sizeof(*sorted));
+	if (n > 0)
+		memcpy(sorted, uuids, n * sizeof(*sorted));
 	qsort(sorted, n, sizeof(*sorted), cmp_str);
 	for (i = 0; i < n; i++) {
 		for (c = sorted[i]; ; c++) {

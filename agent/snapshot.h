@@ -37,6 +37,10 @@ struct snap_obj {
 struct snapshot {
 	struct hmap objs;		/* uuid -> struct snap_obj * (owned) */
 	struct hmap dirty;		/* uuid -> (void *)1: to write or delete */
+	struct hmap moved;		/* normalised DN -> (void *)1: DNs that
+					 * left or changed this cycle */
+	struct hmap fresh;		/* name -> (void *)1: groups merged this
+					 * cycle, their member lists new */
 	int all_dirty;			/* write everything (after a full read) */
 	int broken;			/* an entry could not be recorded: the
 					 * snapshot must not be trusted */
@@ -62,15 +66,14 @@ void snapshot_reset(struct snapshot *s);
 /* Record entry e under uuid.  For a group, member_attr names the member
  * attribute: it (and its ";range=" forms) are left out of the encoded
  * entry, and members (n normalised DNs, copied) are kept instead; NULL
- * members keeps the group's previous list when it has one.  When a user's
- * DN changes, the groups listing its old DN list the new one (as slapd's
- * refint overlay does without syncprov noticing). */
+ * members keeps the group's previous list when it has one.  An entry whose
+ * DN changes has its old DN remembered for snapshot_listing(). */
 int snapshot_put(struct snapshot *s, const char *uuid, enum rec_kind kind,
     int disabled, const struct entry *e, const char *member_attr,
     char *const *members, size_t n, struct err *err);
 
 /* Move every object of from into s, replacing, with snapshot_put()'s DN
- * bookkeeping; from ends empty. */
+ * bookkeeping; the groups among them count as fresh.  from ends empty. */
 int snapshot_merge(struct snapshot *s, struct snapshot *from,
     struct err *err);
 
@@ -78,10 +81,15 @@ int snapshot_merge(struct snapshot *s, struct snapshot *from,
 int snapshot_set_members(struct snapshot *s, const char *uuid,
     char *const *members, size_t n, struct err *err);
 
-/* Forget uuid; a user's DN also leaves every group's member list.
- * 1 when it was there, 0 when not, -1 out of memory. */
+/* Forget uuid (its DN remembered for snapshot_listing()).  1 when it was
+ * there, 0 when not, -1 out of memory. */
 int snapshot_del(struct snapshot *s, const char *uuid);
 
+/* The DNs (as the server wrote them) of the groups, not merged fresh this
+ * cycle, whose member lists hold a DN that left or changed: groups that
+ * slapd's refint or AD's links may have changed unreported, to be read
+ * again.  The caller frees each string and the array; -1 out of memory. */
+int snapshot_listing(const struct snapshot *s, char ***dns, size_t *n);
 /* Set a user's disabled flag; 1 when it changed. */
 int snapshot_set_disabled(struct snapshot *s, const char *uuid, int disabled);
 

@@ -917,25 +917,39 @@ static int
 on_group(void *arg, const struct entry *e, struct err *err)
 {
 	struct search_ctx *ctx = arg;
-	struct group_raw *g;
-	char *norm = NULL;
+	struct group_raw *g = NULL;
+	char *norm = NULL, *uuid, **dns = NULL;
+	size_t n = 0;
 	int rc;
 
 	progress_update(ctx->progress, ctx->res->rs.nentries + 1);
 	rc = source_add_group(ctx->res, ctx->cfg, e, err);
 	if (rc != L2S_OK || ctx->res->snap == NULL)
 		return rc;
-	/* The member list is recorded once every range arrived. */
-	if (ldap_dn_norm(e->dn, &norm, err) != L2S_OK ||
-	    (g = hmap_get(&ctx->res->work->group_by_dn, norm)) == NULL ||
-	    (g->uuid = entry_uuid(ctx->res, REC_GROUP, e)) == NULL) {
-		free(norm);
-		ctx->res->snap->broken = 1;
+	if ((uuid = entry_uuid(ctx->res, REC_GROUP, e)) == NULL)
 		return L2S_OK;
-	}
+	rc = ldap_dn_norm(e->dn, &norm, err);
+	if (rc == L2S_OK)
+		g = hmap_get(&ctx->res->work->group_by_dn, norm);
 	free(norm);
-	return snapshot_put(ctx->res->snap, g->uuid, REC_GROUP, 0, e,
-	    ctx->cfg->groups.member_attribute, NULL, 0, err);
+	if (rc == L2S_OK && g != NULL) {
+		/* The member list is recorded once every range arrived. */
+		g->uuid = uuid;
+		return snapshot_put(ctx->res->snap, uuid, REC_GROUP, 0, e,
+		    ctx->cfg->groups.member_attribute, NULL, 0, err);
+	}
+	/* A group the read leaves out (no key, a name that renders empty):
+	 * recorded all the same, so that a rebuild leaves it out too. */
+	if (rc == L2S_OK)
+		rc = source_member_dns(ctx->cfg, e, &dns, &n, err);
+	if (rc == L2S_OK)
+		rc = snapshot_put(ctx->res->snap, uuid, REC_GROUP, 0, e,
+		    ctx->cfg->groups.member_attribute, dns, n, err);
+	while (n > 0)
+		free(dns[--n]);
+	free(dns);
+	free(uuid);
+	return rc;
 }
 
 /* The rest of each ranged member list, one base read per range. */
@@ -1349,23 +1363,126 @@ source_read(struct source_result *res, struct ldapconn *c,
 
 int
 source_read_since(struct source_result *res, struct ldapconn *c,
-    const struct config *cfg, const char *usn, struct err *err)
+    const struct config *cfg, const char *usn_range, struct err *err)
 {
 	struct search_ctx ctx = { res, cfg, NULL };
 
-	return read_all(res, c, cfg, &ctx, usn, err);
+	return read_all(res, c, cfg, &ctx, usn_range, err);
 }
 
-/* filter, or with since: only the entries changed since that USN. */
+int
+source_read_groups(struct source_result *res, struct ldapconn *c,
+    const struct config *cfg, char *const *dns, size_t n, struct err *err)
+{
+	struct search_ctx ctx = { res, cfg, NULL };
+	const char **attrs = NULL;
+	char member[128];
+	size_t i;
+	int rc;
+
+	rc = work_get(res, &ctx.res->work, err);
+	if (rc != L2S_OK)
+		return rc;
+	res->work->ad = res->ad;
+	rc = source_attrs(cfg, res->ad, REC_GROUP, &attrs, member, err);
+	for (i = 0; i < n && rc == L2S_OK; i++) {
+		rc = ldapconn_read_if(c, dns[i], cfg->groups.filter, attrs,
+		    on_group, &ctx, err);
+		if (rc == L2S_ENOTFOUND)	/* gone since: reported next */
+			rc = L2S_OK;
+	}
+	free(attrs);
+	if (rc == L2S_OK)
+		rc = follow_ranges(res, c, cfg, err);
+	if (rc == L2S_OK && res->snap != NULL)
+		rc = snapshot_members(res, err);
+	return rc;
+}
+
+/* Is the normalised dn at or below the normalised base? */
+static int
+dn_under(const char *dn, const char *base)
+{
+	size_t n = strlen(dn), b = strlen(base);
+
+	return n == b ? strcmp(dn, base) == 0 :
+	    n > b && dn[n - b - 1] == ',' && strcmp(dn + n - b, base) == 0;
+}
+
+int
+source_stray_members(const struct source_result *res,
+    const struct config *cfg, char *const *groups, size_t ngroups,
+    size_t max, char ***out, size_t *n, struct err *err)
+{
+	struct source_work *w = res->work;
+	struct hmap seen = HMAP_INIT;
+	char *base = NULL, *norm = NULL, **v = NULL;
+	size_t i, j;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (w == NULL)
+		return L2S_OK;
+	rc = ldap_dn_norm(cfg->users.base_dn, &base, err);
+	if (rc != L2S_OK)
+		return rc;
+	v = calloc(max + 1, sizeof(*v));
+	if (v == NULL) {
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < ngroups && rc == L2S_OK; i++) {
+		const struct group_raw *g;
+
+		free(norm);
+		norm = NULL;
+		if (ldap_dn_norm(groups[i], &norm, err) != L2S_OK ||
+		    (g = hmap_get(&w->group_by_dn, norm)) == NULL)
+			continue;
+		for (j = 0; j < g->n && rc == L2S_OK; j++) {
+			const char *m = g->dns[j];
+
+			if (hmap_get(&w->user_by_dn, m) != NULL ||
+			    hmap_get(&w->group_by_dn, m) != NULL ||
+			    hmap_get(&seen, m) != NULL || !dn_under(m, base))
+				continue;
+			if (*n == max) {
+				rc = L2S_EUNSAFE;	/* more than max */
+				break;
+			}
+			if (hmap_put(&seen, m, (void *)1, NULL) != 0 ||
+			    (v[*n] = strdup(m)) == NULL)
+				rc = err_set(err, L2S_ENOMEM, "out of memory");
+			else
+				(*n)++;
+		}
+	}
+done:
+	free(norm);
+	free(base);
+	hmap_free(&seen, NULL);
+	if (rc == L2S_ENOMEM || v == NULL) {
+		while (*n > 0)
+			free(v[--*n]);
+		free(v);
+		return rc;
+	}
+	*out = v;
+	return rc;
+}
+
+/* filter, or with a USN range "(uSNChanged>=A)(uSNChanged<=B)": only the
+ * entries changed in it. */
 static char *
-filter_since(const char *filter, const char *since)
+filter_since(const char *filter, const char *usn_range)
 {
 	struct buf b = BUF_INIT;
 
-	if (since == NULL)
+	if (usn_range == NULL)
 		buf_puts(&b, filter);
 	else
-		buf_printf(&b, "(&%s(uSNChanged>=%s))", filter, since);
+		buf_printf(&b, "(&%s%s)", filter, usn_range);
 	return buf_take(&b);
 }
 

@@ -51,11 +51,27 @@ int source_read(struct source_result *res, struct ldapconn *c,
     const struct config *cfg, struct err *err);
 
 /* Active Directory, incremental: read into res->snap (required) only the
- * users and groups whose uSNChanged is at least usn, member ranges
- * included.  Nothing is resolved and rs.complete stays 0: the entries are
- * for the snapshot only. */
+ * users and groups whose uSNChanged is in usn_range, a filter component
+ * such as "(uSNChanged>=101)(uSNChanged<=200)", member ranges included.
+ * Nothing is resolved and rs.complete stays 0: the entries are for the
+ * snapshot only. */
 int source_read_since(struct source_result *res, struct ldapconn *c,
-    const struct config *cfg, const char *usn, struct err *err);
+    const struct config *cfg, const char *usn_range, struct err *err);
+
+/* Read the groups dns again (base reads with groups.filter, member
+ * ranges included) into res->snap; a DN that is gone or no longer matches
+ * is left out. */
+int source_read_groups(struct source_result *res, struct ldapconn *c,
+    const struct config *cfg, char *const *dns, size_t n, struct err *err);
+
+/* After source_from_snapshot(): the member DNs of the groups named (as the
+ * server wrote their DNs) that are at or below users.base_dn but neither a
+ * user nor a group of the read, at most max (L2S_EUNSAFE with *out set
+ * when there are more).  Such a DN is a user out of scope, or one whose DN
+ * the snapshot does not know (an OU renamed).  Caller frees. */
+int source_stray_members(const struct source_result *res,
+    const struct config *cfg, char *const *groups, size_t ngroups,
+    size_t max, char ***out, size_t *n, struct err *err);
 
 /* Is the directory Active Directory?  The configured dialect, or with
  * dialect auto what the root DSE says.  L2S_ELDAP when it cannot be read. */

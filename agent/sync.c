@@ -187,6 +187,22 @@ scim_connect(const struct config *cfg, struct http **hp, struct scim **sp,
 }
 
 /* Diff and guard: the plan, or the refusal. */
+/* What changes gave was refused: let a full read decide next time. */
+static void
+refused_changes(const struct config *cfg, const struct sync_opts *o,
+    const struct incr_result *incr, struct state *state)
+{
+	struct err ferr = ERR_INIT;
+
+	if (!cfg->sync.incremental || o->dry_run || incr->mode != INCR_CHANGES)
+		return;
+	if (incremental_forget(state, &ferr) != L2S_OK)
+		log_warnx("%s", ferr.msg);
+	else
+		log_info("the next cycle reads the whole directory, to check "
+		    "what was refused against a full read");
+}
+
 /* scim_connect() in PHASE_SCIM; a token file that cannot be read is a
  * local error (PHASE_LOCAL). */
 static int
@@ -314,6 +330,13 @@ sync_cycle(const struct config *cfg, const struct sync_opts *o,
 	rc = state_open(&state, cfg->sync.state, o->dry_run, err);
 	if (rc != L2S_OK)
 		goto done;
+	/* A cycle without incremental reads: the next one with them must
+	 * not take this one's outcome for granted. */
+	if (!cfg->sync.incremental && !o->dry_run) {
+		rc = incremental_unclean(state, err);
+		if (rc != L2S_OK)
+			goto done;
+	}
 
 	rc = ldap_password(cfg, &password, err);
 	if (rc != L2S_OK)
@@ -355,8 +378,10 @@ sync_cycle(const struct config *cfg, const struct sync_opts *o,
 
 	st->phase = PHASE_GUARD;
 	rc = plan_guarded(&plan, &src.rs, &users, &groups, cfg, o->force, err);
-	if (rc != L2S_OK)
+	if (rc != L2S_OK) {
+		refused_changes(cfg, o, &incr, state);
 		goto done;
+	}
 	st->held = plan.held;
 	rc = plan_notes(&notes, &src, err);
 	if (rc != L2S_OK)
@@ -397,8 +422,10 @@ sync_cycle(const struct config *cfg, const struct sync_opts *o,
 			st->phase = PHASE_GUARD;
 			rc = plan_guarded(&plan, &src.rs, &users, &groups, cfg,
 			    o->force, err);
-			if (rc != L2S_OK)
+			if (rc != L2S_OK) {
+				refused_changes(cfg, o, &incr, state);
 				goto done;
+			}
 			st->phase = PHASE_SCIM;
 		}
 	}
