@@ -12,6 +12,7 @@
 #include "log.h"
 #include "mapping.h"
 #include "platform.h"
+#include "progress.h"
 #include "scimjson.h"
 
 /* Everything one apply needs. */
@@ -30,6 +31,7 @@ struct apply {
 	int fatal;			/* an outcome that ends the apply */
 	struct err fatal_err;
 	int unreachable;		/* operations in a row that failed ETEMP */
+	size_t window;			/* operations sent ahead at once (1: none) */
 };
 
 /* An operation left alone on purpose (groups.on_conflict: skip). */
@@ -875,6 +877,53 @@ group_chunk(struct apply *a, const struct op *op, const struct record *base,
 	return rc;
 }
 
+/* The member changes of a group update: del and add (user SCIM id and
+ * key, in plan order), and gone, the removed members whose users left the
+ * state (they went remotely with them: only the state still lists them).
+ * Each array has room for its op's count; all borrowed from op and the
+ * state maps.  Pure. */
+static void
+group_changes(struct apply *a, const struct op *op, struct change *del,
+    size_t *ndel, struct change *add, size_t *nadd, const char **gone,
+    size_t *ngone)
+{
+	size_t i;
+
+	*ndel = *nadd = *ngone = 0;
+	for (i = 0; i < op->ndel; i++) {
+		const char *id = apply_id(a, op->del[i]);
+
+		if (id == NULL) {
+			gone[(*ngone)++] = op->del[i];
+			continue;
+		}
+		del[*ndel].id = id;
+		del[(*ndel)++].key = op->del[i];
+	}
+	for (i = 0; i < op->nadd; i++) {
+		const char *id = apply_id(a, op->add[i]);
+
+		if (id == NULL)		/* not created yet: next cycle */
+			continue;
+		add[*nadd].id = id;
+		add[(*nadd)++].key = op->add[i];
+	}
+}
+
+/* The size of the next chunk: nd removals and na additions out of what is
+ * left, at most scim.member_batch together. */
+static void
+chunk_size(struct apply *a, size_t dleft, size_t aleft, size_t *nd,
+    size_t *na)
+{
+	size_t batch = (size_t)a->cfg->scim.member_batch;
+
+	if (batch == 0)
+		batch = 1;
+	*nd = dleft < batch ? dleft : batch;
+	*na = aleft < batch - *nd ? aleft : batch - *nd;
+}
+
 /*
  * Rename and member deltas, one PATCH per chunk of at most
  * scim.member_batch member changes (the first also carries the rename).
@@ -887,7 +936,6 @@ apply_group_update(struct apply *a, const struct op *op, struct err *err)
 	struct change *del = NULL, *add = NULL;
 	const char **gone = NULL;
 	size_t ndel = 0, nadd = 0, ngone = 0, di = 0, ai = 0, i;
-	size_t batch = (size_t)a->cfg->scim.member_batch;
 	int rename = op->rename, rc = L2S_OK;
 
 	if (!scim_caps(a->scim)->patch)
@@ -899,26 +947,7 @@ apply_group_update(struct apply *a, const struct op *op, struct err *err)
 		rc = err_set(err, L2S_ENOMEM, "out of memory");
 		goto done;
 	}
-	/* Members whose users left the state went remotely with them: only
-	 * the state still lists them. */
-	for (i = 0; i < op->ndel; i++) {
-		const char *id = apply_id(a, op->del[i]);
-
-		if (id == NULL) {
-			gone[ngone++] = op->del[i];
-			continue;
-		}
-		del[ndel].id = id;
-		del[ndel++].key = op->del[i];
-	}
-	for (i = 0; i < op->nadd; i++) {
-		const char *id = apply_id(a, op->add[i]);
-
-		if (id == NULL)		/* not created yet: next cycle */
-			continue;
-		add[nadd].id = id;
-		add[nadd++].key = op->add[i];
-	}
+	group_changes(a, op, del, &ndel, add, &nadd, gone, &ngone);
 	/* What the state holds for the group once the gone are out. */
 	base = record_dup(h);
 	if (base == NULL) {
@@ -949,9 +978,9 @@ apply_group_update(struct apply *a, const struct op *op, struct err *err)
 			goto done;
 	}
 	while (rename || di < ndel || ai < nadd) {
-		size_t nd = ndel - di < batch ? ndel - di : batch;
-		size_t na = nadd - ai < batch - nd ? nadd - ai : batch - nd;
+		size_t nd, na;
 
+		chunk_size(a, ndel - di, nadd - ai, &nd, &na);
 		rc = group_chunk(a, op, base, rename, del + di, nd, add + ai,
 		    na, err);
 		if (rc != L2S_OK)
@@ -998,6 +1027,247 @@ owners_build(struct hmap *owners, const struct hmap *records)
 	return 0;
 }
 
+/*
+ * Sending ahead.  With scim.concurrency above 1, the first requests of a
+ * window of operations of one kind go out together (scim_prefetch()); the
+ * operations then run one by one in plan order with the very code above,
+ * each taking its kept answer as its first attempt.  So the plain success
+ * is completed and recorded as always, and everything else (409 adoption,
+ * retries after 429 or 5xx, read-backs, errors) takes the usual path.
+ * Only operations that cannot change each other's requests share a
+ * window: one kind at a time, and a user create never with the create of
+ * its manager (whose SCIM id it needs).
+ */
+#define APPLY_AHEAD_PER_SLOT 8		/* window: concurrency times this */
+#define APPLY_AHEAD_MAX 512
+
+/* The first request of an operation, sent ahead. */
+struct ahead {
+	struct scim_req req;
+	cJSON *body;			/* owned */
+};
+
+/*
+ * Build op's first request into *ah exactly as its apply_* function
+ * builds it, and set the pending mark that function sets before sending.
+ * 1: there is one; 0: the operation sends nothing first (a user whose
+ * PATCH is empty, a group whose only change is in the state); else the
+ * outcome of a failure (err).
+ */
+static int
+first_request(struct apply *a, const struct op *op, struct ahead *ah,
+    struct err *err)
+{
+	int patch = scim_caps(a->scim)->patch;
+	struct attrs eff = ATTRS_INIT;
+	struct record *tmp = NULL;
+	struct change *del = NULL, *add = NULL;
+	const char **gone = NULL, **ids = NULL, **okkeys = NULL;
+	size_t ndel, nadd, ngone, nd, na, nok;
+	int rc = 1;
+
+	memset(ah, 0, sizeof(*ah));
+	switch (op->kind) {
+	case OP_USER_CREATE:
+		ah->req.method = "POST";
+		ah->req.type = "Users";
+		if (effective_attrs(a, op->want, &eff) != 0 ||
+		    (tmp = confirmed(op->want, &eff, NULL, 0)) == NULL)
+			goto nomem;
+		if (scimjson_user(&ah->body, tmp, apply_id, a, err) != L2S_OK)
+			rc = err->code;
+		break;
+	case OP_USER_UPDATE:
+		ah->req.type = "Users";
+		ah->req.id = op->have->scim_id;
+		if (effective_attrs(a, op->want, &eff) != 0 ||
+		    (tmp = confirmed(op->want, &eff, op->have->scim_id, 0)) ==
+		    NULL)
+			goto nomem;
+		if (!patch) {
+			ah->req.method = "PUT";
+			if (scimjson_user(&ah->body, tmp, apply_id, a, err) !=
+			    L2S_OK)
+				rc = err->code;
+			break;
+		}
+		ah->req.method = "PATCH";
+		if (scimjson_user_patch(&ah->body, &op->have->attrs, &eff,
+		    apply_id, a, err) != L2S_OK)
+			rc = err->code;
+		else if (cJSON_GetArraySize(ah->body) == 0)
+			rc = 0;
+		else if (pending_mark(a->state, REC_USER, op->have->key, err) !=
+		    L2S_OK)
+			rc = err->code;
+		break;
+	case OP_USER_DEACTIVATE:
+		ah->req.type = "Users";
+		ah->req.id = op->have->scim_id;
+		if (patch) {
+			ah->req.method = "PATCH";
+			if (scimjson_deactivate(&ah->body, err) != L2S_OK)
+				rc = err->code;
+			break;
+		}
+		ah->req.method = "PUT";
+		tmp = confirmed(op->have, NULL, NULL, 1);
+		if (tmp == NULL || attrs_set(&tmp->attrs, "active", "false") != 0)
+			goto nomem;
+		if (scimjson_user(&ah->body, tmp, apply_id, a, err) != L2S_OK)
+			rc = err->code;
+		break;
+	case OP_USER_DELETE:
+	case OP_GROUP_DELETE:
+		ah->req.method = "DELETE";
+		ah->req.type = op->kind == OP_USER_DELETE ? "Users" : "Groups";
+		ah->req.id = op->have->scim_id;
+		break;
+	case OP_GROUP_CREATE:
+		ah->req.method = "POST";
+		ah->req.type = "Groups";
+		if (resolve_members(a, op->add, op->nadd, &ids, &okkeys,
+		    &nok) != 0)
+			goto nomem;
+		if (scimjson_group(&ah->body, op->want, ids, nok, err) != L2S_OK)
+			rc = err->code;
+		break;
+	case OP_GROUP_UPDATE:
+		ah->req.type = "Groups";
+		ah->req.id = op->have->scim_id;
+		if (!patch) {
+			ah->req.method = "PUT";
+			if (resolve_members(a, (const char *const *)
+			    op->want->members, op->want->nmembers, &ids, &okkeys,
+			    &nok) != 0)
+				goto nomem;
+			if (scimjson_group(&ah->body, op->want, ids, nok, err) !=
+			    L2S_OK)
+				rc = err->code;
+			break;
+		}
+		ah->req.method = "PATCH";
+		del = calloc(op->ndel + 1, sizeof(*del));
+		add = calloc(op->nadd + 1, sizeof(*add));
+		gone = calloc(op->ndel + 1, sizeof(*gone));
+		if (del == NULL || add == NULL || gone == NULL)
+			goto nomem;
+		group_changes(a, op, del, &ndel, add, &nadd, gone, &ngone);
+		chunk_size(a, ndel, nadd, &nd, &na);
+		if (!op->rename && nd == 0 && na == 0)
+			rc = 0;
+		else if (group_ops(&ah->body, op->want->name, op->rename, del,
+		    nd, add, na, err) != L2S_OK)
+			rc = err->code;
+		else if (pending_mark(a->state, REC_GROUP, op->have->key, err) !=
+		    L2S_OK)
+			rc = err->code;
+		break;
+	case OP_KINDS:
+		rc = 0;
+		break;
+	}
+	goto done;
+nomem:
+	rc = err_set(err, L2S_ENOMEM, "out of memory");
+done:
+	if (rc != 1) {
+		cJSON_Delete(ah->body);
+		ah->body = NULL;
+	}
+	ah->req.body = ah->body;
+	record_free(tmp);
+	attrs_free(&eff);
+	free(del);
+	free(add);
+	free(gone);
+	free(ids);
+	free(okkeys);
+	return rc;
+}
+
+/* Will the loop of apply_plan() pass op by without running it? */
+static int
+passed_by(struct apply *a, const struct op *op, const struct hmap *doubt)
+{
+	if (op->have != NULL && op->want == NULL &&
+	    hmap_get(&a->superseded, op->have->key) != NULL)
+		return 1;
+	return op->have != NULL && doubt != NULL &&
+	    hmap_get(doubt, op->have->key) != NULL;
+}
+
+/* The window of operations from first: send their first requests ahead.
+ * Returns where the window ends; reqidx[k] is the scim_prefetch() index of
+ * the request of operation first + k, or -1.  Building or sending ahead
+ * is never worth failing for: on an error the operations send their own. */
+static size_t
+ahead_window(struct apply *a, const struct plan *p, size_t first,
+    const struct hmap *doubt, long *reqidx)
+{
+	size_t cap = a->window, end, k, n = 0;
+	struct ahead *ah = NULL;
+	struct scim_req *reqs = NULL;
+	struct hmap creating = HMAP_INIT;
+	enum op_kind kind = p->ops[first].kind;
+	struct err e = ERR_INIT;
+
+	reqidx[0] = -1;
+	if (cap <= 1)
+		return first + 1;
+	ah = calloc(cap, sizeof(*ah));
+	reqs = calloc(cap, sizeof(*reqs));
+	if (ah == NULL || reqs == NULL) {
+		end = first + 1;
+		goto done;
+	}
+	for (end = first; end < p->n && end - first < cap; end++) {
+		const struct op *op = &p->ops[end];
+		int rc;
+
+		reqidx[end - first] = -1;
+		if (op->kind != kind)
+			break;
+		if (passed_by(a, op, doubt))
+			continue;
+		if (kind == OP_USER_CREATE) {
+			const char *mk = attrs_get(&op->want->attrs,
+			    SCIM_MANAGER_PATH);
+
+			if (mk != NULL && hmap_get(&creating, mk) != NULL)
+				break;	/* needs its manager's id first */
+			if (hmap_put(&creating, op->want->key, (void *)1,
+			    NULL) != 0)
+				break;
+		}
+		rc = first_request(a, op, &ah[n], &e);
+		if (rc < 0) {
+			log_debug("%s '%s': not sent ahead: %s",
+			    plan_op_name(op->kind), op->want != NULL ?
+			    op->want->name : op->have->name, e.msg);
+			break;
+		}
+		if (rc == 0)
+			continue;
+		reqs[n] = ah[n].req;
+		reqidx[end - first] = (long)n++;
+	}
+	if (end == first)
+		end = first + 1;	/* always move on */
+	if (n > 0 && scim_prefetch(a->scim, reqs, n, &e) != L2S_OK) {
+		log_debug("cannot send ahead: %s", e.msg);
+		for (k = 0; k < end - first; k++)
+			reqidx[k] = -1;
+	}
+done:
+	for (k = 0; ah != NULL && k < n; k++)
+		cJSON_Delete(ah[k].body);
+	free(ah);
+	free(reqs);
+	hmap_free(&creating, NULL);
+	return end;
+}
+
 int
 apply_plan(const struct plan *p, const struct config *cfg,
     struct state *state, struct scim *scim, struct hmap *have_users,
@@ -1005,7 +1275,9 @@ apply_plan(const struct plan *p, const struct config *cfg,
     const struct hmap *doubt, struct apply_result *res, struct err *err)
 {
 	struct apply a;
-	size_t i;
+	struct progress *prog = NULL;
+	long *reqidx = NULL;
+	size_t i, wbeg = 0, wend = 0, left = 0;
 	int rc = L2S_OK;
 
 	memset(&a, 0, sizeof(a));
@@ -1022,16 +1294,39 @@ apply_plan(const struct plan *p, const struct config *cfg,
 		rc = err_set(err, L2S_ENOMEM, "out of memory");
 		goto done;
 	}
-	for (i = 0; i < p->n && !a.fatal; i++) {
+	a.window = (size_t)scim_concurrency(scim) *
+	    APPLY_AHEAD_PER_SLOT;
+	if (a.window > APPLY_AHEAD_MAX)
+		a.window = APPLY_AHEAD_MAX;
+	if (scim_concurrency(scim) <= 1)
+		a.window = 1;
+	reqidx = calloc(a.window, sizeof(*reqidx));
+	if (reqidx == NULL) {
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+		goto done;
+	}
+	prog = progress_start("applying", "operations", p->n);
+	for (i = 0; i < p->n && !a.fatal; progress_update(prog, ++i)) {
 		const struct op *op = &p->ops[i];
 		const struct record *r = op->want != NULL ? op->want : op->have;
 		struct err e = ERR_INIT;
+		int answered;
 
-		if (platform_stop_requested()) {
+		if (i >= wend) {
+			if (res->stopped)
+				break;
+			wbeg = i;
+			wend = ahead_window(&a, p, i, doubt, reqidx);
+		}
+		/* A stop ends the apply, but the operations of this window
+		 * whose success the service already sent are still
+		 * completed and recorded. */
+		answered = reqidx[i - wbeg] >= 0 &&
+		    scim_prefetched(scim, (size_t)reqidx[i - wbeg]);
+		if (platform_stop_requested() && !answered) {
 			res->stopped = 1;
-			log_info("stop requested: %zu operations left for the "
-			    "next cycle", p->n - i);
-			break;
+			left++;
+			continue;
 		}
 		if (op->have != NULL && op->want == NULL &&
 		    hmap_get(&a.superseded, op->have->key) != NULL)
@@ -1080,12 +1375,18 @@ apply_plan(const struct plan *p, const struct config *cfg,
 		log_debug("%s '%s': done", plan_op_name(op->kind),
 		    r->name != NULL ? r->name : r->key);
 	}
+	if (res->stopped)
+		log_info("stop requested: %zu operations left for the next "
+		    "cycle", left + (p->n - i));
 	rc = L2S_OK;
 	if (a.fatal) {
 		*err = a.fatal_err;
 		rc = a.fatal;
 	}
 done:
+	progress_end(prog);
+	scim_prefetch_drop(scim);
+	free(reqidx);
 	hmap_free(&a.user_owner, free);
 	hmap_free(&a.group_owner, free);
 	hmap_free(&a.superseded, NULL);

@@ -1,10 +1,17 @@
 /*
  * apply.h - carry a plan out against the SCIM service
  *
- * Operations run in plan order, one request at a time.  Each one the
- * service confirms is recorded in the state store at once, so a crash
- * loses nothing and never duplicates: a create whose answer was lost is
- * sent again next cycle, meets a 409, and the existing resource is adopted.
+ * Operations complete in plan order.  With scim.concurrency above 1 the
+ * first requests of a window of independent operations of one kind (user
+ * creates, user updates, group creates, member PATCHes of different
+ * groups, ...) are sent together; each operation then completes with its
+ * own answer as if it had sent it alone, and whatever is not a plain
+ * success (409, 429, 5xx, a lost answer) takes the one-at-a-time path
+ * below.  Each operation the service confirms is recorded in the state
+ * store at once, so a crash loses nothing and never duplicates: a create
+ * whose answer was lost is sent again next cycle, meets a 409, and the
+ * existing resource is adopted.  A stop request ends the apply after the
+ * operations whose success is already in hand are recorded.
  *
  * - 409 on create: the remote resource is looked up (users by externalId,
  *   then userName; groups by externalId, then displayName) and adopted: put

@@ -1,12 +1,15 @@
 /*
- * http.c - the HTTP transport to the SCIM service (libcurl easy handle)
+ * http.c - the HTTP transport to the SCIM service (libcurl multi interface)
  *
- * One easy handle per target, reused for every request so that the
- * connection stays open.  Options that never change are set once in
- * http_open(); a request only sets its URL, method and body.  The token
- * lives in one heap copy and in the header list; both are wiped when
- * replaced or freed, and it is registered with log_secret() so that a line
- * that somehow carries it is masked.
+ * One multi handle per target and scim.concurrency easy handles ("slots"),
+ * each reused for request after request so that connections stay open in
+ * the multi handle's pool; with HTTP/2 over TLS the requests share one
+ * connection.  Options that never change are set once in http_open(); a
+ * request only sets its URL, method and body.  A single request is a batch
+ * of one, so every request shares the same connections and the same rate
+ * limit.  The token lives in one heap copy and in the header list; both
+ * are wiped when replaced or freed, and it is registered with log_secret()
+ * so that a line that somehow carries it is masked.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +23,7 @@
 #include "buf.h"
 #include "http.h"
 #include "log.h"
+#include "platform.h"
 
 #ifndef L2S_VERSION
 #define L2S_VERSION "unknown"
@@ -27,19 +31,29 @@
 
 #define HTTP_CONNECT_TIMEOUT 10		/* seconds, or the timeout if lower */
 #define HTTP_DEFAULT_TIMEOUT 30
+#define HTTP_POLL_MS 100		/* the longest wait between stop checks */
 
-struct http {
+/* One easy handle and the transfer it runs. */
+struct slot {
 	CURL *curl;
-	struct curl_slist *headers;	/* owned; carries the token */
-	char *token;			/* owned; wiped before free */
-	char *base;			/* owned; the URL without trailing '/' */
 	char errbuf[CURL_ERROR_SIZE];	/* lives as long as curl */
-	unsigned long nrequests;
-
-	/* The transfer in progress. */
+	struct http_req *req;		/* borrowed: in progress, or NULL */
+	struct buf url;
 	struct buf body;
 	int overflow;
 	char *location, *retry_after;
+};
+
+struct http {
+	CURLM *multi;
+	struct slot *slots;		/* owned, nslots of them */
+	int nslots;
+	struct curl_slist *headers;	/* owned; carries the token */
+	char *token;			/* owned; wiped before free */
+	char *base;			/* owned; the URL without trailing '/' */
+	unsigned long nrequests;
+	long long interval_ns;		/* rate limit: between starts, or 0 */
+	long long next_ns;		/* monotonic time of the next start */
 };
 
 /* A memset the compiler may not drop because the memory is freed next. */
@@ -60,6 +74,15 @@ free_headers(struct curl_slist *l)
 	for (p = l; p != NULL; p = p->next)
 		wipe(p->data);
 	curl_slist_free_all(l);
+}
+
+static long long
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 /* 127.0.0.0/8 as a dotted quad, strictly: four decimal parts 0..255. */
@@ -171,15 +194,15 @@ done:
 static size_t
 on_body(char *p, size_t size, size_t n, void *arg)
 {
-	struct http *h = arg;
+	struct slot *x = arg;
 	size_t len = size * n;
 
-	if (len > HTTP_BODY_MAX - h->body.len) {
-		h->overflow = 1;
+	if (len > HTTP_BODY_MAX - x->body.len) {
+		x->overflow = 1;
 		return 0;		/* aborts the transfer */
 	}
-	buf_add(&h->body, p, len);
-	return buf_failed(&h->body) ? 0 : len;
+	buf_add(&x->body, p, len);
+	return buf_failed(&x->body) ? 0 : len;
 }
 
 /* Copy the value of header line p (n bytes) if it is name, trimmed. */
@@ -205,31 +228,82 @@ header_value(char **out, const char *p, size_t n, const char *name)
 static size_t
 on_header(char *p, size_t size, size_t n, void *arg)
 {
-	struct http *h = arg;
+	struct slot *x = arg;
 	size_t len = size * n;
 
 	/* A new status line (1xx, then the final one): forget earlier ones. */
 	if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
-		free(h->location);
-		free(h->retry_after);
-		h->location = h->retry_after = NULL;
+		free(x->location);
+		free(x->retry_after);
+		x->location = x->retry_after = NULL;
 		return len;
 	}
-	if (header_value(&h->location, p, len, "Location") < 0 ||
-	    header_value(&h->retry_after, p, len, "Retry-After") < 0)
+	if (header_value(&x->location, p, len, "Location") < 0 ||
+	    header_value(&x->retry_after, p, len, "Retry-After") < 0)
 		return 0;
 	return len;
 }
 
 static void
-reset_transfer(struct http *h)
+reset_transfer(struct slot *x)
 {
-	buf_free(&h->body);
-	h->overflow = 0;
-	free(h->location);
-	free(h->retry_after);
-	h->location = h->retry_after = NULL;
-	h->errbuf[0] = '\0';
+	buf_free(&x->url);
+	buf_free(&x->body);
+	x->overflow = 0;
+	free(x->location);
+	free(x->retry_after);
+	x->location = x->retry_after = NULL;
+	x->errbuf[0] = '\0';
+	x->req = NULL;
+}
+
+/* The options every request of x shares.  -1 when one cannot be set. */
+static int
+slot_setup(struct http *h, struct slot *x, const struct config_scim *cfg)
+{
+	long timeout, connect;
+
+	x->curl = curl_easy_init();
+	if (x->curl == NULL)
+		return -1;
+	timeout = cfg->timeout > 0 ? cfg->timeout : HTTP_DEFAULT_TIMEOUT;
+	connect = timeout < HTTP_CONNECT_TIMEOUT ? timeout : HTTP_CONNECT_TIMEOUT;
+
+	curl_easy_setopt(x->curl, CURLOPT_PRIVATE, x);
+	curl_easy_setopt(x->curl, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(x->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(x->curl, CURLOPT_CONNECTTIMEOUT, connect);
+	curl_easy_setopt(x->curl, CURLOPT_TIMEOUT, timeout);
+	curl_easy_setopt(x->curl, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(x->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(x->curl, CURLOPT_PROTOCOLS,
+	    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	curl_easy_setopt(x->curl, CURLOPT_SSL_VERIFYPEER,
+	    cfg->tls_verify ? 1L : 0L);
+	curl_easy_setopt(x->curl, CURLOPT_SSL_VERIFYHOST,
+	    cfg->tls_verify ? 2L : 0L);
+	if (cfg->tls_ca_file != NULL && cfg->tls_ca_file[0] != '\0' &&
+	    curl_easy_setopt(x->curl, CURLOPT_CAINFO, cfg->tls_ca_file) !=
+	    CURLE_OK)
+		return -1;
+	/* Not every libcurl has HTTP/2; then HTTP/1.1 it is.  Over TLS a
+	 * request waits for the first connection to tell whether it can
+	 * multiplex rather than open one more. */
+	(void)curl_easy_setopt(x->curl, CURLOPT_HTTP_VERSION,
+	    (long)CURL_HTTP_VERSION_2TLS);
+	if (strncasecmp(h->base, "https:", 6) == 0)
+		(void)curl_easy_setopt(x->curl, CURLOPT_PIPEWAIT, 1L);
+	curl_easy_setopt(x->curl, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(x->curl, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(x->curl, CURLOPT_USERAGENT, "ldap2scim/" L2S_VERSION);
+	curl_easy_setopt(x->curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(x->curl, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(x->curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(x->curl, CURLOPT_HEADERDATA, x);
+	return 0;
 }
 
 int
@@ -237,9 +311,8 @@ http_open(struct http **out, const struct config_scim *cfg,
     const char *token, struct err *err)
 {
 	struct http *h = NULL;
-	long timeout, connect;
 	size_t n;
-	int rc;
+	int i, rc;
 
 	*out = NULL;
 	if (cfg == NULL || cfg->url == NULL || cfg->url[0] == '\0')
@@ -257,43 +330,31 @@ http_open(struct http **out, const struct config_scim *cfg,
 	n = strlen(h->base);
 	while (n > 0 && h->base[n - 1] == '/')
 		h->base[--n] = '\0';
-	h->curl = curl_easy_init();
-	if (h->curl == NULL) {
+	h->nslots = cfg->concurrency > 1 ? cfg->concurrency : 1;
+	h->slots = calloc((size_t)h->nslots, sizeof(*h->slots));
+	if (h->slots == NULL)
+		goto done;
+	if (cfg->rate_limit > 0)
+		h->interval_ns = 1000000000LL / cfg->rate_limit;
+	h->multi = curl_multi_init();
+	if (h->multi == NULL) {
 		rc = err_set(err, L2S_ENOMEM, "cannot create a curl handle");
 		goto done;
 	}
-	timeout = cfg->timeout > 0 ? cfg->timeout : HTTP_DEFAULT_TIMEOUT;
-	connect = timeout < HTTP_CONNECT_TIMEOUT ? timeout : HTTP_CONNECT_TIMEOUT;
-
-	curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, h->errbuf);
-	curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT, connect);
-	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT, timeout);
-	curl_easy_setopt(h->curl, CURLOPT_FOLLOWLOCATION, 0L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS,
-	    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	curl_easy_setopt(h->curl, CURLOPT_SSL_VERIFYPEER,
-	    cfg->tls_verify ? 1L : 0L);
-	curl_easy_setopt(h->curl, CURLOPT_SSL_VERIFYHOST,
-	    cfg->tls_verify ? 2L : 0L);
-	if (cfg->tls_ca_file != NULL && cfg->tls_ca_file[0] != '\0' &&
-	    curl_easy_setopt(h->curl, CURLOPT_CAINFO, cfg->tls_ca_file) !=
-	    CURLE_OK)
-		goto done;
-	/* Not every libcurl has HTTP/2; then HTTP/1.1 it is. */
-	(void)curl_easy_setopt(h->curl, CURLOPT_HTTP_VERSION,
-	    (long)CURL_HTTP_VERSION_2TLS);
-	curl_easy_setopt(h->curl, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(h->curl, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(h->curl, CURLOPT_USERAGENT, "ldap2scim/" L2S_VERSION);
-	curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, h);
-	curl_easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, h);
+	/* At most one connection per slot; HTTP/2 streams share one. */
+	curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+	    (long)h->nslots);
+	curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+	    (long)h->nslots);
+	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)h->nslots);
+	for (i = 0; i < h->nslots; i++) {
+		if (slot_setup(h, &h->slots[i], cfg) != 0) {
+			rc = err_set(err, L2S_ENOMEM, "cannot create a curl "
+			    "handle");
+			goto done;
+		}
+	}
 
 	rc = http_set_token(h, token, err);
 	if (rc != L2S_OK)
@@ -309,15 +370,27 @@ done:
 void
 http_close(struct http *h)
 {
+	int i;
+
 	if (h == NULL)
 		return;
-	if (h->curl != NULL)
-		curl_easy_cleanup(h->curl);
+	for (i = 0; h->slots != NULL && i < h->nslots; i++) {
+		struct slot *x = &h->slots[i];
+
+		if (x->curl != NULL) {
+			if (x->req != NULL && h->multi != NULL)
+				curl_multi_remove_handle(h->multi, x->curl);
+			curl_easy_cleanup(x->curl);
+		}
+		reset_transfer(x);
+	}
+	free(h->slots);
+	if (h->multi != NULL)
+		curl_multi_cleanup(h->multi);
 	free_headers(h->headers);
 	wipe(h->token);
 	free(h->token);
 	free(h->base);
-	reset_transfer(h);
 	free(h);
 }
 
@@ -328,7 +401,7 @@ http_set_token(struct http *h, const char *token, struct err *err)
 	struct buf auth = BUF_INIT;
 	char *copy = NULL;
 	const char *p;
-	int rc;
+	int i, rc;
 
 	if (token == NULL || token[0] == '\0')
 		return err_set(err, L2S_EAUTH, "the SCIM token is empty");
@@ -351,16 +424,17 @@ http_set_token(struct http *h, const char *token, struct err *err)
 			"Expect:",	/* no 100-continue round trip */
 			buf_str(&auth),
 		};
-		size_t i;
+		size_t k;
 
-		for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
-			t = curl_slist_append(l, lines[i]);
+		for (k = 0; k < sizeof(lines) / sizeof(lines[0]); k++) {
+			t = curl_slist_append(l, lines[k]);
 			if (t == NULL)
 				goto done;
 			l = t;
 		}
 	}
-	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, l);
+	for (i = 0; i < h->nslots; i++)
+		curl_easy_setopt(h->slots[i].curl, CURLOPT_HTTPHEADER, l);
 	free_headers(h->headers);
 	h->headers = l;
 	l = NULL;
@@ -380,22 +454,22 @@ done:
 
 /* The transport failure as a message naming method and URL. */
 static int
-transport_error(struct http *h, CURLcode cc, const char *method,
+transport_error(struct slot *x, CURLcode cc, const char *method,
     const char *url, struct err *err)
 {
 	char detail[CURL_ERROR_SIZE];
 	size_t n;
 
-	if (cc == CURLE_WRITE_ERROR && h->overflow)
+	if (cc == CURLE_WRITE_ERROR && x->overflow)
 		return err_set(err, L2S_EIO,
 		    "%s %s: response body larger than %u bytes", method, url,
 		    HTTP_BODY_MAX);
 	if (cc == CURLE_OUT_OF_MEMORY ||
-	    (cc == CURLE_WRITE_ERROR && buf_failed(&h->body)))
+	    (cc == CURLE_WRITE_ERROR && buf_failed(&x->body)))
 		return err_set(err, L2S_ENOMEM, "%s %s: out of memory",
 		    method, url);
 	snprintf(detail, sizeof(detail), "%s",
-	    h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(cc));
+	    x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(cc));
 	n = strlen(detail);
 	while (n > 0 && (detail[n - 1] == '\n' || detail[n - 1] == '\r'))
 		detail[--n] = '\0';
@@ -418,47 +492,61 @@ transport_error(struct http *h, CURLcode cc, const char *method,
 	return err_set(err, L2S_ETEMP, "%s %s: %s", method, url, detail);
 }
 
-int
-http_request(struct http *h, const char *method, const char *path,
-    const char *body, struct http_response *resp, struct err *err)
+/* Set x up for r and hand it to the multi handle.  On failure r is done
+ * (its rc and err say why) and x stays idle. */
+static void
+slot_start(struct http *h, struct slot *x, struct http_req *r)
 {
-	struct buf url = BUF_INIT;
-	curl_off_t usec = 0;
-	CURLcode cc;
-	long status = 0;
-	int rc;
+	const char *method = r->method, *body = r->body;
+	CURLMcode mc;
 
-	*resp = (struct http_response)HTTP_RESPONSE_INIT;
-	if (path == NULL || path[0] != '/')
-		return err_set(err, L2S_EPARSE,
-		    "%s '%s': request path must start with '/'", method,
-		    path != NULL ? path : "");
-	buf_puts(&url, h->base);
-	buf_puts(&url, path);
-	rc = err_set(err, L2S_ENOMEM, "out of memory");
-	if (buf_failed(&url))
-		goto done;
-	reset_transfer(h);
-
-	curl_easy_setopt(h->curl, CURLOPT_URL, buf_str(&url));
+	reset_transfer(x);
+	buf_puts(&x->url, h->base);
+	buf_puts(&x->url, r->path);
+	if (buf_failed(&x->url)) {
+		r->rc = err_set(&r->err, L2S_ENOMEM, "out of memory");
+		reset_transfer(x);
+		return;
+	}
+	curl_easy_setopt(x->curl, CURLOPT_URL, buf_str(&x->url));
 	/* Back to a plain GET, then the method of this request. */
-	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, (char *)NULL);
-	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
-	curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
-	curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, (char *)NULL);
+	curl_easy_setopt(x->curl, CURLOPT_POSTFIELDS, (char *)NULL);
+	curl_easy_setopt(x->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+	curl_easy_setopt(x->curl, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(x->curl, CURLOPT_CUSTOMREQUEST, (char *)NULL);
 	if (body != NULL || strcmp(method, "POST") == 0) {
-		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+		curl_easy_setopt(x->curl, CURLOPT_POSTFIELDSIZE_LARGE,
 		    (curl_off_t)(body != NULL ? strlen(body) : 0));
-		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS,
+		curl_easy_setopt(x->curl, CURLOPT_POSTFIELDS,
 		    body != NULL ? body : "");
 	}
 	if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
-		curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, method);
-
-	cc = curl_easy_perform(h->curl);
+		curl_easy_setopt(x->curl, CURLOPT_CUSTOMREQUEST, method);
+	mc = curl_multi_add_handle(h->multi, x->curl);
+	if (mc != CURLM_OK) {
+		r->rc = err_set(&r->err, mc == CURLM_OUT_OF_MEMORY ?
+		    L2S_ENOMEM : L2S_ETEMP, "%s %s: %s", method,
+		    buf_str(&x->url), curl_multi_strerror(mc));
+		r->resp.not_sent = 1;
+		reset_transfer(x);
+		return;
+	}
+	x->req = r;
 	h->nrequests++;
-	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_getinfo(h->curl, CURLINFO_TOTAL_TIME_T, &usec);
+}
+
+/* The transfer of x ended with cc: fill its request, free the slot. */
+static void
+slot_finish(struct http *h, struct slot *x, CURLcode cc)
+{
+	struct http_req *r = x->req;
+	struct http_response *resp = &r->resp;
+	curl_off_t usec = 0;
+	long status = 0;
+
+	curl_multi_remove_handle(h->multi, x->curl);
+	curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(x->curl, CURLINFO_TOTAL_TIME_T, &usec);
 	if (cc != CURLE_OK) {
 		/* Failures before a byte of the request could have left. */
 		resp->not_sent = cc == CURLE_COULDNT_CONNECT ||
@@ -466,26 +554,204 @@ http_request(struct http *h, const char *method, const char *path,
 		    cc == CURLE_COULDNT_RESOLVE_PROXY ||
 		    cc == CURLE_SSL_CONNECT_ERROR ||
 		    cc == CURLE_PEER_FAILED_VERIFICATION;
-		rc = transport_error(h, cc, method, buf_str(&url), err);
-		log_debug("%s %s -> failed (%ld ms): %s", method, path,
-		    (long)(usec / 1000), err != NULL ? err->msg : "");
+		r->rc = transport_error(x, cc, r->method, buf_str(&x->url),
+		    &r->err);
+		log_debug("%s %s -> failed (%ld ms): %s", r->method, r->path,
+		    (long)(usec / 1000), r->err.msg);
 		goto done;
 	}
-	log_debug("%s %s -> %ld (%zu bytes, %ld ms)", method, path, status,
-	    h->body.len, (long)(usec / 1000));
-
+	log_debug("%s %s -> %ld (%zu bytes, %ld ms)", r->method, r->path,
+	    status, x->body.len, (long)(usec / 1000));
 	resp->status = status;
-	resp->len = h->body.len;
-	resp->body = buf_take(&h->body);
-	if (resp->body == NULL)
+	resp->len = x->body.len;
+	resp->body = buf_take(&x->body);
+	if (resp->body == NULL) {
+		resp->len = 0;
+		r->rc = err_set(&r->err, L2S_ENOMEM, "out of memory");
 		goto done;
-	resp->location = h->location;
-	resp->retry_after = h->retry_after;
-	h->location = h->retry_after = NULL;
-	rc = err_set(err, L2S_OK, "%s", "");
+	}
+	resp->location = x->location;
+	resp->retry_after = x->retry_after;
+	x->location = x->retry_after = NULL;
+	r->rc = err_set(&r->err, L2S_OK, "%s", "");
 done:
-	buf_free(&url);
-	return rc;
+	reset_transfer(x);
+}
+
+/* Milliseconds until the rate limit lets the next request start (0: now). */
+static long
+rate_wait_ms(const struct http *h)
+{
+	long long d;
+
+	if (h->interval_ns <= 0)
+		return 0;
+	d = h->next_ns - now_ns();
+	return d > 0 ? (long)((d + 999999) / 1000000) : 0;
+}
+
+/* A request starts now: the next one may start one interval later, and
+ * never earlier, however long the line was idle (no bursts). */
+static void
+rate_take(struct http *h)
+{
+	long long t = now_ns();
+
+	if (h->interval_ns <= 0)
+		return;
+	h->next_ns = (h->next_ns > t ? h->next_ns : t) + h->interval_ns;
+}
+
+static struct slot *
+idle_slot(struct http *h)
+{
+	int i;
+
+	for (i = 0; i < h->nslots; i++)
+		if (h->slots[i].req == NULL)
+			return &h->slots[i];
+	return NULL;
+}
+
+/* Run reqs to their end; stoppable: a stop request keeps the rest from
+ * starting. */
+static int
+run_batch(struct http *h, struct http_req *reqs, size_t n, int stoppable,
+    struct err *err)
+{
+	size_t next = 0, ended = 0, i;
+	int active = 0;
+
+	for (i = 0; i < n; i++) {
+		reqs[i].resp = (struct http_response)HTTP_RESPONSE_INIT;
+		reqs[i].rc = L2S_OK;
+		reqs[i].err = (struct err)ERR_INIT;
+	}
+	while (ended < n) {
+		CURLMsg *msg;
+		CURLMcode mc;
+		long wait = HTTP_POLL_MS;
+		int running, left;
+
+		while (next < n && active < h->nslots) {
+			struct http_req *r = &reqs[next];
+			struct slot *x;
+
+			if (stoppable && platform_stop_requested()) {
+				for (; next < n; next++, ended++) {
+					reqs[next].rc = err_set(&reqs[next].err,
+					    L2S_ETEMP, "%s %s: not sent: a stop "
+					    "was requested", reqs[next].method,
+					    reqs[next].path);
+					reqs[next].resp.not_sent = 1;
+				}
+				break;
+			}
+			if (r->path == NULL || r->path[0] != '/') {
+				r->rc = err_set(&r->err, L2S_EPARSE,
+				    "%s '%s': request path must start with "
+				    "'/'", r->method, r->path != NULL ?
+				    r->path : "");
+				next++;
+				ended++;
+				continue;
+			}
+			wait = rate_wait_ms(h);
+			if (wait > 0)
+				break;
+			wait = HTTP_POLL_MS;
+			x = idle_slot(h);
+			if (x == NULL)
+				break;
+			rate_take(h);
+			slot_start(h, x, r);
+			next++;
+			if (x->req == r)
+				active++;
+			else
+				ended++;
+		}
+		if (ended >= n)
+			break;
+		mc = curl_multi_perform(h->multi, &running);
+		if (mc != CURLM_OK && mc != CURLM_CALL_MULTI_PERFORM)
+			goto broken;
+		while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
+			struct slot *x;
+			char *priv = NULL;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
+			    &priv);
+			x = (struct slot *)(void *)priv;
+			if (x == NULL || x->req == NULL)
+				continue;
+			slot_finish(h, x, msg->data.result);
+			active--;
+			ended++;
+		}
+		if (ended >= n)
+			break;
+		/* Whatever comes first: traffic, the rate slot, a stop check. */
+		if (wait > HTTP_POLL_MS)
+			wait = HTTP_POLL_MS;
+		mc = curl_multi_poll(h->multi, NULL, 0, (int)(wait > 0 ? wait :
+		    1), NULL);
+		if (mc != CURLM_OK)
+			goto broken;
+	}
+	return err_set(err, L2S_OK, "%s", "");
+broken:
+	/* The multi handle itself failed: end what runs, as failures. */
+	for (i = 0; i < (size_t)h->nslots; i++) {
+		struct slot *x = &h->slots[i];
+
+		if (x->req == NULL)
+			continue;
+		curl_multi_remove_handle(h->multi, x->curl);
+		x->req->rc = err_set(&x->req->err, L2S_ETEMP, "%s %s: the "
+		    "transfer was abandoned", x->req->method, x->req->path);
+		reset_transfer(x);
+	}
+	for (; next < n; next++) {
+		reqs[next].rc = err_set(&reqs[next].err, L2S_ETEMP,
+		    "%s %s: not sent", reqs[next].method, reqs[next].path);
+		reqs[next].resp.not_sent = 1;
+	}
+	return err_set(err, L2S_ETEMP, "the curl multi handle failed");
+}
+
+int
+http_request_many(struct http *h, struct http_req *reqs, size_t n,
+    struct err *err)
+{
+	int rc = run_batch(h, reqs, n, 1, err);
+
+	/* A broken multi handle is reported per request. */
+	return rc == L2S_ENOMEM ? rc : err_set(err, L2S_OK, "%s", "");
+}
+
+int
+http_request(struct http *h, const char *method, const char *path,
+    const char *body, struct http_response *resp, struct err *err)
+{
+	struct http_req r;
+
+	r.method = method;
+	r.path = path;
+	r.body = body;
+	(void)run_batch(h, &r, 1, 0, NULL);
+	*resp = r.resp;
+	if (err != NULL)
+		*err = r.err;
+	return r.rc;
+}
+
+int
+http_concurrency(const struct http *h)
+{
+	return h != NULL ? h->nslots : 1;
 }
 
 void
@@ -510,7 +776,7 @@ http_escape(struct http *h, const char *s)
 {
 	char *e, *copy;
 
-	e = curl_easy_escape(h != NULL ? h->curl : NULL, s, 0);
+	e = curl_easy_escape(h != NULL ? h->slots[0].curl : NULL, s, 0);
 	if (e == NULL)
 		return NULL;
 	copy = strdup(e);

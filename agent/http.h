@@ -1,8 +1,12 @@
 /*
  * http.h - the HTTP transport to the SCIM service (libcurl)
  *
- * One handle per target: a reused curl easy handle, so connections are
- * kept alive.  TLS verification is on unless the config turns it off;
+ * One handle per target: a curl multi handle with scim.concurrency easy
+ * handles, so connections are kept alive and shared (HTTP/2 multiplexing
+ * over TLS where the server offers it).  scim.rate_limit spaces the start
+ * of every request evenly (single or concurrent, retries included): never
+ * more than that many a second, and no burst after an idle time.
+ * TLS verification is on unless the config turns it off;
  * http:// to a host that is not loopback is refused unless
  * scim.allow_insecure_http is set.  Every request sends
  * "Content-Type: application/scim+json" and "Authorization: Bearer ...";
@@ -59,6 +63,29 @@ void http_response_free(struct http_response *resp);
 /* How long the response's Retry-After asks to wait, in milliseconds
  * (delay-seconds or an HTTP-date); -1 when absent or unreadable. */
 long http_retry_after_ms(const struct http_response *resp);
+
+/* One request of a batch (http_request_many()).  method, path and body are
+ * borrowed and must stay valid until the batch returns. */
+struct http_req {
+	const char *method;
+	const char *path;
+	const char *body;		/* may be NULL */
+	struct http_response resp;	/* filled; free with http_response_free() */
+	int rc;				/* as http_request() returns it */
+	struct err err;			/* the message when rc is not L2S_OK */
+};
+
+/* Send n requests, up to scim.concurrency of them at once, each within the
+ * rate limit.  Each one ends as http_request() would end it: reqs[i].rc,
+ * .resp and .err (resp must be freed whatever rc is).  Once a stop is
+ * requested no further request starts: those left get L2S_ETEMP with
+ * resp.not_sent set.  Returns L2S_OK, or L2S_ENOMEM when the batch could
+ * not run (no request was sent). */
+int http_request_many(struct http *h, struct http_req *reqs, size_t n,
+    struct err *err);
+
+/* How many requests h runs at once (scim.concurrency, at least 1). */
+int http_concurrency(const struct http *h);
 
 /* Number of requests sent through h (for the cycle summary). */
 unsigned long http_requests(const struct http *h);

@@ -26,8 +26,21 @@
 #define SCIM_MAX_PAGES 10000		/* a list never loops forever */
 #define SCIM_PATCHOP "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
+/* An answer sent ahead by scim_prefetch(), waiting for its request. */
+struct kept {
+	char *method;			/* owned copies */
+	char *path;
+	char *text;			/* the body sent, or NULL */
+	struct http_response resp;	/* owned */
+	int rc;
+	struct err err;
+	int taken;
+};
+
 struct scim {
 	struct http *h;			/* borrowed */
+	struct kept *kept;		/* owned, nkept of them */
+	size_t nkept;
 	struct scim_caps caps;
 	int retries;			/* retries after the first attempt */
 	long max_wait_ms;		/* the longest wait before a retry */
@@ -103,6 +116,9 @@ retry_delay(struct scim *s, const struct http_response *resp, int attempt)
 void
 scim_close(struct scim *s)
 {
+	if (s == NULL)
+		return;
+	scim_prefetch_drop(s);
 	free(s);
 }
 
@@ -131,6 +147,152 @@ bad_success(struct err *err, const char *method, const char *shown,
 	status_text(st, sizeof(st), status);
 	return err_set(err, L2S_EPARSE, "%s %s: %s but %s", method, shown, st,
 	    why);
+}
+
+#define SCIM_NOT_KEPT 1		/* kept_take(): no answer kept */
+
+static int
+same(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+/* The kept answer to this very request, if scim_prefetch() sent it:
+ * moved into resp and err, and its outcome returned; else SCIM_NOT_KEPT. */
+static int
+kept_take(struct scim *s, const char *method, const char *path,
+    const char *text, struct http_response *resp, struct err *err)
+{
+	size_t i;
+
+	for (i = 0; i < s->nkept; i++) {
+		struct kept *k = &s->kept[i];
+
+		if (k->taken || strcmp(k->method, method) != 0 ||
+		    strcmp(k->path, path) != 0 || !same(k->text, text))
+			continue;
+		k->taken = 1;
+		*resp = k->resp;
+		k->resp = (struct http_response)HTTP_RESPONSE_INIT;
+		if (err != NULL)
+			*err = k->err;
+		return k->rc;
+	}
+	return SCIM_NOT_KEPT;
+}
+
+void
+scim_prefetch_drop(struct scim *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nkept; i++) {
+		struct kept *k = &s->kept[i];
+
+		if (!k->taken && k->method != NULL)
+			log_debug("%s %s: the answer sent ahead (%ld) was not "
+			    "used", k->method, k->path, k->resp.status);
+		http_response_free(&k->resp);
+		free(k->method);
+		free(k->path);
+		cJSON_free(k->text);
+	}
+	free(s->kept);
+	s->kept = NULL;
+	s->nkept = 0;
+}
+
+int
+scim_prefetched(const struct scim *s, size_t i)
+{
+	const struct kept *k = i < s->nkept ? &s->kept[i] : NULL;
+
+	return k != NULL && !k->taken && k->method != NULL &&
+	    k->rc == L2S_OK && k->resp.status >= 200 && k->resp.status <= 299;
+}
+
+int
+scim_concurrency(const struct scim *s)
+{
+	return http_concurrency(s->h);
+}
+
+static char *resource_path(struct scim *s, const char *type, const char *id);
+static cJSON *patch_envelope(const cJSON *ops);
+
+/* The path and body text of r exactly as the scim_* call sends them. */
+static int
+kept_build(struct scim *s, const struct scim_req *r, struct kept *k)
+{
+	struct buf path = BUF_INIT;
+	cJSON *env = NULL;
+
+	k->method = strdup(r->method);
+	if (r->id == NULL) {
+		buf_printf(&path, "/%s", r->type);
+		k->path = buf_take(&path);
+	} else {
+		k->path = resource_path(s, r->type, r->id);
+	}
+	if (k->method == NULL || k->path == NULL)
+		return -1;
+	if (r->body == NULL)
+		return 0;
+	if (strcmp(r->method, "PATCH") == 0) {
+		if (!cJSON_IsArray(r->body) ||
+		    (env = patch_envelope(r->body)) == NULL)
+			return -1;
+		k->text = cJSON_PrintUnformatted(env);
+		cJSON_Delete(env);
+	} else {
+		k->text = cJSON_PrintUnformatted(r->body);
+	}
+	return k->text != NULL ? 0 : -1;
+}
+
+int
+scim_prefetch(struct scim *s, const struct scim_req *reqs, size_t n,
+    struct err *err)
+{
+	struct http_req *hr = NULL;
+	size_t i;
+	int rc;
+
+	scim_prefetch_drop(s);
+	if (n == 0)
+		return err_set(err, L2S_OK, "%s", "");
+	rc = err_set(err, L2S_ENOMEM, "out of memory");
+	s->kept = calloc(n, sizeof(*s->kept));
+	hr = calloc(n, sizeof(*hr));
+	if (s->kept == NULL || hr == NULL)
+		goto done;
+	s->nkept = n;
+	for (i = 0; i < n; i++) {
+		if (kept_build(s, &reqs[i], &s->kept[i]) != 0)
+			goto done;
+		hr[i].method = s->kept[i].method;
+		hr[i].path = s->kept[i].path;
+		hr[i].body = s->kept[i].text;
+	}
+	rc = http_request_many(s->h, hr, n, err);
+	if (rc != L2S_OK)
+		goto done;
+	for (i = 0; i < n; i++) {
+		s->kept[i].resp = hr[i].resp;
+		s->kept[i].rc = hr[i].rc;
+		s->kept[i].err = hr[i].err;
+		hr[i].resp = (struct http_response)HTTP_RESPONSE_INIT;
+	}
+	rc = L2S_OK;
+done:
+	if (rc != L2S_OK) {
+		/* Nothing kept: every operation sends its own request. */
+		for (i = 0; i < s->nkept; i++)
+			s->kept[i].taken = 1;
+		scim_prefetch_drop(s);
+	}
+	free(hr);
+	return rc;
 }
 
 /*
@@ -175,7 +337,10 @@ scim_send(struct scim *s, const char *method, const char *path,
 		long wait;
 
 		http_response_free(resp);
-		rc = http_request(s->h, method, path, text, resp, err);
+		rc = attempt == 0 ? kept_take(s, method, path, text, resp, err) :
+		    SCIM_NOT_KEPT;
+		if (rc == SCIM_NOT_KEPT)
+			rc = http_request(s->h, method, path, text, resp, err);
 		if (rc == L2S_OK && scimerr_outcome(resp->status) == L2S_OK) {
 			rc = err_set(err, L2S_OK, "%s", "");
 			goto done;
@@ -367,6 +532,36 @@ static int
 scim_patch_ex(struct scim *s, const char *type, const char *id,
     const struct cJSON *ops, int *ambiguous, struct err *err);
 
+/* The PatchOp message around ops (an array): the operations stay the
+ * caller's, referenced, not copied.  NULL on ENOMEM. */
+static cJSON *
+patch_envelope(const cJSON *ops)
+{
+	cJSON *env = cJSON_CreateObject(), *schemas, *ref;
+
+	schemas = cJSON_AddArrayToObject(env, "schemas");
+	if (schemas == NULL)
+		goto fail;
+	ref = cJSON_CreateString(SCIM_PATCHOP);
+	if (ref == NULL)
+		goto fail;
+	if (!cJSON_AddItemToArray(schemas, ref)) {
+		cJSON_Delete(ref);
+		goto fail;
+	}
+	ref = cJSON_CreateArrayReference(ops->child);
+	if (ref == NULL)
+		goto fail;
+	if (!cJSON_AddItemToObject(env, "Operations", ref)) {
+		cJSON_Delete(ref);
+		goto fail;
+	}
+	return env;
+fail:
+	cJSON_Delete(env);
+	return NULL;
+}
+
 int
 scim_patch(struct scim *s, const char *type, const char *id,
     const struct cJSON *ops, struct err *err)
@@ -386,7 +581,7 @@ scim_patch_ex(struct scim *s, const char *type, const char *id,
     const struct cJSON *ops, int *ambiguous, struct err *err)
 {
 	struct http_response resp = HTTP_RESPONSE_INIT;
-	cJSON *env = NULL, *schemas, *ref;
+	cJSON *env = NULL;
 	char *path = NULL;
 	int rc;
 
@@ -399,25 +594,9 @@ scim_patch_ex(struct scim *s, const char *type, const char *id,
 		    "PATCH %s: the operations are not a JSON array", path);
 		goto done;
 	}
-	env = cJSON_CreateObject();
-	schemas = cJSON_AddArrayToObject(env, "schemas");
-	if (schemas == NULL)
+	env = patch_envelope(ops);
+	if (env == NULL)
 		goto done;
-	ref = cJSON_CreateString(SCIM_PATCHOP);
-	if (ref == NULL)
-		goto done;
-	if (!cJSON_AddItemToArray(schemas, ref)) {
-		cJSON_Delete(ref);
-		goto done;
-	}
-	/* The operations stay the caller's: a reference, not a copy. */
-	ref = cJSON_CreateArrayReference(ops->child);
-	if (ref == NULL)
-		goto done;
-	if (!cJSON_AddItemToObject(env, "Operations", ref)) {
-		cJSON_Delete(ref);
-		goto done;
-	}
 	rc = scim_send(s, "PATCH", path, NULL, env, &resp, ambiguous, err);
 done:
 	cJSON_Delete(env);

@@ -18,6 +18,8 @@
 #ifndef L2S_SCIM_H
 #define L2S_SCIM_H
 
+#include <stddef.h>
+
 #include "config.h"
 #include "err.h"
 #include "http.h"
@@ -84,6 +86,35 @@ int scim_replace(struct scim *s, const char *type, const char *id,
 /* DELETE /{type}/{id}; 404 counts as done (already gone). */
 int scim_delete(struct scim *s, const char *type, const char *id,
     struct err *err);
+
+/*
+ * Concurrent first attempts.  scim_prefetch() sends reqs at once (up to
+ * scim.concurrency in flight, over http_request_many()) and keeps each
+ * answer for the scim_* call that sends the very same request (method,
+ * path and body) next: that call takes the kept answer as its first
+ * attempt instead of sending, then goes on exactly as usual (retries,
+ * outcomes, messages).  An operation's code therefore behaves the same
+ * whether its first request went alone or in a batch; the caller must
+ * only do before scim_prefetch() what the operation does before its first
+ * request (a pending mark).  Answers nobody took are dropped, with a debug
+ * line, by the next scim_prefetch() or by scim_prefetch_drop().
+ * L2S_OK, or L2S_ENOMEM (nothing kept).
+ */
+struct scim_req {
+	const char *method;		/* "POST", "PATCH", "PUT" or "DELETE" */
+	const char *type;		/* "Users" or "Groups" */
+	const char *id;			/* the resource; NULL for POST */
+	const struct cJSON *body;	/* borrowed; PATCH: the operations */
+};
+
+int scim_prefetch(struct scim *s, const struct scim_req *reqs, size_t n,
+    struct err *err);
+/* Is a success (2xx) kept for reqs[i] of the last scim_prefetch(), and
+ * not taken yet?  (A stop request still lets such operations complete.) */
+int scim_prefetched(const struct scim *s, size_t i);
+void scim_prefetch_drop(struct scim *s);
+/* How many requests scim_prefetch() runs at once (scim.concurrency). */
+int scim_concurrency(const struct scim *s);
 
 /* GET /{type}/{id}; the caller owns *out. */
 int scim_get(struct scim *s, const char *type, const char *id,

@@ -233,6 +233,10 @@ function describe(c) {
 let config;
 let state;
 let log = [];
+// requests being proxied right now, and the most there were at once since
+// the last reset (stats: inFlight, peakInFlight)
+let inFlight = 0;
+let peakInFlight = 0;
 
 function applyConfig(c) {
     config = c;
@@ -591,7 +595,7 @@ function stats() {
         byFault[e.fault ?? "none"]++;
         if (e.forwarded) forwarded++;
     }
-    return {requests: log.length, forwarded, matched: state.matched, byFault};
+    return {requests: log.length, forwarded, matched: state.matched, byFault, inFlight, peakInFlight};
 }
 
 async function control(req, res) {
@@ -622,6 +626,7 @@ async function control(req, res) {
         case "POST /_fault/reset":
             applyConfig(normalize({}));
             log = [];
+            peakInFlight = inFlight;
             return sendJson(res, 200, {reset: true});
         default:
             return sendJson(res, 404, {error: `no control route '${route}'`});
@@ -659,6 +664,8 @@ const server = http.createServer((req, res) => {
         done: false,
     };
     log.push(entry);
+    inFlight++;
+    if (inFlight > peakInFlight) peakInFlight = inFlight;
     handle(req, res, entry, decision)
         .catch((ex) => {
             process.stderr.write(`fault-proxy: ${ex.stack ?? ex}\n`);
@@ -666,6 +673,7 @@ const server = http.createServer((req, res) => {
             kill(req, res);
         })
         .finally(() => {
+            inFlight--;
             entry.done = true;
             entry.end = now();
             verbose(`${entry.method} ${entry.path} fault=${entry.fault ?? "-"} status=${entry.status ?? "-"}`);

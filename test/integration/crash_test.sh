@@ -43,7 +43,8 @@ fault_proxy_start "$tmp/fault" "http://127.0.0.1:$SCIM_PORT" >"$tmp/fault-start.
 ok $? "the fault proxy starts in front of the SCIM server" ||
     { diag "$(cat "$tmp/fault-start.log")"; tap_done; exit 1; }
 cfg="$tmp/l2s.yaml"
-write_config "$cfg" scim_url="$FAULT_URL" removal=delete
+# One request at a time: the kill points count requests.
+write_config "$cfg" scim_url="$FAULT_URL" removal=delete scim_extra="  concurrency: 1"
 initial_writes=$((nusers + ngroups))
 diag "L2S_CRASH_SEED=$seed"
 

@@ -25,7 +25,7 @@ faults_config() {
 	local file=$1 timeout=$2
 	shift 2
 	write_config "$file" removal=delete max_removals=100 "$@" &&
-	    sed -i "s/^  timeout: 30s\$/  timeout: $timeout/" "$file"
+	    sed -i "s/^  timeout: 30s\$/  timeout: $timeout\n  concurrency: 1/" "$file"
 }
 cfg="$tmp/l2s.yaml"		# under random faults: a stall costs 1 s
 faults_config "$cfg" 1s scim_url="$FAULT_URL" scim_extra="  retries: 2

@@ -1,0 +1,199 @@
+/*
+ * test_http.c - the batch transport (http_request_many) and the rate limit,
+ * against a loopback port where nothing listens: every request fails at
+ * once, so the tests time only what the agent itself waits.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "http.h"
+#include "platform.h"
+#include "tap.h"
+
+static char url[64];
+
+/* A loopback port that nothing listens on (bound, then closed). */
+static int
+closed_port(void)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = 1;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+		port = ntohs(sa.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static struct config_scim
+cfg_of(int concurrency, int rate)
+{
+	struct config_scim c;
+
+	memset(&c, 0, sizeof(c));
+	c.url = url;
+	c.timeout = 5;
+	c.tls_verify = 1;
+	c.concurrency = concurrency;
+	c.rate_limit = rate;
+	c.member_batch = 100;
+	return c;
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+batch_free(struct http_req *r, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		http_response_free(&r[i].resp);
+}
+
+static void
+batch_should_end_every_request_on_its_own(void)
+{
+	struct config_scim c = cfg_of(4, 0);
+	struct http_req r[6];
+	struct http *h = NULL;
+	struct err e = ERR_INIT;
+	char want[128];
+	size_t i;
+	int rc, all = 1;
+
+	rc = http_open(&h, &c, "dummy-token-0123456789", &e);
+	is_int(rc, L2S_OK, "open should succeed");
+	is_int(http_concurrency(h), 4, "the handle should run 4 requests at once");
+	memset(r, 0, sizeof(r));
+	for (i = 0; i < 6; i++) {
+		r[i].method = i % 2 ? "POST" : "DELETE";
+		r[i].path = i % 2 ? "/Users" : "/Users/x";
+		r[i].body = i % 2 ? "{}" : NULL;
+	}
+	r[5].method = "GET";
+	r[5].path = "Users";
+	r[5].body = NULL;
+	rc = http_request_many(h, r, 6, &e);
+	is_int(rc, L2S_OK, "a batch to a closed port should run");
+	for (i = 0; i < 5; i++)
+		all &= r[i].rc == L2S_ETEMP && r[i].resp.not_sent &&
+		    r[i].resp.status == 0;
+	ok(all, "every request should fail as not sent, with no status");
+	snprintf(want, sizeof(want), "POST %s/Users: ", url);
+	ok(strncmp(r[1].err.msg, want, strlen(want)) == 0,
+	    "the message should name the method and the URL");
+	if (strncmp(r[1].err.msg, want, strlen(want)) != 0)
+		printf("#   got '%s'\n", r[1].err.msg);
+	is_int(r[5].rc, L2S_EPARSE, "a path without '/' should be refused");
+	is_str(r[5].err.msg, "GET 'Users': request path must start with '/'",
+	    "and say why");
+	is_int(http_requests(h), 5, "only the requests that left should count");
+	batch_free(r, 6);
+	http_close(h);
+}
+
+static void
+rate_limit_should_space_every_request(void)
+{
+	struct config_scim c = cfg_of(8, 20);
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	struct http_req r[5];
+	struct http *h = NULL;
+	struct err e = ERR_INIT;
+	double t0, t;
+	size_t i;
+
+	http_open(&h, &c, "dummy-token-0123456789", &e);
+	memset(r, 0, sizeof(r));
+	for (i = 0; i < 5; i++) {
+		r[i].method = "GET";
+		r[i].path = "/Users";
+	}
+	t0 = now();
+	http_request_many(h, r, 5, &e);
+	t = now() - t0;
+	ok(t >= 0.19, "5 requests at 20 a second should take at least "
+	    "0.2 s, even 8 at a time (%.3f s)", t);
+	ok(t < 2, "and not much more (%.3f s)", t);
+	http_request(h, "GET", "/Users", NULL, &resp, &e);
+	t = now() - t0;
+	ok(t >= 0.245, "a single request after them should wait its turn too: "
+	    "6 requests in at least 0.25 s (%.3f s)", t);
+	is_int(http_requests(h), 6, "all 6 requests should count");
+	http_response_free(&resp);
+	batch_free(r, 5);
+	http_close(h);
+
+	c = cfg_of(0, 0);
+	http_open(&h, &c, "dummy-token-0123456789", &e);
+	is_int(http_concurrency(h), 1, "concurrency 0 should run one at a time");
+	http_close(h);
+}
+
+static void
+stop_should_keep_the_rest_from_starting(void)
+{
+	struct config_scim c = cfg_of(2, 0);
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	struct http_req r[3];
+	struct http *h = NULL;
+	struct err e = ERR_INIT;
+	size_t i;
+	int all = 1;
+
+	http_open(&h, &c, "dummy-token-0123456789", &e);
+	memset(r, 0, sizeof(r));
+	for (i = 0; i < 3; i++) {
+		r[i].method = "PATCH";
+		r[i].path = "/Groups/g";
+		r[i].body = "{}";
+	}
+	platform_request_stop();
+	http_request_many(h, r, 3, &e);
+	for (i = 0; i < 3; i++)
+		all &= r[i].rc == L2S_ETEMP && r[i].resp.not_sent;
+	ok(all, "after a stop request no request of a batch should start");
+	is_str(r[0].err.msg, "PATCH /Groups/g: not sent: a stop was requested",
+	    "and each should say so");
+	is_int(http_requests(h), 0, "none should count");
+	http_request(h, "GET", "/Users", NULL, &resp, &e);
+	is_int(http_requests(h), 1, "a single request should still be sent");
+	http_response_free(&resp);
+	batch_free(r, 3);
+	http_close(h);
+}
+
+int
+main(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/scim/v2",
+	    closed_port());
+	batch_should_end_every_request_on_its_own();
+	rate_limit_should_space_every_request();
+	stop_should_keep_the_rest_from_starting();
+	curl_global_cleanup();
+	return tap_done();
+}
