@@ -325,34 +325,42 @@ cmp_str(const void *a, const void *b)
 int
 record_set_members(struct record *r, const char *const *keys, size_t n)
 {
+	const char **sorted = NULL;
 	char **v = NULL;
-	size_t i, j, m = 0;
+	size_t i, m = 0;
 
+	/* Sort and drop repeats on the borrowed pointers, then copy. */
 	if (n > 0) {
+		sorted = malloc(n * sizeof(*sorted));
 		v = calloc(n, sizeof(*v));
-		if (v == NULL)
+		if (sorted == NULL || v == NULL) {
+			free(sorted);
+			free(v);
 			return -1;
+		}
+		memcpy(sorted, keys, n * sizeof(*sorted));
+		if (n > 1)
+			qsort(sorted, n, sizeof(*sorted), cmp_str);
 	}
 	for (i = 0; i < n; i++) {
-		v[i] = strdup(keys[i]);
-		if (v[i] == NULL) {
-			members_free(v, i);
+		if (m > 0 && strcmp(v[m - 1], sorted[i]) == 0)
+			continue;
+		if ((v[m] = strdup(sorted[i])) == NULL) {
+			members_free(v, m);
+			free(sorted);
 			return -1;
 		}
+		m++;
 	}
-	if (n > 1)
-		qsort(v, n, sizeof(*v), cmp_str);
-	for (i = 0, j = 0; i < n; i++) {
-		if (j > 0 && strcmp(v[j - 1], v[i]) == 0) {
-			free(v[i]);
-			continue;
-		}
-		v[j++] = v[i];
-	}
-	m = j;
+	free(sorted);
 	if (m == 0) {
 		free(v);
 		v = NULL;
+	} else if (m < n) {
+		char **shrunk = realloc(v, m * sizeof(*v));
+
+		if (shrunk != NULL)
+			v = shrunk;
 	}
 	members_free(r->members, r->nmembers);
 	r->members = v;

@@ -46,6 +46,10 @@ struct source_work {
 	struct hmap group_names;	/* lower name -> struct record * */
 	struct hmap managers;		/* user key -> norm manager DN (owned) */
 	struct hmap disabled;		/* user key -> (void *)1 */
+	struct hmap norm_of;		/* a user's DN as the server wrote it ->
+					 * its normalised form (owned): member
+					 * values are mostly written the same
+					 * way, and normalising is costly */
 	struct group_raw **ranged;	/* groups with member ranges to read
 					 * (borrowed from group_by_dn) */
 	size_t nranged, ranged_cap;
@@ -98,6 +102,7 @@ work_free(struct source_work *w)
 	hmap_free(&w->group_names, NULL);
 	hmap_free(&w->managers, free);
 	hmap_free(&w->disabled, NULL);
+	hmap_free(&w->norm_of, free);
 	free(w->ranged);
 	free(w);
 }
@@ -107,6 +112,13 @@ source_result_init(struct source_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	readset_init(&res->rs);
+}
+
+void
+source_done(struct source_result *res)
+{
+	work_free(res->work);
+	res->work = NULL;
 }
 
 void
@@ -311,16 +323,23 @@ nomem:
 }
 
 static int
-index_dn(struct hmap *by_dn, const char *dn, void *value, struct err *err)
+index_dn(struct hmap *by_dn, struct hmap *norm_of, const char *dn,
+    void *value, struct err *err)
 {
-	char *norm = NULL;
+	char *norm = NULL, *copy = NULL;
+	void *old = NULL;
 	int rc;
 
 	rc = ldap_dn_norm(dn, &norm, err);
 	if (rc != L2S_OK)
 		return rc;
-	if (hmap_put(by_dn, norm, value, NULL) != 0)
+	if (hmap_put(by_dn, norm, value, NULL) != 0 || (norm_of != NULL &&
+	    ((copy = strdup(norm)) == NULL ||
+	    hmap_put(norm_of, dn, copy, &old) != 0))) {
+		free(copy);
 		rc = err_set(err, L2S_ENOMEM, "out of memory");
+	}
+	free(old);	/* the copy a repeated DN replaced */
 	free(norm);
 	return rc;
 }
@@ -449,7 +468,7 @@ source_add_user(struct source_result *res, const struct config *cfg,
 	}
 	/* Indexed even when held below: a held user is left as it is, and
 	 * that includes the groups it is a member of. */
-	rc = index_dn(&w->user_by_dn, e->dn, r, err);
+	rc = index_dn(&w->user_by_dn, &w->norm_of, e->dn, r, err);
 	if (rc == L2S_EPARSE)
 		rc = hold(r, err->msg, err);
 	if (rc != L2S_OK)
@@ -568,11 +587,12 @@ value_dup(const struct entry *e, const char *attr)
 
 /* Append a's values that are DNs, normalised, to g->dns. */
 static int
-group_add_members(struct group_raw *g, const struct entry_attr *a,
-    struct err *err)
+group_add_members(struct source_work *w, struct group_raw *g,
+    const struct entry_attr *a, struct err *err)
 {
 	struct err derr = ERR_INIT;
 	char *dn, *norm = NULL;
+	const char *known;
 	size_t i;
 	int rc;
 
@@ -589,7 +609,13 @@ group_add_members(struct group_raw *g, const struct entry_attr *a,
 		dn = strndup(a->vals[i].p, a->vals[i].len);
 		if (dn == NULL)
 			return err_set(err, L2S_ENOMEM, "out of memory");
-		rc = ldap_dn_norm(dn, &norm, &derr);
+		known = w != NULL ? hmap_get(&w->norm_of, dn) : NULL;
+		if (known != NULL) {
+			norm = strdup(known);
+			rc = norm != NULL ? L2S_OK : L2S_ENOMEM;
+		} else {
+			rc = ldap_dn_norm(dn, &norm, &derr);
+		}
 		free(dn);
 		if (rc == L2S_ENOMEM)
 			return err_set(err, rc, "out of memory");
@@ -666,7 +692,7 @@ source_add_group(struct source_result *res, const struct config *cfg,
 		int ranged;
 
 		if (strcasecmp(a->name, cfg->groups.member_attribute) == 0) {
-			rc = group_add_members(g, a, err);
+			rc = group_add_members(w, g, a, err);
 			if (rc != L2S_OK)
 				goto done;
 			continue;
@@ -689,7 +715,7 @@ source_add_group(struct source_result *res, const struct config *cfg,
 			    e->dn, a->name, a->nvals);
 			goto done;
 		}
-		rc = group_add_members(g, a, err);
+		rc = group_add_members(w, g, a, err);
 		if (rc != L2S_OK)
 			goto done;
 		if (hi >= 0) {
@@ -721,14 +747,37 @@ done:
  * root gets its own walk, marked with its own generation number, so a
  * cycle A -> B -> A gives A and B the same members and always terminates.
  */
+/* A growing list of borrowed keys. */
+struct keyv {
+	const char **v;
+	size_t n, cap;
+};
+
+static int
+keyv_add(struct keyv *kv, const char *k)
+{
+	if (kv->n == kv->cap) {
+		size_t c = kv->cap ? kv->cap * 2 : 64;
+		const char **nv = realloc(kv->v, c * sizeof(*nv));
+
+		if (nv == NULL)
+			return -1;
+		kv->v = nv;
+		kv->cap = c;
+	}
+	kv->v[kv->n++] = k;
+	return 0;
+}
+
 static int
 flatten(struct source_work *w, struct group_raw *root, int nested,
-    unsigned gen)
+    unsigned gen, struct keyv *out)
 {
 	struct group_raw **stack = NULL;
 	size_t n = 0, cap = 0, i;
 	int rc = 0;
 
+	out->n = 0;
 	root->mark = gen;
 	if (push_group(&stack, &n, &cap, root) != 0)
 		return -1;
@@ -739,9 +788,8 @@ flatten(struct source_work *w, struct group_raw *root, int nested,
 			struct record *u = hmap_get(&w->user_by_dn, g->dns[i]);
 			struct group_raw *sub;
 
-			if (u != NULL) {
-				if (hmap_put(&root->flat, u->key, (void *)1, NULL) != 0)
-					rc = -1;
+			if (u != NULL) {	/* repeats go in record_set_members */
+				rc = keyv_add(out, u->key);
 				continue;
 			}
 			if (!nested)
@@ -763,7 +811,7 @@ source_resolve(struct source_result *res, const struct config *cfg,
     struct err *err)
 {
 	struct source_work *w = res->work;
-	const char **keys = NULL;
+	struct keyv keys = { NULL, 0, 0 };
 	size_t pos = 0;
 	void *v;
 	const char *k;
@@ -784,7 +832,7 @@ source_resolve(struct source_result *res, const struct config *cfg,
 	pos = 0;
 	while (hmap_next(&w->group_by_dn, &pos, NULL, &v)) {
 		struct group_raw *g = v;
-		size_t n = 0, fpos = 0;
+		size_t fpos = 0;
 
 		/* A member list with ranges still unread is not the list. */
 		if (g->range_next >= 0) {
@@ -796,23 +844,25 @@ source_resolve(struct source_result *res, const struct config *cfg,
 
 		if (g->rec == NULL)	/* out of scope, read for nesting */
 			continue;
-		if (cfg->groups.nested != NESTED_IN_CHAIN &&
-		    flatten(w, g, cfg->groups.nested == NESTED_FLATTEN, ++gen) != 0)
+		if (cfg->groups.nested != NESTED_IN_CHAIN) {
+			if (flatten(w, g, cfg->groups.nested == NESTED_FLATTEN,
+			    ++gen, &keys) != 0)
+				goto nomem;
+		} else {	/* in_chain: what the server answered */
+			keys.n = 0;
+			while (hmap_next(&g->flat, &fpos, &k, NULL))
+				if (keyv_add(&keys, k) != 0)
+					goto nomem;
+		}
+		if (record_set_members(g->rec, keys.v, keys.n) != 0)
 			goto nomem;
-		free(keys);
-		keys = malloc((g->flat.len + 1) * sizeof(*keys));
-		if (keys == NULL)
-			goto nomem;
-		while (hmap_next(&g->flat, &fpos, &k, NULL))
-			keys[n++] = k;
-		if (record_set_members(g->rec, keys, n) != 0)
-			goto nomem;
+		hmap_free(&g->flat, NULL);
 	}
 	goto done;
 nomem:
 	rc = err_set(err, L2S_ENOMEM, "out of memory");
 done:
-	free(keys);
+	free(keys.v);
 	return rc;
 }
 
@@ -954,6 +1004,7 @@ on_group(void *arg, const struct entry *e, struct err *err)
 
 /* The rest of each ranged member list, one base read per range. */
 struct range_ctx {
+	struct source_work *w;
 	struct group_raw *g;
 	const char *attr;	/* the member attribute */
 	long want;		/* the range's first value */
@@ -988,7 +1039,7 @@ on_range(void *arg, const struct entry *e, struct err *err)
 			    "members from %ld on, the server sent '%s' with %zu "
 			    "values: the read is incomplete", e->dn, rx->want,
 			    e->attrs[i].name, e->attrs[i].nvals);
-		rc = group_add_members(rx->g, &e->attrs[i], err);
+		rc = group_add_members(rx->w, rx->g, &e->attrs[i], err);
 		if (rc != L2S_OK)
 			return rc;
 		rx->hi = hi;
@@ -1013,7 +1064,7 @@ follow_ranges(struct source_result *res, struct ldapconn *c,
 		struct group_raw *g = w->ranged[i];
 
 		for (n = 0; g->range_next >= 0; n++) {
-			struct range_ctx rx = { g, cfg->groups.member_attribute,
+			struct range_ctx rx = { w, g, cfg->groups.member_attribute,
 			    g->range_next, -1, 0 };
 
 			if (n == RANGE_REQUESTS_MAX ||
@@ -1313,7 +1364,7 @@ source_member_dns(const struct config *cfg, const struct entry *e,
 	memset(&g, 0, sizeof(g));
 	for (i = 0; i < e->nattrs && rc == L2S_OK; i++)
 		if (strcasecmp(e->attrs[i].name, cfg->groups.member_attribute) == 0)
-			rc = group_add_members(&g, &e->attrs[i], err);
+			rc = group_add_members(NULL, &g, &e->attrs[i], err);
 	if (rc != L2S_OK) {
 		for (i = 0; i < g.n; i++)
 			free(g.dns[i]);

@@ -43,6 +43,10 @@ struct source_result {
 void source_result_init(struct source_result *res);
 void source_result_free(struct source_result *res);
 
+/* Free the DN indexes of a finished read (the records stay): a large
+ * directory's read need not keep them while the cycle plans and applies. */
+void source_done(struct source_result *res);
+
 /* Read users (and groups when enabled) through c.  Returns L2S_OK with
  * res->rs.complete set when everything arrived; L2S_ELDAP when a search
  * failed (res->rs.complete stays 0; what was read is kept for messages

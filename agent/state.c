@@ -43,6 +43,7 @@
 
 #include <sqlite3.h>
 
+#include "buf.h"
 #include "state.h"
 
 #define STR_(x) #x
@@ -51,8 +52,8 @@
 enum {
 	ST_PUT,
 	ST_DEL_MEMBERS,
-	ST_ADD_MEMBER,
-	ST_DEL_MEMBER,
+	ST_PUT_MEMBERS,
+	ST_GET_MEMBERS,
 	ST_DEL_OBJ,
 	ST_META_GET,
 	ST_META_SET,
@@ -66,11 +67,11 @@ static const char *const stmt_sql[ST__N] = {
 	[ST_PUT] = "INSERT OR REPLACE INTO objects"
 	    "(kind, key, scim_id, name, dn, attrs, removed, last_seen)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-	[ST_DEL_MEMBERS] = "DELETE FROM members WHERE group_key = ?1",
-	[ST_ADD_MEMBER] = "INSERT INTO members(group_key, member_key)"
-	    " VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-	[ST_DEL_MEMBER] = "DELETE FROM members"
-	    " WHERE group_key = ?1 AND member_key = ?2",
+	[ST_DEL_MEMBERS] = "DELETE FROM group_members WHERE group_key = ?1",
+	[ST_PUT_MEMBERS] = "INSERT OR REPLACE INTO group_members"
+	    "(group_key, members) VALUES (?1, ?2)",
+	[ST_GET_MEMBERS] = "SELECT members FROM group_members"
+	    " WHERE group_key = ?1",
 	[ST_DEL_OBJ] = "DELETE FROM objects WHERE kind = ?1 AND key = ?2",
 	[ST_META_GET] = "SELECT value FROM meta WHERE name = ?1",
 	[ST_META_SET] = "INSERT OR REPLACE INTO meta(name, value)"
@@ -78,8 +79,7 @@ static const char *const stmt_sql[ST__N] = {
 	[ST_META_DEL] = "DELETE FROM meta WHERE name = ?1",
 	[ST_LOAD_OBJ] = "SELECT kind, key, scim_id, name, dn, attrs, removed"
 	    " FROM objects",
-	[ST_LOAD_MEM] = "SELECT group_key, member_key FROM members"
-	    " ORDER BY group_key, member_key",
+	[ST_LOAD_MEM] = "SELECT group_key, members FROM group_members",
 };
 
 static const char schema_sql[] =
@@ -92,9 +92,8 @@ static const char schema_sql[] =
 	    "kind TEXT NOT NULL, key TEXT NOT NULL, scim_id TEXT, name TEXT,"
 	    " dn TEXT, attrs TEXT, removed INTEGER NOT NULL DEFAULT 0,"
 	    " last_seen INTEGER, PRIMARY KEY(kind, key));"
-	"CREATE TABLE IF NOT EXISTS members("
-	    "group_key TEXT NOT NULL, member_key TEXT NOT NULL,"
-	    " PRIMARY KEY(group_key, member_key)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS group_members("
+	    "group_key TEXT PRIMARY KEY, members BLOB NOT NULL) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS meta("
 	    "name TEXT PRIMARY KEY, value TEXT);";
 
@@ -113,7 +112,13 @@ struct state {
 	int lost;		/* SQLite rolled an open batch back */
 	sqlite3_stmt *stmt[ST__N];	/* owned */
 	sqlite3_stmt *snap_put;		/* owned; prepared on first use */
+	int v1;				/* a version 1 file, read-only: members
+					 * one row each, in table members */
 };
+
+/* Version 1 kept one row per membership; version 2 one row per group. */
+static const char load_members_v1[] = "SELECT group_key, member_key FROM "
+    "members ORDER BY group_key, member_key";
 
 static const char *
 kind_name(enum rec_kind kind)
@@ -241,13 +246,15 @@ tx_end(struct state *st, int rc, struct err *err)
 /* Look at what the file holds: *ntables user tables; refuse a foreign or
  * newer file. */
 static int
-schema_check(struct state *st, int *ntables, struct err *err)
+schema_check(struct state *st, int *ntables, long long *vout,
+    struct err *err)
 {
 	sqlite3_stmt *s = NULL;
 	int has_version = 0, nrows = 0, rc, src;
 	long long version = 0;
 
 	*ntables = 0;
+	*vout = STATE_SCHEMA_VERSION;
 	src = sqlite3_prepare_v2(st->db, "SELECT name FROM sqlite_master"
 	    " WHERE type = 'table'", -1, &s, NULL);
 	if (src != SQLITE_OK) {
@@ -306,6 +313,7 @@ schema_check(struct state *st, int *ntables, struct err *err)
 		    "schema version %lld", st->path, version);
 		goto done;
 	}
+	*vout = version;
 	rc = L2S_OK;
 done:
 	sqlite3_finalize(s);
@@ -349,12 +357,96 @@ file_create(const char *path, struct err *err)
 	return rc;
 }
 
+/* The sorted, unique keys as one blob: each key and a NUL. */
+static int
+members_blob(const char *const *keys, size_t n, struct buf *b)
+{
+	size_t i;
+
+	buf_reset(b);
+	for (i = 0; i < n; i++)
+		buf_add(b, keys[i], strlen(keys[i]) + 1);
+	return buf_failed(b) ? -1 : 0;
+}
+
+/*
+ * Version 1 to 2: the membership rows of each group become one blob.  One
+ * transaction: a file is either version 1 or version 2, never half.
+ */
+static int
+migrate_v1(struct state *st, struct err *err)
+{
+	sqlite3_stmt *sel = NULL, *ins = NULL;
+	struct buf b = BUF_INIT;
+	char *cur = NULL;
+	int src, rc;
+
+	rc = tx_begin(st, err);
+	if (rc != L2S_OK)
+		return rc;
+	if (sqlite3_exec(st->db, "CREATE TABLE group_members(group_key TEXT "
+	    "PRIMARY KEY, members BLOB NOT NULL) WITHOUT ROWID", NULL, NULL,
+	    NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db, load_members_v1, -1, &sel, NULL) !=
+	    SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db, "INSERT INTO group_members(group_key, "
+	    "members) VALUES (?1, ?2)", -1, &ins, NULL) != SQLITE_OK) {
+		rc = db_fail(st, err, "cannot upgrade to schema version 2");
+		goto done;
+	}
+	for (;;) {
+		const char *gk = NULL, *mk = NULL;
+
+		src = sqlite3_step(sel);
+		if (src == SQLITE_ROW) {
+			gk = (const char *)sqlite3_column_text(sel, 0);
+			mk = (const char *)sqlite3_column_text(sel, 1);
+			if (gk == NULL || mk == NULL)
+				continue;
+		} else if (src != SQLITE_DONE) {
+			rc = db_fail(st, err, "cannot upgrade to schema "
+			    "version 2");
+			goto done;
+		}
+		if (cur != NULL && (gk == NULL || strcmp(cur, gk) != 0)) {
+			bind_text(ins, 1, cur);
+			sqlite3_bind_blob64(ins, 2, b.s, b.len, SQLITE_STATIC);
+			if (buf_failed(&b) || stmt_run(ins) != SQLITE_OK) {
+				rc = db_fail(st, err, "cannot upgrade to "
+				    "schema version 2");
+				goto done;
+			}
+			stmt_reset(ins);
+			buf_reset(&b);
+			free(cur);
+			cur = NULL;
+		}
+		if (gk == NULL)
+			break;
+		if (cur == NULL && (cur = strdup(gk)) == NULL) {
+			rc = nomem(st, err, "cannot upgrade to schema version 2");
+			goto done;
+		}
+		buf_add(&b, mk, strlen(mk) + 1);
+	}
+	if (sqlite3_exec(st->db, "DROP TABLE members; UPDATE schema_version "
+	    "SET version = 2", NULL, NULL, NULL) != SQLITE_OK)
+		rc = db_fail(st, err, "cannot upgrade to schema version 2");
+done:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(ins);
+	free(cur);
+	buf_free(&b);
+	return tx_end(st, rc, err);
+}
+
 int
 state_open(struct state **out, const char *path, int readonly,
     struct err *err)
 {
 	struct state *st = NULL;
 	struct stat sb;
+	long long version;
 	int flags, ntables, i, rc;
 
 	*out = NULL;
@@ -388,7 +480,7 @@ state_open(struct state **out, const char *path, int readonly,
 		goto done;
 	}
 	sqlite3_busy_timeout(st->db, 5000);
-	rc = schema_check(st, &ntables, err);
+	rc = schema_check(st, &ntables, &version, err);
 	if (rc != L2S_OK)
 		goto done;
 	if (readonly && ntables == 0) {
@@ -401,6 +493,8 @@ state_open(struct state **out, const char *path, int readonly,
 		rc = pragma(st, "PRAGMA journal_mode = WAL", err);
 		if (rc == L2S_OK)
 			rc = pragma(st, "PRAGMA synchronous = NORMAL", err);
+		if (rc == L2S_OK)
+			rc = pragma(st, "PRAGMA cache_size = -32768", err);
 		if (rc != L2S_OK)
 			goto done;
 	}
@@ -420,8 +514,21 @@ state_open(struct state **out, const char *path, int readonly,
 		rc = db_fail(st, err, "cannot create tables");
 		goto done;
 	}
+	if (version == 1 && !readonly) {
+		rc = migrate_v1(st, err);
+		if (rc != L2S_OK)
+			goto done;
+	}
+	st->v1 = version == 1 && readonly;
 	for (i = 0; i < ST__N; i++) {
-		if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1,
+		const char *sql = stmt_sql[i];
+
+		if (st->v1 && (i == ST_DEL_MEMBERS || i == ST_PUT_MEMBERS ||
+		    i == ST_GET_MEMBERS))
+			continue;	/* never written: read-only */
+		if (st->v1 && i == ST_LOAD_MEM)
+			sql = load_members_v1;
+		if (sqlite3_prepare_v3(st->db, sql, -1,
 		    SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL) !=
 		    SQLITE_OK) {
 			rc = db_fail(st, err, "unexpected layout");
@@ -587,14 +694,19 @@ state_load(struct state *st, struct hmap *users, struct hmap *groups,
 		rc = db_fail(st, err, "cannot load objects");
 		goto done;
 	}
-	/* Rows arrive grouped by group and sorted by member, as records
-	 * keep them; members of a group not in the store are ignored. */
+	/* Version 2: one row per group, its keys sorted, each ended by a
+	 * NUL.  Version 1 (read-only): one row per member, sorted.  Members
+	 * of a group not in the store are ignored. */
 	sm = st->stmt[ST_LOAD_MEM];
 	while ((src = sqlite3_step(sm)) == SQLITE_ROW) {
 		const char *gk = (const char *)sqlite3_column_text(sm, 0);
-		const char *mk = (const char *)sqlite3_column_text(sm, 1);
+		const char *blob = st->v1 ? NULL : sqlite3_column_blob(sm, 1);
+		size_t len = st->v1 ? 0 : (size_t)sqlite3_column_bytes(sm, 1);
+		const char *mk = st->v1 ?
+		    (const char *)sqlite3_column_text(sm, 1) : NULL;
+		size_t off, l;
 
-		if (gk == NULL || mk == NULL)
+		if (gk == NULL)
 			continue;
 		if (cur == NULL || strcmp(cur->key, gk) != 0) {
 			members_give(cur, &mv, &mn, &mcap);
@@ -602,23 +714,40 @@ state_load(struct state *st, struct hmap *users, struct hmap *groups,
 		}
 		if (cur == NULL)
 			continue;
-		if (mn == mcap) {
-			size_t cap = mcap ? mcap * 2 : 16;
-			char **nv = realloc(mv, cap * sizeof(*nv));
+		if (!st->v1 && len > 0 && (blob == NULL || blob[len - 1] != '\0')) {
+			rc = err_set(err, L2S_EPARSE, "state file '%s': the "
+			    "members of group '%s' are damaged", st->path, gk);
+			goto done;
+		}
+		for (off = 0; st->v1 ? mk != NULL && off == 0 : off < len;
+		    off += l + 1) {
+			const char *k = st->v1 ? mk : blob + off;
 
-			if (nv == NULL) {
+			l = strlen(k);
+			if (mn == mcap) {
+				size_t cap = mcap ? mcap * 2 : 16;
+				char **nv = realloc(mv, cap * sizeof(*nv));
+
+				if (nv == NULL) {
+					rc = nomem(st, err, "cannot load members");
+					goto done;
+				}
+				mv = nv;
+				mcap = cap;
+			}
+			/* Records keep their members sorted and unique. */
+			if (mn > 0 && strcmp(mv[mn - 1], k) >= 0) {
+				rc = err_set(err, L2S_EPARSE, "state file '%s': "
+				    "the members of group '%s' are out of order",
+				    st->path, gk);
+				goto done;
+			}
+			if ((mv[mn] = strdup(k)) == NULL) {
 				rc = nomem(st, err, "cannot load members");
 				goto done;
 			}
-			mv = nv;
-			mcap = cap;
+			mn++;
 		}
-		mv[mn] = strdup(mk);
-		if (mv[mn] == NULL) {
-			rc = nomem(st, err, "cannot load members");
-			goto done;
-		}
-		mn++;
 	}
 	if (src != SQLITE_DONE) {
 		rc = db_fail(st, err, "cannot load members");
@@ -650,30 +779,24 @@ static int
 members_write(struct state *st, const char *key, const char *const *keys,
     size_t n, struct err *err)
 {
-	sqlite3_stmt *sd = st->stmt[ST_DEL_MEMBERS];
-	sqlite3_stmt *sa = st->stmt[ST_ADD_MEMBER];
-	size_t i;
+	sqlite3_stmt *s = st->stmt[n > 0 ? ST_PUT_MEMBERS : ST_DEL_MEMBERS];
+	struct buf b = BUF_INIT;
 	int rc = L2S_OK;
 
-	bind_text(sd, 1, key);
-	if (stmt_run(sd) != SQLITE_OK) {
-		rc = db_fail(st, err, "cannot save members of group '%s'",
-		    key);
-		goto done;
-	}
-	for (i = 0; i < n; i++) {
-		bind_text(sa, 1, key);
-		bind_text(sa, 2, keys[i]);
-		if (stmt_run(sa) != SQLITE_OK) {
-			rc = db_fail(st, err, "cannot save members of group "
-			    "'%s'", key);
+	bind_text(s, 1, key);
+	if (n > 0) {
+		if (members_blob(keys, n, &b) != 0) {
+			rc = nomem(st, err, "cannot save members");
 			goto done;
 		}
-		stmt_reset(sa);
+		sqlite3_bind_blob64(s, 2, b.s, b.len, SQLITE_STATIC);
 	}
+	if (stmt_run(s) != SQLITE_OK)
+		rc = db_fail(st, err, "cannot save members of group '%s'",
+		    key);
 done:
-	stmt_reset(sd);
-	stmt_reset(sa);
+	stmt_reset(s);
+	buf_free(&b);
 	return rc;
 }
 
@@ -717,30 +840,94 @@ done:
 
 /* Add (add set) or remove member rows of one group. */
 static int
+cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Add (or remove) keys to (from) the group's stored member set. */
+static int
 members_change(struct state *st, const char *group_key,
     const char *const *keys, size_t n, int add, struct err *err)
 {
-	sqlite3_stmt *s = st->stmt[add ? ST_ADD_MEMBER : ST_DEL_MEMBER];
-	size_t i;
-	int rc;
+	sqlite3_stmt *s = st->stmt[ST_GET_MEMBERS];
+	const char **have = NULL, **want = NULL, **sorted = NULL;
+	char *copy = NULL;
+	size_t nh = 0, nw = 0, i = 0, j = 0, off, len = 0;
+	int src, rc;
 
 	rc = writable(st, err);
 	if (rc != L2S_OK || n == 0)
 		return rc;
+	for (i = 0; i < n; i++)
+		if (keys[i] == NULL)
+			return err_set(err, L2S_EIO, "state file '%s': cannot %s "
+			    "members of group '%s': a member key is missing",
+			    st->path, add ? "add" : "remove", group_key);
+	i = 0;
 	rc = tx_begin(st, err);
 	if (rc != L2S_OK)
 		return rc;
-	for (i = 0; i < n; i++) {
-		bind_text(s, 1, group_key);
-		bind_text(s, 2, keys[i]);
-		if (stmt_run(s) != SQLITE_OK) {
-			rc = db_fail(st, err, "cannot %s members of group '%s'",
-			    add ? "add" : "remove", group_key);
-			break;
+	bind_text(s, 1, group_key);
+	src = sqlite3_step(s);
+	if (src == SQLITE_ROW) {
+		const char *blob = sqlite3_column_blob(s, 0);
+
+		len = (size_t)sqlite3_column_bytes(s, 0);
+		if (len > 0 && (blob == NULL || blob[len - 1] != '\0')) {
+			rc = err_set(err, L2S_EPARSE, "state file '%s': the "
+			    "members of group '%s' are damaged", st->path,
+			    group_key);
+			goto done;
 		}
-		stmt_reset(s);
+		if (len > 0 && (copy = malloc(len)) == NULL)
+			goto nomem;
+		if (len > 0)
+			memcpy(copy, blob, len);
+	} else if (src != SQLITE_DONE) {
+		rc = db_fail(st, err, "cannot read members of group '%s'",
+		    group_key);
+		goto done;
 	}
 	stmt_reset(s);
+	for (off = 0; off < len; off += strlen(copy + off) + 1)
+		nh++;
+	have = malloc((nh + 1) * sizeof(*have));
+	want = malloc((nh + n + 1) * sizeof(*want));
+	sorted = malloc((n + 1) * sizeof(*sorted));
+	if (have == NULL || want == NULL || sorted == NULL)
+		goto nomem;
+	for (off = 0, nh = 0; off < len; off += strlen(copy + off) + 1)
+		have[nh++] = copy + off;
+	memcpy(sorted, keys, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), cmp_key);
+	/* Merge two sorted lists: the union, or have minus keys. */
+	while (i < nh || j < n) {
+		int c = i == nh ? 1 : j == n ? -1 : strcmp(have[i], sorted[j]);
+
+		if (c < 0) {
+			want[nw++] = have[i++];
+		} else if (c > 0) {
+			if (add && (nw == 0 || strcmp(want[nw - 1], sorted[j]) != 0))
+				want[nw++] = sorted[j];
+			j++;
+		} else {
+			if (add)
+				want[nw++] = have[i];
+			i++;
+			j++;
+		}
+	}
+	rc = members_write(st, group_key, want, nw, err);
+	goto done;
+nomem:
+	rc = nomem(st, err, "cannot change members");
+done:
+	stmt_reset(s);
+	free(have);
+	free(want);
+	free(sorted);
+	free(copy);
 	return tx_end(st, rc, err);
 }
 
@@ -793,7 +980,7 @@ state_clear(struct state *st, struct err *err)
 	rc = tx_begin(st, err);
 	if (rc != L2S_OK)
 		return rc;
-	if (sqlite3_exec(st->db, "DELETE FROM objects; DELETE FROM members;"
+	if (sqlite3_exec(st->db, "DELETE FROM objects; DELETE FROM group_members;"
 	    " DELETE FROM meta; DELETE FROM snapshot", NULL, NULL, NULL) !=
 	    SQLITE_OK)
 		rc = db_fail(st, err, "cannot clear");

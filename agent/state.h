@@ -24,7 +24,7 @@
 #include "hmap.h"
 #include "record.h"
 
-#define STATE_SCHEMA_VERSION 1
+#define STATE_SCHEMA_VERSION 2
 
 struct state;
 

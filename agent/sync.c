@@ -356,6 +356,7 @@ sync_cycle(const struct config *cfg, const struct sync_opts *o,
 			    "changed");
 		goto done;
 	}
+	source_done(&src);
 	if (incr.mode == INCR_UNCHANGED) {
 		/* Nothing changed since a cycle that applied all it planned:
 		 * no plan to make.  Still check the token (below). */

@@ -80,6 +80,15 @@ members_are(const struct record *r, const char *want)
 	return 1;
 }
 
+static int
+one_int(void *arg, int ncol, char **vals, char **names)
+{
+	(void)names;
+	if (ncol > 0 && vals[0] != NULL)
+		*(int *)arg = atoi(vals[0]);
+	return 0;
+}
+
 static void
 load(struct state *st, struct hmap *u, struct hmap *g)
 {
@@ -358,8 +367,7 @@ state_batch_should_commit_together(void)
 		is_int(state_add_members(st, "g1", bad, 2, &err), L2S_EIO,
 		    "a failing write inside a batch fails");
 		snprintf(want, sizeof(want), "state file '%s': cannot add "
-		    "members of group 'g1': NOT NULL constraint failed: "
-		    "members.member_key", path);
+		    "members of group 'g1': a member key is missing", path);
 		is_str(err.msg, want, "its message names file, write and cause");
 		is_int(state_commit(st, &err), L2S_OK,
 		    "the batch still commits");
@@ -465,7 +473,7 @@ state_open_should_refuse_foreign_files(void)
 	    "a newer schema version is refused");
 	ok(st == NULL, "and no handle is returned");
 	snprintf(want, sizeof(want), "state file '%s' has schema version 7; "
-	    "this ldap2scim reads up to 1: upgrade ldap2scim", path);
+	    "this ldap2scim reads up to 2: upgrade ldap2scim", path);
 	is_str(err.msg, want, "the refusal names the file and both versions");
 	is_int(state_open(&st, path, 1, &err), L2S_EPARSE,
 	    "a read-only open refuses it too");
@@ -514,6 +522,67 @@ state_open_should_refuse_foreign_files(void)
 	    "file or directory", p);
 	is_str(err.msg, want, "the error names the file");
 	ok(access(p, F_OK) != 0, "and nothing is created");
+}
+
+/* A file written by the first release (schema version 1, one row per
+ * membership) is read as it is read-only, and upgraded on a writable open. */
+static void
+state_v1_should_upgrade(void)
+{
+	struct err err = ERR_INIT;
+	struct state *st = NULL;
+	struct hmap u = HMAP_INIT, g = HMAP_INIT;
+	sqlite3 *db = NULL;
+	int n = -1;
+
+	rm_db(path);
+	sqlite3_open(path, &db);
+	sqlite3_exec(db, "CREATE TABLE schema_version(version INTEGER NOT NULL);"
+	    "INSERT INTO schema_version VALUES (1);"
+	    "CREATE TABLE objects(kind TEXT NOT NULL, key TEXT NOT NULL, "
+	    "scim_id TEXT, name TEXT, dn TEXT, attrs TEXT, removed INTEGER NOT "
+	    "NULL DEFAULT 0, last_seen INTEGER, PRIMARY KEY(kind, key));"
+	    "CREATE TABLE members(group_key TEXT NOT NULL, member_key TEXT NOT "
+	    "NULL, PRIMARY KEY(group_key, member_key)) WITHOUT ROWID;"
+	    "CREATE TABLE meta(name TEXT PRIMARY KEY, value TEXT);"
+	    "INSERT INTO objects(kind, key, scim_id, name) VALUES "
+	    "('group', 'g1', 's1', 'staff'), ('group', 'g2', 's2', 'none');"
+	    "INSERT INTO members VALUES ('g1', 'u2'), ('g1', 'u1'), ('g1', 'u3'),"
+	    " ('gone', 'u1');", NULL, NULL, NULL);
+	sqlite3_close(db);
+
+	is_int(state_open(&st, path, 1, &err), L2S_OK,
+	    "a version 1 file opens read-only");
+	load(st, &u, &g);
+	ok(members_are(hmap_get(&g, "g1"), "u1,u2,u3"),
+	    "and its members load from the old table");
+	state_close(st);
+
+	is_int(state_open(&st, path, 0, &err), L2S_OK,
+	    "a writable open upgrades it");
+	load(st, &u, &g);
+	ok(members_are(hmap_get(&g, "g1"), "u1,u2,u3"),
+	    "the members are the same after the upgrade");
+	ok(members_are(hmap_get(&g, "g2"), ""), "an empty group stays empty");
+	is_int(state_add_members(st, "g1", (const char *[]){ "u0", "u2" }, 2,
+	    &err), L2S_OK, "members are added to the new layout");
+	is_int(state_remove_members(st, "g1", (const char *[]){ "u3" }, 1, &err),
+	    L2S_OK, "and removed");
+	load(st, &u, &g);
+	ok(members_are(hmap_get(&g, "g1"), "u0,u1,u2"),
+	    "kept sorted and unique");
+	state_close(st);
+	sqlite3_open(path, &db);
+	sqlite3_exec(db, "SELECT version FROM schema_version", one_int, &n, NULL);
+	is_int(n, 2, "the file says version 2");
+	n = -1;
+	sqlite3_exec(db, "SELECT count(*) FROM sqlite_master WHERE name = "
+	    "'members'", one_int, &n, NULL);
+	is_int(n, 0, "the old table is gone");
+	sqlite3_close(db);
+	hmap_free(&u, record_free_v);
+	hmap_free(&g, record_free_v);
+	rm_db(path);
 }
 
 static void
@@ -639,6 +708,7 @@ main(void)
 	state_batch_should_commit_together();
 	state_readonly_should_never_write();
 	state_open_should_refuse_foreign_files();
+	state_v1_should_upgrade();
 	state_new_file_should_be_private();
 	state_should_be_quick_with_many_users();
 
