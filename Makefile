@@ -4,6 +4,7 @@
 #   make test       install what is missing, then unit + integration tests
 #   make check      the same suite under AddressSanitizer + UBSan
 #   make demo       a throwaway slapd + SCIM server, dry-run, sync, change, sync
+#   make bench      the scale benchmark (test/bench/run; BENCH_ARGS=--users N)
 #   make install    PREFIX=/usr/local DESTDIR=
 
 CC       ?= cc
@@ -25,7 +26,7 @@ AGENT_OBJS := $(AGENT_SRCS:agent/%.c=$(BUILD)/agent/%.o)
 UNIT_SRCS  := $(wildcard test/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:test/unit/%.c=$(BUILD)/test/%)
 
-.PHONY: all test check demo deps install clean unit
+.PHONY: all test check demo bench deps install clean unit
 
 all: $(BUILD)/ldap2scim $(UNIT_BINS)
 
@@ -62,12 +63,17 @@ check: deps
 	    CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
 	    LDFLAGS='-fsanitize=address,undefined' all
 	L2S_BUILD=build/asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    L2S_BIG_MEMBERS=2000 \
 	    LSAN_OPTIONS=suppressions=$(CURDIR)/test/lsan.supp \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 test/run
 
 demo: deps
 	$(MAKE) all
 	scripts/demo
+
+bench: deps
+	$(MAKE) all
+	test/bench/run $(BENCH_ARGS)
 
 install: $(BUILD)/ldap2scim
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 \
