@@ -693,6 +693,11 @@ run_batch(struct http *h, struct http_req *reqs, size_t n, int stoppable,
 		}
 		if (ended >= n)
 			break;
+		/* Slots came free and requests wait: start them now.  (With no
+		 * transfer running the poll below would have no socket to
+		 * wake it and would sleep its whole timeout.) */
+		if (next < n && active < h->nslots && rate_wait_ms(h) <= 0)
+			continue;
 		/* Whatever comes first: traffic, the rate slot, a stop check. */
 		if (wait > HTTP_POLL_MS)
 			wait = HTTP_POLL_MS;

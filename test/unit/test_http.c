@@ -72,6 +72,38 @@ batch_free(struct http_req *r, size_t n)
 		http_response_free(&r[i].resp);
 }
 
+/* A batch longer than the slots: when every running request ended at once,
+ * the next ones start at once too, not after a poll timeout (it waited
+ * 100 ms with no socket to wait on, once per slotful). */
+static void
+batch_should_not_stall_between_slotfuls(void)
+{
+	struct config_scim c = cfg_of(2, 0);
+	struct http_req r[40];
+	struct http *h = NULL;
+	struct err e = ERR_INIT;
+	double t0, took;
+	size_t i;
+
+	memset(r, 0, sizeof(r));
+	for (i = 0; i < 40; i++) {
+		r[i].method = "POST";
+		r[i].path = "/Users";
+		r[i].body = "{}";
+	}
+	is_int(http_open(&h, &c, "dummy-token-0123456789", &e), L2S_OK,
+	    "a handle with 2 slots opens");
+	t0 = now();
+	is_int(http_request_many(h, r, 40, &e), L2S_OK,
+	    "40 requests to a closed port run in one batch");
+	took = now() - t0;
+	ok(took < 1.0, "in well under 20 slotfuls of 100 ms (took %.3f s)",
+	    took);
+	is_int(http_requests(h), 40, "every one of them left");
+	batch_free(r, 40);
+	http_close(h);
+}
+
 static void
 batch_should_end_every_request_on_its_own(void)
 {
@@ -192,6 +224,7 @@ main(void)
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/scim/v2",
 	    closed_port());
 	batch_should_end_every_request_on_its_own();
+	batch_should_not_stall_between_slotfuls();
 	rate_limit_should_space_every_request();
 	stop_should_keep_the_rest_from_starting();
 	curl_global_cleanup();
