@@ -212,13 +212,6 @@ full_due(const struct config *cfg, const struct meta *m, const char *fp,
 	return NULL;
 }
 
-static int
-save_meta(struct state *st, const char *name, const char *value,
-    struct err *err)
-{
-	return state_meta_set(st, name, value, err);
-}
-
 /* Digest of the disabled users in snap (after a full read). */
 static int
 snap_disabled_digest(const struct snapshot *snap, char out[17],
@@ -367,7 +360,7 @@ full_read(struct source_result *res, struct ldapconn *c,
 			    "overlay on the server; every cycle reads "
 			    "everything until then", cerr.msg);
 	}
-	res->snap = &snap;
+	res->snap = dry_run ? NULL : &snap;	/* a dry run saves nothing */
 	rc = source_read(res, c, cfg, err);
 	res->snap = NULL;
 	if (rc != L2S_OK || dry_run)
@@ -380,33 +373,33 @@ full_read(struct source_result *res, struct ldapconn *c,
 		goto done;
 	if (snap.broken || (ad ? pos.usn == NULL : cookie[0] == NULL)) {
 		/* Nothing to start from next time: read everything again. */
-		rc = save_meta(st, META_COOKIE_USERS, NULL, err);
+		rc = state_meta_set(st, META_COOKIE_USERS, NULL, err);
 		if (rc == L2S_OK)
-			rc = save_meta(st, META_USN, NULL, err);
+			rc = state_meta_set(st, META_USN, NULL, err);
 	} else {
 		snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
 		rc = snapshot_save(&snap, st, err);
 		if (rc == L2S_OK)
 			rc = snap_disabled_digest(&snap, dis, err);
 		if (rc == L2S_OK)
-			rc = save_meta(st, META_COOKIE_USERS, cookie[0], err);
+			rc = state_meta_set(st, META_COOKIE_USERS, cookie[0], err);
 		if (rc == L2S_OK)
-			rc = save_meta(st, META_COOKIE_GROUPS, cookie[1], err);
+			rc = state_meta_set(st, META_COOKIE_GROUPS, cookie[1], err);
 		if (rc == L2S_OK)
-			rc = save_meta(st, META_USN, pos.usn, err);
+			rc = state_meta_set(st, META_USN, pos.usn, err);
 		if (rc == L2S_OK)
-			rc = save_meta(st, META_INVOCATION, pos.invocation, err);
+			rc = state_meta_set(st, META_INVOCATION, pos.invocation, err);
 		if (rc == L2S_OK)
-			rc = save_meta(st, META_FINGERPRINT, fp, err);
+			rc = state_meta_set(st, META_FINGERPRINT, fp, err);
 		if (rc == L2S_OK)
-			rc = save_meta(st, META_FULL_AT, now, err);
+			rc = state_meta_set(st, META_FULL_AT, now, err);
 		if (rc == L2S_OK)
-			rc = save_meta(st, META_DISABLED, dis, err);
+			rc = state_meta_set(st, META_DISABLED, dis, err);
 	}
 	if (rc == L2S_OK)
-		rc = save_meta(st, META_CLEAN, NULL, err);
+		rc = state_meta_set(st, META_CLEAN, NULL, err);
 	if (rc == L2S_OK)
-		rc = save_meta(st, META_REFUSED, NULL, err);
+		rc = state_meta_set(st, META_REFUSED, NULL, err);
 	if (rc == L2S_OK)
 		rc = state_commit(st, err);
 done:
@@ -634,10 +627,10 @@ save_position(struct state *st, const struct feed *f, int nfeeds,
 	int i, rc = L2S_OK;
 
 	if (pos->usn != NULL)
-		return save_meta(st, META_USN, pos->usn, err);
+		return state_meta_set(st, META_USN, pos->usn, err);
 	for (i = 0; i < nfeeds && rc == L2S_OK; i++)
 		if (f[i].out.cookie != NULL)
-			rc = save_meta(st, i == 0 ? META_COOKIE_USERS :
+			rc = state_meta_set(st, i == 0 ? META_COOKIE_USERS :
 			    META_COOKIE_GROUPS, f[i].out.cookie, err);
 	return rc;
 }
@@ -840,9 +833,9 @@ changes(struct source_result *res, struct ldapconn *c,
 	if (rc == L2S_OK)
 		rc = save_position(st, f, nfeeds, &pos, err);
 	if (rc == L2S_OK)
-		rc = save_meta(st, META_DISABLED, digest, err);
+		rc = state_meta_set(st, META_DISABLED, digest, err);
 	if (rc == L2S_OK)
-		rc = save_meta(st, META_CLEAN, NULL, err);
+		rc = state_meta_set(st, META_CLEAN, NULL, err);
 	if (rc == L2S_OK)
 		rc = state_commit(st, err);
 done:
