@@ -20,6 +20,7 @@
 
 FAULT_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 FAULT_PROXY_JS=$(cd "$FAULT_LIB_DIR/../fault-proxy" && pwd)/proxy.js
+. "$(dirname "${BASH_SOURCE[0]}")/node-server.sh"
 
 _fault_err() {
 	printf 'fault-proxy: %s\n' "$*" >&2
@@ -31,20 +32,13 @@ _fault_err() {
 fault_proxy_start() {
 	local dir=${1:?usage: fault_proxy_start DIR UPSTREAM_BASE_URL}
 	local upstream=${2:?usage: fault_proxy_start DIR UPSTREAM_BASE_URL}
-	local tool i
-	for tool in node curl jq; do
-		if ! command -v "$tool" >/dev/null 2>&1; then
-			_fault_err "'$tool' not found; run scripts/install-deps"
-			return 1
-		fi
-	done
+	node_server_tools fault-proxy || return 1
 	if [ -n "${FAULT_PID:-}" ] && kill -0 "$FAULT_PID" 2>/dev/null; then
 		_fault_err "already running as pid $FAULT_PID"
 		return 1
 	fi
 	mkdir -p "$dir" || return 1
 	dir=$(cd "$dir" && pwd)
-	rm -f "$dir/fault.port"
 
 	local -a args=(--upstream "$upstream" --port 0 --port-file "$dir/fault.port")
 	if [ -n "${FAULT_PROXY_SEED:-}" ]; then
@@ -53,75 +47,28 @@ fault_proxy_start() {
 	if [ -n "${FAULT_PROXY_VERBOSE:-}" ]; then
 		args+=(--verbose)
 	fi
-	node "$FAULT_PROXY_JS" "${args[@]}" >>"$dir/fault-proxy.log" 2>&1 </dev/null &
-	FAULT_PID=$!
 	FAULT_DIR=$dir
-
-	for ((i = 0; i < 100; i++)); do
-		if ! kill -0 "$FAULT_PID" 2>/dev/null; then
-			_fault_err "proxy exited during start-up; last lines of '$dir/fault-proxy.log':"
-			tail -n 20 "$dir/fault-proxy.log" >&2
-			FAULT_PID=
-			return 1
-		fi
-		if [ -s "$dir/fault.port" ]; then
-			FAULT_PORT=$(tr -d ' \n' <"$dir/fault.port")
-			if curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$FAULT_PORT/_fault/stats"; then
-				export FAULT_PORT FAULT_PID FAULT_DIR
-				export FAULT_URL="http://127.0.0.1:$FAULT_PORT/scim/v2"
-				export FAULT_ADMIN="http://127.0.0.1:$FAULT_PORT/_fault"
-				return 0
-			fi
-		fi
-		sleep 0.1
-	done
-	_fault_err "not ready after 10 s; see '$dir/fault-proxy.log'"
-	kill "$FAULT_PID" 2>/dev/null
-	wait "$FAULT_PID" 2>/dev/null
-	FAULT_PID=
-	return 1
+	node_server_run fault-proxy "$dir/fault-proxy.log" "$dir/fault.port" \
+	    _fault/stats 10 "$FAULT_PROXY_JS" "${args[@]}" || {
+		FAULT_PID=
+		return 1
+	}
+	FAULT_PID=$node_pid FAULT_PORT=$node_port
+	export FAULT_PORT FAULT_PID FAULT_DIR
+	export FAULT_URL="http://127.0.0.1:$FAULT_PORT/scim/v2"
+	export FAULT_ADMIN="http://127.0.0.1:$FAULT_PORT/_fault"
 }
 
 # fault_proxy_stop: stop the proxy started by fault_proxy_start (idempotent).
 fault_proxy_stop() {
-	local pid=${FAULT_PID:-} i
-	[ -n "$pid" ] || return 0
-	if kill -0 "$pid" 2>/dev/null; then
-		kill "$pid" 2>/dev/null
-		for ((i = 0; i < 50; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		if kill -0 "$pid" 2>/dev/null; then
-			kill -9 "$pid" 2>/dev/null
-		fi
-	fi
-	wait "$pid" 2>/dev/null
+	node_server_stop "${FAULT_PID:-}"
 	FAULT_PID=
-	return 0
 }
 
 # _fault_admin METHOD PATH [CURL ARGS...]: call the control API; prints the
 # answer, fails (with the proxy's message) on a non-2xx status.
 _fault_admin() {
-	local method=$1 path=$2
-	shift 2
-	if [ -z "${FAULT_ADMIN:-}" ]; then
-		_fault_err "not started"
-		return 1
-	fi
-	local out status
-	out=$(curl -sS --max-time 30 -X "$method" -w '\n%{http_code}' "$@" "$FAULT_ADMIN/$path") || {
-		_fault_err "'$method /_fault/$path' failed"
-		return 1
-	}
-	status=${out##*$'\n'}
-	out=${out%$'\n'*}
-	if [ "${status:0:1}" != 2 ]; then
-		_fault_err "'$method /_fault/$path' answered $status: $out"
-		return 1
-	fi
-	[ -z "$out" ] || printf '%s\n' "$out"
+	node_server_admin fault-proxy "${FAULT_ADMIN:-}" "$@"
 }
 
 # fault_config JSON: replace the whole fault configuration (restarts the PRNG

@@ -14,6 +14,7 @@
 
 SCIM_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SCIM_SERVER_DIR=$(cd "$SCIM_LIB_DIR/../scim-server" && pwd)
+. "$(dirname "${BASH_SOURCE[0]}")/node-server.sh"
 
 _scim_err() {
 	printf 'scim-server: %s\n' "$*" >&2
@@ -23,13 +24,7 @@ _scim_err() {
 # random token in DIR/scim.token, logging to DIR/scim-server.log.
 scim_server_start() {
 	local dir=${1:?usage: scim_server_start DIR}
-	local tool token i
-	for tool in node curl jq; do
-		if ! command -v "$tool" >/dev/null 2>&1; then
-			_scim_err "'$tool' not found; run scripts/install-deps"
-			return 1
-		fi
-	done
+	node_server_tools scim-server || return 1
 	if [ ! -d "$SCIM_SERVER_DIR/node_modules/scimmy" ]; then
 		_scim_err "'$SCIM_SERVER_DIR/node_modules' is missing; run scripts/install-deps"
 		return 1
@@ -40,12 +35,7 @@ scim_server_start() {
 	fi
 	mkdir -p "$dir" || return 1
 	dir=$(cd "$dir" && pwd)
-
-	token=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-	(umask 077 && printf '%s\n' "$token" >"$dir/scim.token" &&
-		printf 'Authorization: Bearer %s\n' "$token" >"$dir/scim.auth-header") || return 1
-	chmod 600 "$dir/scim.token" "$dir/scim.auth-header"
-	rm -f "$dir/scim.port"
+	node_server_token "$dir" scim || return 1
 
 	local -a args=(--port 0 --token-file "$dir/scim.token" --port-file "$dir/scim.port")
 	if [ -n "${SCIM_SERVER_VERBOSE:-}" ]; then
@@ -55,75 +45,29 @@ scim_server_start() {
 	if [ -n "${SCIM_SERVER_NO_PATCH:-}" ]; then
 		args+=(--no-patch)
 	fi
-	node "$SCIM_SERVER_DIR/server.js" "${args[@]}" >>"$dir/scim-server.log" 2>&1 </dev/null &
-	SCIM_PID=$!
 	SCIM_DIR=$dir
-
 	# up to 20 s: the port file must appear and /_test/stats must answer
-	for ((i = 0; i < 200; i++)); do
-		if ! kill -0 "$SCIM_PID" 2>/dev/null; then
-			_scim_err "server exited during start-up; last lines of '$dir/scim-server.log':"
-			tail -n 20 "$dir/scim-server.log" >&2
-			SCIM_PID=
-			return 1
-		fi
-		if [ -s "$dir/scim.port" ]; then
-			SCIM_PORT=$(tr -d ' \n' <"$dir/scim.port")
-			if curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$SCIM_PORT/_test/stats?log=0"; then
-				export SCIM_PORT SCIM_PID SCIM_DIR
-				export SCIM_URL="http://127.0.0.1:$SCIM_PORT/scim/v2"
-				export SCIM_ADMIN_URL="http://127.0.0.1:$SCIM_PORT/_test"
-				export SCIM_TOKEN_FILE="$dir/scim.token"
-				export SCIM_AUTH_HEADER_FILE="$dir/scim.auth-header"
-				return 0
-			fi
-		fi
-		sleep 0.1
-	done
-	_scim_err "not ready after 20 s; see '$dir/scim-server.log'"
-	kill "$SCIM_PID" 2>/dev/null
-	SCIM_PID=
-	return 1
+	node_server_run scim-server "$dir/scim-server.log" "$dir/scim.port" \
+	    '_test/stats?log=0' 20 "$SCIM_SERVER_DIR/server.js" "${args[@]}" || {
+		SCIM_PID=
+		return 1
+	}
+	SCIM_PID=$node_pid SCIM_PORT=$node_port
+	export SCIM_PORT SCIM_PID SCIM_DIR
+	export SCIM_URL="http://127.0.0.1:$SCIM_PORT/scim/v2"
+	export SCIM_ADMIN_URL="http://127.0.0.1:$SCIM_PORT/_test"
+	export SCIM_TOKEN_FILE="$dir/scim.token"
+	export SCIM_AUTH_HEADER_FILE="$dir/scim.auth-header"
 }
 
 # scim_server_stop: stop the server started by scim_server_start (idempotent).
 scim_server_stop() {
-	local pid=${SCIM_PID:-} i
-	[ -n "$pid" ] || return 0
-	if kill -0 "$pid" 2>/dev/null; then
-		kill "$pid" 2>/dev/null
-		for ((i = 0; i < 50; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		if kill -0 "$pid" 2>/dev/null; then
-			kill -9 "$pid" 2>/dev/null
-		fi
-	fi
-	wait "$pid" 2>/dev/null
+	node_server_stop "${SCIM_PID:-}"
 	SCIM_PID=
-	return 0
 }
 
 _scim_admin() {
-	local method=$1 path=$2
-	shift 2
-	if [ -z "${SCIM_ADMIN_URL:-}" ]; then
-		_scim_err "not started"
-		return 1
-	fi
-	local out status
-	out=$(curl -sS -X "$method" -w '\n%{http_code}' "$@" "$SCIM_ADMIN_URL/$path") || {
-		_scim_err "'$method /_test/$path' failed"
-		return 1
-	}
-	status=${out##*$'\n'}
-	out=${out%$'\n'*}
-	if [ "${status:0:1}" != 2 ]; then
-		_scim_err "'$method /_test/$path' answered $status: $out"
-		return 1
-	fi
-	[ -z "$out" ] || printf '%s\n' "$out"
+	node_server_admin scim-server "${SCIM_ADMIN_URL:-}" "$@"
 }
 
 # scim_dump: print {"Users":[...],"Groups":[...]} with every stored resource.
