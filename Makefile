@@ -82,6 +82,7 @@ install: $(BUILD)/ldap2scim
 	install -m 644 man/ldap2scim.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 644 man/ldap2scim.yaml.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 config/ldap2scim.yaml.example config/ad.yaml.example \
+	    config/targets.yaml.example \
 	    $(DESTDIR)$(PREFIX)/share/doc/ldap2scim/
 
 clean:

@@ -32,6 +32,9 @@ struct apply {
 	struct err fatal_err;
 	int unreachable;		/* operations in a row that failed ETEMP */
 	size_t window;			/* operations sent ahead at once (1: none) */
+	struct scimjson_shape shape;	/* how the target wants users */
+	int never_put;			/* profile atlassian: a PUT clears what
+					   it leaves out, so adopt by PATCH */
 };
 
 /* An operation left alone on purpose (groups.on_conflict: skip). */
@@ -45,6 +48,24 @@ struct apply {
  * unknown, leaves it, and apply_prepare() reads the object back first.
  */
 #define PENDING_PREFIX "pending:"
+
+/*
+ * A group recreated (scim.group_rename: recreate) leaves its old remote
+ * group to delete: a meta value "retire:group:OLD-ID" = KEY is set before
+ * the new group is created and cleared once the old one is deleted.  A
+ * run that dies or fails in between leaves it, and apply_prepare() then
+ * finishes the job: it records the new group if the state still names
+ * the old one, and deletes OLD-ID, never the group the state records.
+ */
+#define RETIRE_PREFIX "retire:group:"
+
+struct apply;
+static const char *owner_key(void *arg, const char *scim_id);
+static int adopt_user_patch(struct apply *a, const char *id,
+    const struct record *want, struct err *err);
+static int adopt_group(struct apply *a, const char *id,
+    const struct record *want, const char *const *ids, size_t n,
+    const cJSON *body, struct err *err);
 
 static int
 pending_name(struct buf *b, enum rec_kind kind, const char *key,
@@ -192,8 +213,8 @@ apply_user_update(struct apply *a, const struct op *op, struct err *err)
 		goto done;
 	}
 	if (scim_caps(a->scim)->patch) {
-		rc = scimjson_user_patch(&body, &op->have->attrs, &eff, apply_id,
-		    a, err);
+		rc = scimjson_user_patch(&body, &op->have->attrs, &eff,
+		    &a->shape, apply_id, a, err);
 		if (rc != L2S_OK)
 			goto done;
 		if (cJSON_GetArraySize(body) > 0) {
@@ -213,7 +234,7 @@ apply_user_update(struct apply *a, const struct op *op, struct err *err)
 			}
 		}
 	} else {
-		rc = scimjson_user(&body, tmp, apply_id, a, err);
+		rc = scimjson_user(&body, tmp, &a->shape, apply_id, a, err);
 		if (rc == L2S_OK)
 			rc = scim_replace(a->scim, "Users", op->have->scim_id,
 			    body, err);
@@ -261,7 +282,7 @@ apply_user_remove(struct apply *a, const struct op *op, struct err *err)
 			rc = scim_patch(a->scim, "Users", op->have->scim_id, body,
 			    err);
 	} else {
-		rc = scimjson_user(&body, tmp, apply_id, a, err);
+		rc = scimjson_user(&body, tmp, &a->shape, apply_id, a, err);
 		if (rc == L2S_OK)
 			rc = scim_replace(a->scim, "Users", op->have->scim_id,
 			    body, err);
@@ -390,15 +411,17 @@ owner_put(struct hmap *owners, const char *id, const char *key)
 	return 0;
 }
 
-/* Look a resource up by one attribute; *id is NULL when none matches. */
+/* Look a resource up by one attribute; *id is NULL when none matches.  A
+ * resource whose id is except (may be NULL) is not counted.  A single
+ * "eq" filter: the one form every service (Atlassian) takes. */
 static int
-find_remote(struct apply *a, const char *type, const char *attr,
-    const char *value, char **id, struct err *err)
+remote_find(struct scim *scim, const char *type, const char *attr,
+    const char *value, const char *except, char **id, struct err *err)
 {
 	struct buf f = BUF_INIT;
-	cJSON *list = NULL, *idj;
-	const char *p;
-	int rc, n;
+	cJSON *list = NULL, *el;
+	const char *p, *found = NULL;
+	int rc, n = 0;
 
 	*id = NULL;
 	buf_printf(&f, "%s eq \"", attr);
@@ -412,30 +435,40 @@ find_remote(struct apply *a, const char *type, const char *attr,
 		buf_free(&f);
 		return err_set(err, L2S_ENOMEM, "out of memory");
 	}
-	rc = scim_list(a->scim, type, buf_str(&f), &list, err);
+	rc = scim_list(scim, type, buf_str(&f), &list, err);
 	if (rc != L2S_OK)
 		goto done;
-	n = cJSON_GetArraySize(list);
-	if (n > 1) {
-		rc = err_set(err, L2S_ESCIM, "%d resources match '%s': cannot "
-		    "tell which one to adopt", n, buf_str(&f));
-		goto done;
-	}
-	if (n == 1) {
-		idj = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(list, 0),
-		    "id");
+	cJSON_ArrayForEach(el, list) {
+		const cJSON *idj = cJSON_GetObjectItemCaseSensitive(el, "id");
+
 		if (!cJSON_IsString(idj) || idj->valuestring[0] == '\0') {
 			rc = err_set(err, L2S_EPARSE, "GET /%s?filter=%s: a "
 			    "resource without an \"id\"", type, buf_str(&f));
 			goto done;
 		}
-		if ((*id = strdup(idj->valuestring)) == NULL)
-			rc = err_set(err, L2S_ENOMEM, "out of memory");
+		if (except != NULL && strcmp(idj->valuestring, except) == 0)
+			continue;
+		found = idj->valuestring;
+		n++;
 	}
+	if (n > 1) {
+		rc = err_set(err, L2S_ESCIM, "%d resources match '%s': cannot "
+		    "tell which one to adopt", n, buf_str(&f));
+		goto done;
+	}
+	if (found != NULL && (*id = strdup(found)) == NULL)
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
 done:
 	cJSON_Delete(list);
 	buf_free(&f);
 	return rc;
+}
+
+static int
+find_remote(struct apply *a, const char *type, const char *attr,
+    const char *value, const char *except, char **id, struct err *err)
+{
+	return remote_find(a->scim, type, attr, value, except, id, err);
 }
 
 /*
@@ -446,7 +479,7 @@ done:
  */
 static int
 create_checked(struct apply *a, const char *type, const struct record *r,
-    const cJSON *body, char **id, struct err *err)
+    const cJSON *body, const char *except, char **id, struct err *err)
 {
 	int attempt, ambiguous = 0, rc;
 
@@ -457,7 +490,8 @@ create_checked(struct apply *a, const char *type, const struct record *r,
 			return rc;
 		log_info("create %s '%s': %s; looking it up before trying again",
 		    r->kind == REC_USER ? "user" : "group", r->name, err->msg);
-		rc = find_remote(a, type, "externalId", r->key, id, err);
+		rc = find_remote(a, type, "externalId", r->key, except, id,
+		    err);
 		if (rc != L2S_OK || *id != NULL)
 			return rc;
 	}
@@ -468,8 +502,8 @@ create_checked(struct apply *a, const char *type, const struct record *r,
  * check that it may be taken.  On success the caller owns *id.
  */
 static int
-adopt_find(struct apply *a, const struct record *r, char **id,
-    struct err *err)
+adopt_find(struct apply *a, const struct record *r, const char *except,
+    char **id, struct err *err)
 {
 	int user = r->kind == REC_USER;
 	const char *type = user ? "Users" : "Groups";
@@ -483,9 +517,9 @@ adopt_find(struct apply *a, const struct record *r, char **id,
 
 	*id = NULL;
 	snprintf(conflict, sizeof(conflict), "%s", err->msg);
-	rc = find_remote(a, type, "externalId", r->key, id, err);
+	rc = find_remote(a, type, "externalId", r->key, except, id, err);
 	if (rc == L2S_OK && *id == NULL)
-		rc = find_remote(a, type, name_attr, r->name, id, err);
+		rc = find_remote(a, type, name_attr, r->name, except, id, err);
 	if (rc != L2S_OK)
 		return err_prefix(err, "%s; looking for the existing %s",
 		    conflict, what);
@@ -536,15 +570,17 @@ apply_user_create(struct apply *a, const struct op *op, struct err *err)
 		rc = err_set(err, L2S_ENOMEM, "out of memory");
 		goto done;
 	}
-	rc = scimjson_user(&body, tmp, apply_id, a, err);
+	rc = scimjson_user(&body, tmp, &a->shape, apply_id, a, err);
 	if (rc != L2S_OK)
 		goto done;
-	rc = create_checked(a, "Users", tmp, body, &id, err);
+	rc = create_checked(a, "Users", tmp, body, NULL, &id, err);
 	if (rc == L2S_ECONFLICT) {
 		/* Created before (an answer lost, a crash) or by someone
 		 * else: adopt it and make it what the directory says. */
-		rc = adopt_find(a, tmp, &id, err);
-		if (rc == L2S_OK)
+		rc = adopt_find(a, tmp, NULL, &id, err);
+		if (rc == L2S_OK && a->never_put)
+			rc = adopt_user_patch(a, id, tmp, err);
+		else if (rc == L2S_OK)
 			rc = scim_replace(a->scim, "Users", id, body, err);
 		if (rc == L2S_OK) {
 			a->res->adopted++;
@@ -594,7 +630,7 @@ apply_group_create(struct apply *a, const struct op *op, struct err *err)
 	rc = scimjson_group(&body, op->want, ids, nok, err);
 	if (rc != L2S_OK)
 		goto done;
-	rc = create_checked(a, "Groups", op->want, body, &id, err);
+	rc = create_checked(a, "Groups", op->want, body, NULL, &id, err);
 	if (rc == L2S_ECONFLICT) {
 		switch ((enum conflict_mode)a->cfg->groups.on_conflict) {
 		case CONFLICT_SKIP:
@@ -610,9 +646,9 @@ apply_group_create(struct apply *a, const struct op *op, struct err *err)
 		case CONFLICT_ADOPT:
 			break;
 		}
-		rc = adopt_find(a, op->want, &id, err);
+		rc = adopt_find(a, op->want, NULL, &id, err);
 		if (rc == L2S_OK)
-			rc = scim_replace(a->scim, "Groups", id, body, err);
+			rc = adopt_group(a, id, op->want, ids, nok, body, err);
 		if (rc == L2S_OK) {
 			a->res->adopted++;
 			log_info("create group '%s': adopted the existing group "
@@ -701,6 +737,289 @@ group_readback(struct apply *a, const struct record *h, const char *name,
 done:
 	hmap_free(&present, NULL);
 	cJSON_Delete(g);
+	return rc;
+}
+
+/* Make the remote user id what want says with PATCH only (profile
+ * atlassian): read it, and send what differs. */
+static int
+adopt_user_patch(struct apply *a, const char *id, const struct record *want,
+    struct err *err)
+{
+	struct attrs before = ATTRS_INIT;
+	cJSON *res = NULL, *ops = NULL, *o = NULL;
+	const cJSON *ext;
+	int rc;
+
+	rc = scim_get(a->scim, "Users", id, &res, err);
+	if (rc == L2S_OK)
+		rc = scimjson_user_attrs(&before, res, a->cfg->users.map,
+		    owner_key, &a->user_owner, err);
+	if (rc == L2S_OK)
+		rc = scimjson_user_patch(&ops, &before, &want->attrs, &a->shape,
+		    apply_id, a, err);
+	if (rc != L2S_OK)
+		goto done;
+	ext = cJSON_GetObjectItemCaseSensitive(res, "externalId");
+	if (!cJSON_IsString(ext) || strcmp(ext->valuestring, want->key) != 0) {
+		o = cJSON_CreateObject();
+		if (o == NULL ||
+		    cJSON_AddStringToObject(o, "op", "replace") == NULL ||
+		    cJSON_AddStringToObject(o, "path", "externalId") == NULL ||
+		    cJSON_AddStringToObject(o, "value", want->key) == NULL ||
+		    !cJSON_InsertItemInArray(ops, 0, o)) {
+			cJSON_Delete(o);
+			rc = err_set(err, L2S_ENOMEM, "out of memory");
+			goto done;
+		}
+	}
+	if (cJSON_GetArraySize(ops) > 0)
+		rc = scim_patch(a->scim, "Users", id, ops, err);
+done:
+	attrs_free(&before);
+	cJSON_Delete(ops);
+	cJSON_Delete(res);
+	return rc;
+}
+
+/* Make the remote group id what want says (name, and exactly the members
+ * ids) with PATCH only (profile atlassian): read it, and send what
+ * differs, at most scim.member_batch member changes a request.  A failure
+ * leaves it to the next cycle, which reads it again. */
+static int
+adopt_group_patch(struct apply *a, const char *id, const struct record *want,
+    const char *const *ids, size_t n, struct err *err)
+{
+	struct hmap wanted = HMAP_INIT, present = HMAP_INIT;
+	const char **add = NULL, **del = NULL;
+	size_t nadd = 0, ndel = 0, ai = 0, di = 0, i;
+	size_t batch = a->cfg->scim.member_batch > 0 ?
+	    (size_t)a->cfg->scim.member_batch : 1;
+	const cJSON *m, *el, *dn, *ext;
+	cJSON *g = NULL;
+	int rename, mark, rc;
+
+	rc = scim_get(a->scim, "Groups", id, &g, err);
+	if (rc == L2S_OK)
+		rc = members_of(g, id, &m, err);
+	if (rc != L2S_OK)
+		goto done;
+	add = calloc(n + 1, sizeof(*add));
+	del = calloc((size_t)cJSON_GetArraySize(m) + 1, sizeof(*del));
+	if (add == NULL || del == NULL)
+		goto nomem;
+	for (i = 0; i < n; i++)
+		if (hmap_put(&wanted, ids[i], (void *)1, NULL) != 0)
+			goto nomem;
+	cJSON_ArrayForEach(el, m) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(el, "value");
+
+		if (!cJSON_IsString(v) ||
+		    hmap_get(&present, v->valuestring) != NULL)
+			continue;
+		if (hmap_put(&present, v->valuestring, (void *)1, NULL) != 0)
+			goto nomem;
+		if (hmap_get(&wanted, v->valuestring) == NULL)
+			del[ndel++] = v->valuestring;
+	}
+	for (i = 0; i < n; i++)
+		if (hmap_get(&present, ids[i]) == NULL)
+			add[nadd++] = ids[i];
+	dn = cJSON_GetObjectItemCaseSensitive(g, "displayName");
+	rename = !cJSON_IsString(dn) || strcmp(dn->valuestring, want->name) != 0;
+	ext = cJSON_GetObjectItemCaseSensitive(g, "externalId");
+	mark = !cJSON_IsString(ext) || strcmp(ext->valuestring, want->key) != 0;
+	while (rc == L2S_OK && (rename || mark || di < ndel || ai < nadd)) {
+		cJSON *ops = cJSON_CreateArray(), *more = NULL, *o = NULL;
+		size_t nd = ndel - di < batch ? ndel - di : batch;
+		size_t na = nadd - ai < batch - nd ? nadd - ai : batch - nd;
+		int ambiguous;
+
+		if (ops == NULL)
+			goto nomem;
+		/* The externalId first: the group is ours from then on. */
+		if (mark) {
+			o = cJSON_CreateObject();
+			if (o == NULL || !cJSON_AddItemToArray(ops, o)) {
+				cJSON_Delete(o);	/* not in ops */
+				cJSON_Delete(ops);
+				goto nomem;
+			}
+			if (cJSON_AddStringToObject(o, "op", "replace") == NULL ||
+			    cJSON_AddStringToObject(o, "path", "externalId") ==
+			    NULL || cJSON_AddStringToObject(o, "value",
+			    want->key) == NULL) {
+				cJSON_Delete(ops);
+				goto nomem;
+			}
+		}
+		if (rename && (rc = scimjson_group_rename(&more, want->name,
+		    err)) == L2S_OK)
+			rc = ops_append(ops, more);
+		if (rc == L2S_OK && nd > 0 && (rc = scimjson_members_remove(
+		    &more, del + di, nd, err)) == L2S_OK)
+			rc = ops_append(ops, more);
+		if (rc == L2S_OK && na > 0 && (rc = scimjson_members_add(&more,
+		    add + ai, na, err)) == L2S_OK)
+			rc = ops_append(ops, more);
+		if (rc == L2S_OK)
+			rc = scim_patch_once(a->scim, "Groups", id, ops,
+			    &ambiguous, err);
+		cJSON_Delete(ops);
+		rename = mark = 0;
+		di += nd;
+		ai += na;
+	}
+	goto done;
+nomem:
+	rc = err_set(err, L2S_ENOMEM, "out of memory");
+done:
+	hmap_free(&wanted, NULL);
+	hmap_free(&present, NULL);
+	free(add);
+	free(del);
+	cJSON_Delete(g);
+	return rc;
+}
+
+/* Make the remote group id, found after a 409, what want says: a full PUT
+ * of body, or PATCHes where PUT is never used. */
+static int
+adopt_group(struct apply *a, const char *id, const struct record *want,
+    const char *const *ids, size_t n, const cJSON *body, struct err *err)
+{
+	if (a->never_put)
+		return adopt_group_patch(a, id, want, ids, n, err);
+	return scim_replace(a->scim, "Groups", id, body, err);
+}
+
+static int
+retire_mark(struct state *st, const char *old_id, const char *key,
+    struct err *err)
+{
+	struct buf b = BUF_INIT;
+	int rc;
+
+	buf_printf(&b, RETIRE_PREFIX "%s", old_id);
+	rc = buf_failed(&b) ? err_set(err, L2S_ENOMEM, "out of memory") :
+	    state_meta_set(st, buf_str(&b), key, err);
+	buf_free(&b);
+	return rc;
+}
+
+static int apply_group_update(struct apply *a, const struct op *op,
+    struct err *err);
+
+/*
+ * A renamed group on a service that cannot rename (scim.group_rename:
+ * recreate): create it anew under its new name with its members (the
+ * first scim.member_batch in the POST, the rest by PATCH), record it, then
+ * delete the old one.  The old one's retire mark (RETIRE_PREFIX) makes
+ * sure it is deleted whatever happens after the create.  A 409 on the
+ * create follows groups.on_conflict.
+ */
+static int
+apply_group_recreate(struct apply *a, const struct op *op, struct err *err)
+{
+	const struct record *h = op->have;
+	const char **ids = NULL, **okkeys = NULL;
+	size_t batch = a->cfg->scim.member_batch > 0 ?
+	    (size_t)a->cfg->scim.member_batch : 1;
+	struct record *tmp = NULL;
+	struct op rest;
+	cJSON *body = NULL;
+	char *id = NULL;
+	size_t nok, first;
+	int rc;
+
+	memset(&rest, 0, sizeof(rest));
+	if (resolve_members(a, (const char *const *)op->want->members,
+	    op->want->nmembers, &ids, &okkeys, &nok) != 0) {
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+		goto done;
+	}
+	first = nok < batch ? nok : batch;
+	rc = scimjson_group(&body, op->want, ids, first, err);
+	if (rc == L2S_OK)
+		rc = retire_mark(a->state, h->scim_id, h->key, err);
+	if (rc != L2S_OK)
+		goto done;
+	rc = create_checked(a, "Groups", op->want, body, h->scim_id, &id, err);
+	if (rc == L2S_ECONFLICT) {
+		switch ((enum conflict_mode)a->cfg->groups.on_conflict) {
+		case CONFLICT_SKIP:
+			log_warnx("recreate group '%s' as '%s': a group of that "
+			    "name exists and groups.on_conflict is skip: left "
+			    "alone", h->name, op->want->name);
+			a->res->skipped++;
+			retire_mark(a->state, h->scim_id, NULL, NULL);
+			rc = APPLY_SKIPPED;
+			goto done;
+		case CONFLICT_FAIL:
+			retire_mark(a->state, h->scim_id, NULL, NULL);
+			rc = err_prefix(err, "groups.on_conflict is fail");
+			goto done;
+		case CONFLICT_ADOPT:
+			break;
+		}
+		rc = adopt_find(a, op->want, h->scim_id, &id, err);
+		if (rc == L2S_OK) {
+			cJSON_Delete(body);
+			body = NULL;
+			first = nok;
+			rc = scimjson_group(&body, op->want, ids, nok, err);
+		}
+		if (rc == L2S_OK)
+			rc = adopt_group(a, id, op->want, ids, nok, body, err);
+		if (rc == L2S_OK) {
+			a->res->adopted++;
+			log_info("recreate group '%s' as '%s': adopted the "
+			    "existing group (id %s)", h->name, op->want->name,
+			    id);
+		}
+	}
+	if (rc != L2S_OK) {
+		/* A refusal created nothing; after a lost answer the mark
+		 * stays and the next cycle looks for the new group. */
+		if (rc != L2S_ETEMP)
+			retire_mark(a->state, h->scim_id, NULL, NULL);
+		goto done;
+	}
+	/* From here the new group is the group. */
+	tmp = confirmed(op->want, NULL, id, 0);
+	if (tmp == NULL || record_set_members(tmp, okkeys, first) != 0) {
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+		goto done;
+	}
+	rc = state_put(a->state, tmp, err);
+	if (rc == L2S_OK && first < nok) {
+		rest.kind = OP_GROUP_UPDATE;
+		rest.want = op->want;
+		rest.have = tmp;
+		rest.add = okkeys + first;
+		rest.nadd = nok - first;
+		rc = apply_group_update(a, &rest, err);
+	}
+	if (rc != L2S_OK)
+		goto done;
+	rc = scim_delete(a->scim, "Groups", h->scim_id, err);
+	if (rc != L2S_OK) {
+		err_prefix(err, "created anew (id %s), but the old group (id %s) "
+		    "is still to delete (next cycle)", id, h->scim_id);
+		goto done;
+	}
+	rc = retire_mark(a->state, h->scim_id, NULL, err);
+	if (rc == L2S_OK)
+		a->res->recreated++;
+	if (rc == L2S_OK)
+		log_info("group '%s' recreated as '%s' (id %s), the old one "
+		    "(id %s) deleted", h->name, op->want->name, id, h->scim_id);
+done:
+	record_free(tmp);
+	cJSON_Delete(body);
+	free(ids);
+	free(okkeys);
+	free(id);
 	return rc;
 }
 
@@ -938,6 +1257,8 @@ apply_group_update(struct apply *a, const struct op *op, struct err *err)
 	size_t ndel = 0, nadd = 0, ngone = 0, di = 0, ai = 0, i;
 	int rename = op->rename, rc = L2S_OK;
 
+	if (op->recreate)
+		return apply_group_recreate(a, op, err);
 	if (!scim_caps(a->scim)->patch)
 		return apply_group_put(a, op, err);
 	del = calloc(op->ndel + 1, sizeof(*del));
@@ -1074,7 +1395,7 @@ first_request(struct apply *a, const struct op *op, struct ahead *ah,
 		if (effective_attrs(a, op->want, &eff) != 0 ||
 		    (tmp = confirmed(op->want, &eff, NULL, 0)) == NULL)
 			goto nomem;
-		if (scimjson_user(&ah->body, tmp, apply_id, a, err) != L2S_OK)
+		if (scimjson_user(&ah->body, tmp, &a->shape, apply_id, a, err) != L2S_OK)
 			rc = err->code;
 		break;
 	case OP_USER_UPDATE:
@@ -1086,14 +1407,14 @@ first_request(struct apply *a, const struct op *op, struct ahead *ah,
 			goto nomem;
 		if (!patch) {
 			ah->req.method = "PUT";
-			if (scimjson_user(&ah->body, tmp, apply_id, a, err) !=
+			if (scimjson_user(&ah->body, tmp, &a->shape, apply_id, a, err) !=
 			    L2S_OK)
 				rc = err->code;
 			break;
 		}
 		ah->req.method = "PATCH";
 		if (scimjson_user_patch(&ah->body, &op->have->attrs, &eff,
-		    apply_id, a, err) != L2S_OK)
+		    &a->shape, apply_id, a, err) != L2S_OK)
 			rc = err->code;
 		else if (cJSON_GetArraySize(ah->body) == 0)
 			rc = 0;
@@ -1114,7 +1435,7 @@ first_request(struct apply *a, const struct op *op, struct ahead *ah,
 		tmp = confirmed(op->have, NULL, NULL, 1);
 		if (tmp == NULL || attrs_set(&tmp->attrs, "active", "false") != 0)
 			goto nomem;
-		if (scimjson_user(&ah->body, tmp, apply_id, a, err) != L2S_OK)
+		if (scimjson_user(&ah->body, tmp, &a->shape, apply_id, a, err) != L2S_OK)
 			rc = err->code;
 		break;
 	case OP_USER_DELETE:
@@ -1135,6 +1456,10 @@ first_request(struct apply *a, const struct op *op, struct ahead *ah,
 	case OP_GROUP_UPDATE:
 		ah->req.type = "Groups";
 		ah->req.id = op->have->scim_id;
+		if (op->recreate) {
+			rc = 0;		/* its own sequence, one at a time */
+			break;
+		}
 		if (!patch) {
 			ah->req.method = "PUT";
 			if (resolve_members(a, (const char *const *)
@@ -1289,6 +1614,17 @@ apply_plan(const struct plan *p, const struct config *cfg,
 	a.have_groups = have_groups;
 	a.want = want;
 	a.res = res;
+	a.shape.map = cfg->users.map;
+	a.shape.single_email = cfg->scim.profile == PROFILE_AWS;
+	a.never_put = cfg->scim.profile == PROFILE_ATLASSIAN;
+	if (a.never_put && !scim_caps(scim)->patch) {
+		rc = err_set(err, L2S_ESCIM, "profile atlassian: the SCIM "
+		    "service says it does not support PATCH "
+		    "(ServiceProviderConfig), and ldap2scim never sends it a "
+		    "PUT, which would clear every attribute it leaves out: "
+		    "check scim.url and scim.profile");
+		goto done;
+	}
 	if (owners_build(&a.user_owner, have_users) != 0 ||
 	    owners_build(&a.group_owner, have_groups) != 0) {
 		rc = err_set(err, L2S_ENOMEM, "out of memory");
@@ -1634,6 +1970,137 @@ prepare_bootstrap(const struct config *cfg, struct state *state,
 	return rc;
 }
 
+/*
+ * Finish the recreates a previous run left half done (RETIRE_PREFIX).
+ * When the state still records the old group for the key, the new one
+ * was created or not: looked up by externalId (other than the old id) and
+ * recorded when found, else the mark is dropped (the diff plans the
+ * recreate again).  Then the old group is deleted; never the one the
+ * state records.  A failure leaves the mark for the next cycle.
+ */
+/* The state record that holds SCIM id id among groups, or NULL. */
+static const struct record *
+group_owning(const struct hmap *groups, const char *id)
+{
+	size_t pos = 0;
+	void *v;
+
+	while (hmap_next(groups, &pos, NULL, &v)) {
+		const struct record *r = v;
+
+		if (r->scim_id != NULL && strcmp(r->scim_id, id) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+/* Does have (the new group) hold every member want lists? */
+static int
+members_cover(const struct record *have, const struct record *want)
+{
+	size_t i;
+
+	for (i = 0; want != NULL && i < want->nmembers; i++)
+		if (have == NULL || !record_has_member(have, want->members[i]))
+			return 0;
+	return 1;
+}
+
+static int
+prepare_retire(const struct config *cfg, struct state *state,
+    struct scim *scim, struct hmap *have_groups, const struct hmap *want,
+    struct hmap *owners, size_t *changed, struct err *err)
+{
+	char **names = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	rc = state_meta_names(state, RETIRE_PREFIX, &names, &n, err);
+	for (i = 0; rc == L2S_OK && i < n; i++) {
+		const char *old_id = names[i] + strlen(RETIRE_PREFIX);
+		struct record *g, *now = NULL;
+		struct err e = ERR_INIT;
+		char *key = NULL, *nid = NULL;
+		cJSON *res = NULL;
+		int rc1;
+
+		rc1 = state_meta_get(state, names[i], &key, &e);
+		if (rc1 != L2S_OK || key == NULL)
+			goto next;
+		g = hmap_get(have_groups, key);
+		if (g != NULL && g->scim_id != NULL &&
+		    strcmp(g->scim_id, old_id) == 0) {
+			rc1 = remote_find(scim, "Groups", "externalId", key,
+			    old_id, &nid, &e);
+			if (rc1 == L2S_OK && nid == NULL) {
+				/* Never created: nothing to delete yet. */
+				rc1 = state_meta_set(state, names[i], NULL, &e);
+				goto next;
+			}
+			if (rc1 == L2S_OK)
+				rc1 = scim_get(scim, "Groups", nid, &res, &e);
+			if (rc1 == L2S_OK && (now = record_from_remote(cfg, g,
+			    nid, res, owners)) == NULL)
+				rc1 = err_set(&e, L2S_EPARSE, "GET /Groups/%s: "
+				    "cannot read it back", nid);
+			if (rc1 == L2S_OK)
+				rc1 = state_put(state, now, &e);
+			if (rc1 != L2S_OK)
+				goto next;
+			if (hmap_put(have_groups, now->key, now, (void **)&g) != 0) {
+				rc1 = err_set(&e, L2S_ENOMEM, "out of memory");
+				goto next;
+			}
+			record_free(g);
+			log_info("group '%s': recorded the group (id %s) a "
+			    "recreate had created", now->name, nid);
+			now = NULL;
+			(*changed)++;
+		}
+		/* The old group is the state's again (a group of its name
+		 * adopted it since): it stays, and so does its record. */
+		if (group_owning(have_groups, old_id) != NULL) {
+			rc1 = state_meta_set(state, names[i], NULL, &e);
+			if (rc1 == L2S_OK)
+				log_info("the old group (id %s) of a recreate is "
+				    "the state's again: kept", old_id);
+			goto next;
+		}
+		/* Its members go only once the new group has them all. */
+		if (!members_cover(hmap_get(have_groups, key),
+		    hmap_get(want, key))) {
+			const struct record *w = hmap_get(want, key);
+
+			log_info("group '%s': the old group (id %s) is deleted "
+			    "once the new one has every member",
+			    w != NULL && w->name != NULL ? w->name : key, old_id);
+			goto next;
+		}
+		rc1 = scim_delete(scim, "Groups", old_id, &e);
+		if (rc1 == L2S_OK)
+			rc1 = state_meta_set(state, names[i], NULL, &e);
+		if (rc1 == L2S_OK)
+			log_info("deleted the old group (id %s) that a recreate "
+			    "left", old_id);
+next:
+		if (rc1 == L2S_EAUTH || rc1 == L2S_ENOMEM) {
+			*err = e;
+			rc = rc1;
+		} else if (rc1 != L2S_OK) {
+			log_warnx("cannot finish recreating a group (old id %s; "
+			    "next cycle tries again): %s", old_id, e.msg);
+		}
+		record_free(now);
+		cJSON_Delete(res);
+		free(nid);
+		free(key);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
 int
 apply_prepare(const struct config *cfg, struct state *state,
     struct scim *scim, struct hmap *have_users, struct hmap *have_groups,
@@ -1657,6 +2124,9 @@ apply_prepare(const struct config *cfg, struct state *state,
 	if (rc == L2S_OK)
 		rc = prepare_pending(cfg, state, scim, have_users, have_groups,
 		    &owners, doubt, changed, err);
+	if (rc == L2S_OK)
+		rc = prepare_retire(cfg, state, scim, have_groups,
+		    &want->groups, &owners, changed, err);
 done:
 	hmap_free(&owners, free);
 	return rc;

@@ -14,12 +14,24 @@
  * operations whose success is already in hand are recorded.
  *
  * - 409 on create: the remote resource is looked up (users by externalId,
- *   then userName; groups by externalId, then displayName) and adopted: put
- *   to the desired state with a full PUT and recorded.  Groups follow
- *   groups.on_conflict (adopt, skip, fail).  A remote user recorded for a
- *   directory object that is gone (re-created in LDAP with a new key) is
- *   taken over and the old record dropped; one that belongs to another
- *   directory object still present is never taken.
+ *   then userName; groups by externalId, then displayName; each a single
+ *   "eq" filter) and adopted: put to the desired state with a full PUT, or
+ *   with profile atlassian (whose PUT clears what it leaves out) read and
+ *   PATCHed to it, and recorded.  Groups follow groups.on_conflict (adopt,
+ *   skip, fail).  A remote user recorded for a directory object that is
+ *   gone (re-created in LDAP with a new key) is taken over and the old
+ *   record dropped; one that belongs to another directory object still
+ *   present is never taken.
+ * - scim.group_rename: recreate: a renamed group is created anew (POST
+ *   with its new name and members, the rest of them by PATCH), recorded,
+ *   and the old one deleted.  The old group is marked to retire before the
+ *   POST, so that when the run dies or the DELETE fails, apply_prepare()
+ *   of a later cycle still deletes it (and records the new group if the
+ *   state missed it); the group the state records is never the one
+ *   deleted.
+ * - Profile atlassian never sends PUT: a service whose
+ *   ServiceProviderConfig denies PATCH ends the apply before anything is
+ *   sent.  Profile aws sends only the primary email (scimjson.h).
  * - Member additions are never repeated blindly: after an ambiguous
  *   failure the group is read back and only what is missing is sent again.
  * - A failed operation is reported and the rest goes on; a refused token
@@ -46,6 +58,8 @@ struct apply_result {
 	size_t failed;		/* operations that failed (retried next cycle) */
 	size_t adopted;		/* 409s resolved by adopting the remote object */
 	size_t skipped;		/* group conflicts left alone (on_conflict: skip) */
+	size_t recreated;	/* group updates done by recreating the group
+				   (also counted in done[OP_GROUP_UPDATE]) */
 	int stopped;		/* a stop request ended the apply early */
 };
 
@@ -59,6 +73,8 @@ struct apply_result {
  * - The object whose PATCH was in flight when a previous run died (its
  *   marker is still in the state) is read back, so a member addition or an
  *   element "add" is never sent twice.
+ * - A group recreate left half done (see above) is finished: the new
+ *   group recorded if need be, the old one deleted.
  * have_users and have_groups are updated in place; want is borrowed.  An
  * object that cannot be read back (the service answers garbage) keeps its
  * mark and its key goes into doubt (key -> (void *)1): apply_plan() then

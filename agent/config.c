@@ -93,6 +93,7 @@ struct loader {
 	const char *path;		/* borrowed: the file name for messages */
 	struct err *err;		/* borrowed */
 	struct config *cfg;		/* borrowed: being filled */
+	const struct node *targets;	/* the root's targets: list, if any */
 };
 
 static int __attribute__((format(printf, 4, 5)))
@@ -293,6 +294,8 @@ enum key_type {
 	T_PATTERNS,	/* list of non-empty strings (glob patterns); off2: count */
 	T_MAP,		/* users.map: SCIM path -> template */
 	T_TEMPLATE,	/* a template; off2: the text as written */
+	T_RATE,		/* "N/s", "N/m" or "N/h", stored as requests per hour */
+	T_TARGETS,	/* the list of targets, loaded once the root is read */
 };
 
 struct section;
@@ -313,7 +316,7 @@ struct seen {
 	const struct node *key, *val;
 };
 
-#define SECTION_KEYS_MAX 16
+#define SECTION_KEYS_MAX 32
 
 struct section {
 	const struct key *keys;
@@ -339,6 +342,7 @@ static const char *const profile_names[] = {
 };
 static const char *const removal_names[] = { "deactivate", "delete", NULL };
 static const char *const conflict_names[] = { "adopt", "skip", "fail", NULL };
+static const char *const rename_names[] = { "patch", "recreate", NULL };
 
 static int check_bind(struct loader *, const struct node *, const char *,
     const struct seen *);
@@ -385,6 +389,20 @@ static const struct key ldap_keys[] = {
 };
 static const struct section ldap_section = { ldap_keys, NULL };
 
+static int check_photo(struct loader *, const struct node *, const char *,
+    const struct seen *);
+
+static const struct key photo_keys[] = {
+	{ .name = "attribute", .type = T_STR,
+	  .off = OFF(users.photo_attribute) },
+	{ .name = "directory", .type = T_STR, .off = OFF(users.photo_dir),
+	  .required = 1 },
+	{ .name = "url", .type = T_URL, .off = OFF(users.photo_url),
+	  .required = 1 },
+	{ .name = NULL }
+};
+static const struct section photo_section = { photo_keys, check_photo };
+
 static const struct key users_keys[] = {
 	{ .name = "base_dn", .type = T_STR, .off = OFF(users.base_dn) },
 	{ .name = "filter", .type = T_FILTER, .off = OFF(users.filter),
@@ -395,6 +413,7 @@ static const struct key users_keys[] = {
 	{ .name = "email_domains", .type = T_DOMAINS,
 	  .off = OFF(users.email_domains), .off2 = OFF(users.nemail_domains) },
 	{ .name = "map", .type = T_MAP, .off = OFF(users.map), .required = 1 },
+	{ .name = "photo", .type = T_SECTION, .sub = &photo_section },
 	{ .name = NULL }
 };
 static const struct section users_section = { users_keys, NULL };
@@ -436,6 +455,12 @@ static const struct key scim_keys[] = {
 	  .def = 4, .min = 1, .max = 64 },
 	{ .name = "rate_limit", .type = T_INT, .off = OFF(scim.rate_limit),
 	  .def = 0, .min = 0, .max = 100000 },
+	{ .name = "rate_limit_users", .type = T_RATE,
+	  .off = OFF(scim.rate_limit_users) },
+	{ .name = "rate_limit_groups", .type = T_RATE,
+	  .off = OFF(scim.rate_limit_groups) },
+	{ .name = "group_rename", .type = T_ENUM, .off = OFF(scim.group_rename),
+	  .def = RENAME_PATCH, .names = rename_names },
 	{ .name = "timeout", .type = T_DURATION, .off = OFF(scim.timeout),
 	  .def = 30, .min = 1, .max = 3600 },
 	{ .name = "tls_verify", .type = T_BOOL, .off = OFF(scim.tls_verify),
@@ -472,9 +497,25 @@ static const struct key sync_keys[] = {
 };
 static const struct section sync_section = { sync_keys, NULL };
 
+/* users, scim and sync are required unless the file has targets: */
 static const struct key root_keys[] = {
 	{ .name = "ldap", .type = T_SECTION, .required = 1,
 	  .sub = &ldap_section },
+	{ .name = "users", .type = T_SECTION, .sub = &users_section },
+	{ .name = "groups", .type = T_SECTION, .sub = &groups_section },
+	{ .name = "scim", .type = T_SECTION, .sub = &scim_section },
+	{ .name = "sync", .type = T_SECTION, .sub = &sync_section },
+	{ .name = "targets", .type = T_TARGETS },
+	{ .name = NULL }
+};
+static const struct section root_section = { root_keys, check_root };
+
+static int check_target(struct loader *, const struct node *, const char *,
+    const struct seen *);
+
+/* One item of targets: (the ldap section is the root's). */
+static const struct key target_keys[] = {
+	{ .name = "name", .type = T_STR, .off = OFF(name), .required = 1 },
 	{ .name = "users", .type = T_SECTION, .required = 1,
 	  .sub = &users_section },
 	{ .name = "groups", .type = T_SECTION, .sub = &groups_section },
@@ -484,7 +525,7 @@ static const struct key root_keys[] = {
 	  .sub = &sync_section },
 	{ .name = NULL }
 };
-static const struct section root_section = { root_keys, check_root };
+static const struct section target_section = { target_keys, check_target };
 
 #define FIELD(cfg, off, type) ((type *)(void *)((char *)(cfg) + (off)))
 
@@ -580,6 +621,26 @@ parse_duration(const char *s, long min, long max, long *out)
 	if (n < min || n > max)
 		return -1;
 	*out = n;
+	return 0;
+}
+
+/* "N/s", "N/m", "N/h" as requests per hour; "0" for none. */
+static int
+parse_rate(const char *s, long *out)
+{
+	size_t len = strlen(s);
+	long n, unit;
+
+	if (strcmp(s, "0") == 0) {
+		*out = 0;
+		return 0;
+	}
+	if (len < 3 || s[len - 2] != '/' ||
+	    (unit = unit_seconds(s[len - 1])) == 0 || unit > 3600)
+		return -1;
+	if (parse_count(s, len - 2, 100000, &n) != 0 || n == 0)
+		return -1;
+	*out = n * (3600 / unit);
 	return 0;
 }
 
@@ -888,6 +949,18 @@ store_value(struct loader *ld, const struct key *k, const struct node *kn,
 		*FIELD(cfg, k->off2, int) = pct;
 		return L2S_OK;
 	}
+	case T_TARGETS:
+		if (v->type != NODE_SEQ || v->n == 0)
+			return fail(ld, v, "'%s' must be a list of targets, each "
+			    "with its name, users, groups, scim and sync", path);
+		ld->targets = v;	/* loaded once the root is read */
+		return L2S_OK;
+	case T_RATE:
+		if (v->type != NODE_SCALAR || parse_rate(v->text, &n) != 0)
+			return fail(ld, v, "'%s' must be a rate such as 10/s, "
+			    "180/m or 1000/h (0 for none)", path);
+		*FIELD(cfg, k->off, int) = (int)n;
+		return L2S_OK;
 	case T_DATE:
 		if (v->type != NODE_SCALAR ||
 		    parse_date(v->text, FIELD(cfg, k->off, time_t)) != 0)
@@ -1067,6 +1140,72 @@ check_groups(struct loader *ld, const struct node *at, const char *path,
 	return L2S_OK;
 }
 
+/*
+ * What scim.profile implies for the keys the file leaves out, and the
+ * values a target refuses.  Atlassian cannot rename a group (recreate);
+ * GitHub takes at most 1,000 users an hour; Slack limits writes to each
+ * endpoint to 180 a minute; AWS IAM Identity Center takes at most 100
+ * member changes in one PATCH.
+ */
+static int
+profile_defaults(struct loader *ld, const char *path, const struct seen *seen)
+{
+	struct config_scim *s = &ld->cfg->scim;
+	const struct seen *gr = seen_get(&scim_section, seen, "group_rename");
+	const struct seen *ru = seen_get(&scim_section, seen, "rate_limit_users");
+	const struct seen *rg = seen_get(&scim_section, seen,
+	    "rate_limit_groups");
+	const struct seen *mb = seen_get(&scim_section, seen, "member_batch");
+
+	switch (s->profile) {
+	case PROFILE_ATLASSIAN:
+		if (gr->key == NULL)
+			s->group_rename = RENAME_RECREATE;
+		else if (s->group_rename == RENAME_PATCH)
+			return fail(ld, gr->val, "'%s.group_rename' cannot be "
+			    "patch with profile atlassian: Atlassian does not "
+			    "rename groups (use recreate)", path);
+		break;
+	case PROFILE_AWS:
+		if (mb->key != NULL && s->member_batch > 100)
+			return fail(ld, mb->val, "'%s.member_batch' must be at "
+			    "most 100 with profile aws: AWS IAM Identity Center "
+			    "takes at most 100 member changes in one request",
+			    path);
+		break;
+	case PROFILE_GITHUB:
+		if (ru->key == NULL)
+			s->rate_limit_users = 1000;
+		break;
+	case PROFILE_SLACK:
+		if (ru->key == NULL)
+			s->rate_limit_users = 180 * 60;
+		if (rg->key == NULL)
+			s->rate_limit_groups = 180 * 60;
+		break;
+	case PROFILE_GENERIC:
+		break;
+	}
+	return L2S_OK;
+}
+
+static int
+check_photo(struct loader *ld, const struct node *at, const char *path,
+    const struct seen *seen)
+{
+	const char *p;
+
+	(void)seen;
+	for (p = ld->cfg->users.photo_attribute; p != NULL && *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != ';')
+			return fail(ld, at, "'%s.attribute' must be an attribute "
+			    "name such as jpegPhoto", path);
+	if (ld->cfg->users.photo_dir[0] != '/')
+		return fail(ld, at, "'%s.directory' must be an absolute path",
+		    path);
+	return L2S_OK;
+}
+
 static int
 check_scim(struct loader *ld, const struct node *at, const char *path,
     const struct seen *seen)
@@ -1080,21 +1219,23 @@ check_scim(struct loader *ld, const struct node *at, const char *path,
 	if (tf->key == NULL && te->key == NULL)
 		return fail(ld, at, "missing required key '%s.token_file' or "
 		    "'%s.token_env'", path, path);
-	return L2S_OK;
+	return profile_defaults(ld, path, seen);
 }
 
-/* Defaults that depend on other keys, once every section is read. */
+/*
+ * Defaults that depend on other keys, once every section of one target is
+ * read; groups, users and sync are where those sections are named in the
+ * file (groups NULL when absent).
+ */
 static int
-check_root(struct loader *ld, const struct node *at, const char *path,
-    const struct seen *seen)
+finish_target(struct loader *ld, const struct node *groups,
+    const struct node *users, const struct node *sync)
 {
 	struct config *cfg = ld->cfg;
 	const char *key;
 	int rc;
 
-	(void)at;
-	(void)path;
-	if (seen_get(&root_section, seen, "groups")->key == NULL)
+	if (groups == NULL)
 		cfg->groups.enabled = 0;
 	key = cfg->ldap.dialect == DIALECT_AD ? "objectGUID" : "entryUUID";
 	if (cfg->users.base_dn == NULL &&
@@ -1116,12 +1257,148 @@ check_root(struct loader *ld, const struct node *at, const char *path,
 	if (cfg->groups.member_attribute == NULL &&
 	    store_strdup(ld, &cfg->groups.member_attribute, "member") != L2S_OK)
 		return L2S_ENOMEM;
+	if (cfg->users.photo_dir != NULL && cfg->users.photo_attribute == NULL) {
+		cfg->users.photo_auto = cfg->ldap.dialect == DIALECT_AUTO;
+		if (store_strdup(ld, &cfg->users.photo_attribute,
+		    cfg->ldap.dialect == DIALECT_AD ? "thumbnailPhoto" :
+		    "jpegPhoto") != L2S_OK)
+			return L2S_ENOMEM;
+	}
+	if (cfg->users.photo_dir != NULL && cfg->users.map != NULL) {
+		size_t i;
+
+		for (i = 0; i < mapping_count(cfg->users.map); i++)
+			if (strncmp(mapping_path(cfg->users.map, i),
+			    "photos[type eq \"photo\"]", 23) == 0)
+				return fail(ld, users, "'users.photo' and a "
+				    "mapped '%s' cannot both be set: the photo "
+				    "section sets it",
+				    mapping_path(cfg->users.map, i));
+	}
+	if (cfg->scim.profile == PROFILE_ATLASSIAN) {
+		if (cfg->sync.removal == REMOVAL_DELETE)
+			return fail(ld, sync, "'sync.removal' cannot be delete "
+			    "with profile atlassian: Atlassian keeps accounts, "
+			    "users leaving are deactivated");
+	}
 	if (cfg->groups.name == NULL) {
 		rc = template_compile(&cfg->groups.name, "{cn}", ld->err);
 		if (rc != L2S_OK)
 			return rc;
 		if (store_strdup(ld, &cfg->groups.name_text, "{cn}") != L2S_OK)
 			return L2S_ENOMEM;
+	}
+	return L2S_OK;
+}
+
+static int
+check_root(struct loader *ld, const struct node *at, const char *path,
+    const struct seen *seen)
+{
+	static const char *const per_target[] = {
+		"users", "groups", "scim", "sync", NULL
+	};
+	const struct seen *t = seen_get(&root_section, seen, "targets");
+	size_t i;
+
+	(void)path;
+	for (i = 0; per_target[i] != NULL; i++) {
+		const struct seen *s = seen_get(&root_section, seen,
+		    per_target[i]);
+
+		if (t->key != NULL && s->key != NULL)
+			return fail(ld, s->key, "'%s' belongs in each target "
+			    "when the file has 'targets' (line %d)",
+			    per_target[i], t->key->line);
+		if (t->key == NULL && s->key == NULL && i != 1)
+			return fail(ld, at, "missing required key '%s'",
+			    per_target[i]);
+	}
+	if (t->key != NULL)
+		return L2S_OK;
+	return finish_target(ld, seen_get(&root_section, seen, "groups")->key,
+	    seen_get(&root_section, seen, "users")->key,
+	    seen_get(&root_section, seen, "sync")->key);
+}
+
+static int
+check_target(struct loader *ld, const struct node *at, const char *path,
+    const struct seen *seen)
+{
+	const struct seen *sy = seen_get(&target_section, seen, "sync");
+
+	(void)at;
+	if (ld->cfg->sync.incremental)
+		return fail(ld, sy->key, "'%s.sync.incremental' cannot be used "
+		    "with several targets: each cycle reads the directory once "
+		    "for all of them", path);
+	return finish_target(ld, seen_get(&target_section, seen, "groups")->key,
+	    seen_get(&target_section, seen, "users")->key, sy->key);
+}
+
+/*
+ * Each item of targets becomes a whole config of its own: the root's ldap
+ * section read again into it, then the item's sections.  Two targets may
+ * not share a name or a state file.
+ */
+static int
+load_targets(struct loader *ld, const struct node *root)
+{
+	const struct node *lk = NULL, *lv = NULL, *v = ld->targets;
+	struct config *cfg = ld->cfg;
+	char path[64];
+	size_t i, j;
+	int rc;
+
+	for (i = 0; i + 1 < root->n; i += 2)
+		if (strcmp(root->kid[i]->text, "ldap") == 0) {
+			lk = root->kid[i];
+			lv = root->kid[i + 1];
+		}
+	cfg->targets = calloc(v->n, sizeof(*cfg->targets));
+	if (cfg->targets == NULL)
+		return nomem(ld);
+	for (i = 0; i < v->n; i++) {
+		struct loader sub = { ld->path, ld->err, NULL, NULL };
+		struct config *t = calloc(1, sizeof(*t));
+
+		if (t == NULL)
+			return nomem(ld);
+		cfg->targets[cfg->ntargets++] = t;
+		apply_defaults(t, &root_section);
+		memcpy(t->fingerprint, cfg->fingerprint, sizeof(t->fingerprint));
+		sub.cfg = t;
+		rc = store_strdup(&sub, &t->path, ld->path);
+		if (rc != L2S_OK)
+			return rc;
+		rc = load_section(&sub, &ldap_section, lk, lv, "ldap");
+		if (rc != L2S_OK)
+			return rc;
+		snprintf(path, sizeof(path), "targets[%zu]", i);
+		rc = load_section(&sub, &target_section, v->kid[i], v->kid[i],
+		    path);
+		if (rc != L2S_OK)
+			return rc;
+		for (j = 0; j < i; j++) {
+			if (strcmp(cfg->targets[j]->name, t->name) == 0)
+				return fail(ld, v->kid[i], "'%s': target name "
+				    "'%s' is used twice", path, t->name);
+			if (strcmp(cfg->targets[j]->sync.state,
+			    t->sync.state) == 0)
+				return fail(ld, v->kid[i], "'%s': targets '%s' "
+				    "and '%s' cannot share the state file '%s'",
+				    path, cfg->targets[j]->name, t->name,
+				    t->sync.state);
+			/* Each prunes the images the other publishes. */
+			if (t->users.photo_dir != NULL &&
+			    cfg->targets[j]->users.photo_dir != NULL &&
+			    strcmp(cfg->targets[j]->users.photo_dir,
+			    t->users.photo_dir) == 0)
+				return fail(ld, v->kid[i], "'%s': targets '%s' "
+				    "and '%s' cannot share the photo directory "
+				    "'%s'", path, cfg->targets[j]->name, t->name,
+				    t->users.photo_dir);
+		}
 	}
 	return L2S_OK;
 }
@@ -1151,7 +1428,7 @@ fingerprint(FILE *f, char out[17])
 int
 config_load(struct config **out, const char *path, struct err *err)
 {
-	struct loader ld = { path, err, NULL };
+	struct loader ld = { path, err, NULL, NULL };
 	struct node *root = NULL;
 	struct stat st;
 	FILE *f = NULL;
@@ -1182,6 +1459,8 @@ config_load(struct config **out, const char *path, struct err *err)
 		goto done;
 	}
 	rc = load_section(&ld, &root_section, root, root, "");
+	if (rc == L2S_OK && ld.targets != NULL)
+		rc = load_targets(&ld, root);
 	if (rc != L2S_OK)
 		goto done;
 	*out = ld.cfg;
@@ -1209,8 +1488,14 @@ free_strv(char **v, size_t n)
 void
 config_free(struct config *cfg)
 {
+	size_t i;
+
 	if (cfg == NULL)
 		return;
+	for (i = 0; i < cfg->ntargets; i++)
+		config_free(cfg->targets[i]);
+	free(cfg->targets);
+	free(cfg->name);
 	free(cfg->path);
 	free_strv(cfg->ldap.uris, cfg->ldap.nuris);
 	free(cfg->ldap.bind_dn);
@@ -1225,6 +1510,9 @@ config_free(struct config *cfg)
 	free(cfg->users.key);
 	free(cfg->users.disabled_filter);
 	free_strv(cfg->users.email_domains, cfg->users.nemail_domains);
+	free(cfg->users.photo_attribute);
+	free(cfg->users.photo_dir);
+	free(cfg->users.photo_url);
 	free_strv(cfg->groups.include, cfg->groups.ninclude);
 	free_strv(cfg->groups.exclude, cfg->groups.nexclude);
 	free(cfg->groups.prefix);
@@ -1241,6 +1529,18 @@ config_free(struct config *cfg)
 	free(cfg->scim.tls_ca_file);
 	free(cfg->sync.state);
 	free(cfg);
+}
+
+size_t
+config_ntargets(const struct config *cfg)
+{
+	return cfg->ntargets > 0 ? cfg->ntargets : 1;
+}
+
+const struct config *
+config_target(const struct config *cfg, size_t i)
+{
+	return cfg->ntargets > 0 ? cfg->targets[i] : cfg;
 }
 
 const char *

@@ -31,6 +31,7 @@ enum scim_profile {
 };
 enum removal_mode { REMOVAL_DEACTIVATE, REMOVAL_DELETE };
 enum conflict_mode { CONFLICT_ADOPT, CONFLICT_SKIP, CONFLICT_FAIL };
+enum group_rename { RENAME_PATCH, RENAME_RECREATE };
 
 /* Where a value came from in the file, for later error messages. */
 struct config_pos {
@@ -66,6 +67,15 @@ struct config_users {
 	char **email_domains;		/* optional, lower case */
 	size_t nemail_domains;
 	struct mapping *map;		/* compiled; userName required */
+	char *photo_attribute;		/* users.photo: the image attribute,
+					 * default jpegPhoto (thumbnailPhoto
+					 * with dialect ad); NULL: no photos */
+	int photo_auto;			/* attribute not set, dialect auto:
+					 * thumbnailPhoto when the server turns
+					 * out to be AD */
+	char *photo_dir;		/* write each image here ... */
+	char *photo_url;		/* ... published at this URL (no '/'
+					 * at the end) */
 };
 
 struct config_groups {
@@ -98,6 +108,10 @@ struct config_scim {
 	time_t token_expires;		/* 0: not set; else 00:00 UTC that day */
 	int concurrency;		/* 1..64, default 4 */
 	int rate_limit;			/* requests per second, 0 = none */
+	int rate_limit_users;		/* requests per hour to /Users, 0 = none;
+					 * github: 1000, slack: 10800 */
+	int rate_limit_groups;		/* requests per hour to /Groups, 0 = none */
+	enum group_rename group_rename;	/* default patch; atlassian: recreate */
 	int timeout;			/* seconds, 1..3600, default 30 */
 	int tls_verify;			/* default 1 */
 	char *tls_ca_file;		/* optional */
@@ -120,6 +134,8 @@ struct config_sync {
 
 struct config {
 	char *path;			/* the file this came from */
+	char *name;			/* targets[].name; NULL in a file
+					 * without targets */
 	char fingerprint[17];		/* digest of the bytes parsed and of the
 					 * agent's version (incremental reads) */
 	struct config_ldap ldap;
@@ -127,6 +143,10 @@ struct config {
 	struct config_groups groups;
 	struct config_scim scim;
 	struct config_sync sync;
+	/* A file with targets: each is a whole config (with its own copy of
+	 * the ldap section); the root then holds only ldap.  Owned. */
+	struct config **targets;
+	size_t ntargets;
 };
 
 /* Load and validate path.  On success the caller owns *out (config_free()).
@@ -135,6 +155,11 @@ struct config {
 int config_load(struct config **out, const char *path, struct err *err);
 
 void config_free(struct config *cfg);
+
+/* The targets a cycle serves: a file without targets is its own one.
+ * config_target() is borrowed from cfg. */
+size_t config_ntargets(const struct config *cfg);
+const struct config *config_target(const struct config *cfg, size_t i);
 
 /* Names for printing. */
 const char *config_removal_name(enum removal_mode m);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "diff.h"
@@ -23,8 +24,9 @@ plan_push(struct plan *p, const struct op *op)
 	}
 	p->ops[p->n++] = *op;
 	p->count[op->kind]++;
+	/* A recreate deletes the old group: a removal like any other. */
 	if (op->kind == OP_USER_DEACTIVATE || op->kind == OP_USER_DELETE ||
-	    op->kind == OP_GROUP_DELETE)
+	    op->kind == OP_GROUP_DELETE || op->recreate)
 		p->removals++;
 	return 0;
 }
@@ -200,6 +202,13 @@ diff_build(struct plan *out, const struct readset *want,
 			}
 			if (h != NULL)
 				op.rename = strcmp(w->name, h->name) != 0;
+			/* Services that cannot rename hold names without case:
+			 * a change of case alone would meet the old group. */
+			if (op.rename && cfg->scim.group_rename ==
+			    RENAME_RECREATE && strcasecmp(w->name, h->name) == 0)
+				op.rename = 0;
+			op.recreate = op.rename &&
+			    cfg->scim.group_rename == RENAME_RECREATE;
 			if (h != NULL && !op.rename && op.nadd == 0 &&
 			    op.ndel == 0) {
 				free(op.add);
@@ -358,10 +367,11 @@ guard_check(const struct plan *p, const struct readset *want,
 		const struct op *op = &p->ops[i];
 
 		if (op->kind != OP_USER_DEACTIVATE && op->kind != OP_USER_DELETE &&
-		    op->kind != OP_GROUP_DELETE)
+		    op->kind != OP_GROUP_DELETE && !op->recreate)
 			continue;
 		buf_printf(&b, "%s%s '%s'", shown ? ", " : "",
-		    plan_op_name(op->kind), op_name_of(op));
+		    op->recreate ? "recreate group" : plan_op_name(op->kind),
+		    op->recreate ? op->have->name : op_name_of(op));
 		shown++;
 	}
 	if (p->removals > shown)

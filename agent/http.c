@@ -54,6 +54,7 @@ struct http {
 	unsigned long nrequests;
 	long long interval_ns;		/* rate limit: between starts, or 0 */
 	long long next_ns;		/* monotonic time of the next start */
+	struct http_bucket buckets[2];	/* HTTP_EP_USERS, HTTP_EP_GROUPS */
 };
 
 /* A memset the compiler may not drop because the memory is freed next. */
@@ -336,6 +337,10 @@ http_open(struct http **out, const struct config_scim *cfg,
 		goto done;
 	if (cfg->rate_limit > 0)
 		h->interval_ns = 1000000000LL / cfg->rate_limit;
+	http_bucket_init(&h->buckets[HTTP_EP_USERS], cfg->rate_limit_users,
+	    now_ns());
+	http_bucket_init(&h->buckets[HTTP_EP_GROUPS], cfg->rate_limit_groups,
+	    now_ns());
 	h->multi = curl_multi_init();
 	if (h->multi == NULL) {
 		rc = err_set(err, L2S_ENOMEM, "cannot create a curl handle");
@@ -602,6 +607,85 @@ rate_take(struct http *h)
 	h->next_ns = (h->next_ns > t ? h->next_ns : t) + h->interval_ns;
 }
 
+int
+http_bucket_burst(int per_hour)
+{
+	int b = per_hour / 720;
+
+	return b < 1 ? 1 : b > 20 ? 20 : b;
+}
+
+void
+http_bucket_init(struct http_bucket *b, int per_hour, long long now)
+{
+	memset(b, 0, sizeof(*b));
+	if (per_hour <= 0)
+		return;
+	b->per_ns = 3600LL * 1000000000LL / per_hour;
+	b->cap_ns = b->per_ns * http_bucket_burst(per_hour);
+	b->credit_ns = b->cap_ns;
+	b->last_ns = now;
+}
+
+/* The credit at now: what was held plus what came in, up to the cap. */
+static long long
+bucket_credit(const struct http_bucket *b, long long now)
+{
+	long long c = b->credit_ns + (now > b->last_ns ? now - b->last_ns : 0);
+
+	return c < b->cap_ns ? c : b->cap_ns;
+}
+
+long long
+http_bucket_wait_ns(const struct http_bucket *b, long long now)
+{
+	long long c;
+
+	if (b->per_ns <= 0)
+		return 0;
+	c = bucket_credit(b, now);
+	return c >= b->per_ns ? 0 : b->per_ns - c;
+}
+
+void
+http_bucket_take(struct http_bucket *b, long long now)
+{
+	if (b->per_ns <= 0)
+		return;
+	b->credit_ns = bucket_credit(b, now) - b->per_ns;
+	if (now > b->last_ns)
+		b->last_ns = now;
+}
+
+int
+http_endpoint(const char *path)
+{
+	static const char *const names[] = { "/Users", "/Groups" };
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		size_t n = strlen(names[i]);
+
+		if (strncmp(path, names[i], n) == 0 &&
+		    (path[n] == '\0' || path[n] == '/' || path[n] == '?'))
+			return i;
+	}
+	return -1;
+}
+
+/* Milliseconds until r's endpoint bucket has a token (0: now). */
+static long
+bucket_wait_ms(const struct http *h, const struct http_req *r)
+{
+	int ep = http_endpoint(r->path);
+	long long d;
+
+	if (ep < 0)
+		return 0;
+	d = http_bucket_wait_ns(&h->buckets[ep], now_ns());
+	return d > 0 ? (long)((d + 999999) / 1000000) : 0;
+}
+
 static struct slot *
 idle_slot(struct http *h)
 {
@@ -656,7 +740,20 @@ run_batch(struct http *h, struct http_req *reqs, size_t n, int stoppable,
 				ended++;
 				continue;
 			}
-			wait = rate_wait_ms(h);
+			wait = bucket_wait_ms(h, r);
+			if (wait > 0 && platform_stop_requested()) {
+				/* Even a single request stops waiting for its
+				 * endpoint's token (that can take long). */
+				r->rc = err_set(&r->err, L2S_ETEMP, "%s %s: not "
+				    "sent: a stop was requested", r->method,
+				    r->path);
+				r->resp.not_sent = 1;
+				next++;
+				ended++;
+				continue;
+			}
+			if (rate_wait_ms(h) > wait)
+				wait = rate_wait_ms(h);
 			if (wait > 0)
 				break;
 			wait = HTTP_POLL_MS;
@@ -664,6 +761,9 @@ run_batch(struct http *h, struct http_req *reqs, size_t n, int stoppable,
 			if (x == NULL)
 				break;
 			rate_take(h);
+			if (http_endpoint(r->path) >= 0)
+				http_bucket_take(&h->buckets[http_endpoint(
+				    r->path)], now_ns());
 			slot_start(h, x, r);
 			next++;
 			if (x->req == r)
@@ -696,7 +796,8 @@ run_batch(struct http *h, struct http_req *reqs, size_t n, int stoppable,
 		/* Slots came free and requests wait: start them now.  (With no
 		 * transfer running the poll below would have no socket to
 		 * wake it and would sleep its whole timeout.) */
-		if (next < n && active < h->nslots && rate_wait_ms(h) <= 0)
+		if (next < n && active < h->nslots && rate_wait_ms(h) <= 0 &&
+		    bucket_wait_ms(h, &reqs[next]) <= 0)
 			continue;
 		/* Whatever comes first: traffic, the rate slot, a stop check. */
 		if (wait > HTTP_POLL_MS)

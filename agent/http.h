@@ -5,7 +5,11 @@
  * handles, so connections are kept alive and shared (HTTP/2 multiplexing
  * over TLS where the server offers it).  scim.rate_limit spaces the start
  * of every request evenly (single or concurrent, retries included): never
- * more than that many a second, and no burst after an idle time.
+ * more than that many a second, and no burst after an idle time.  On top
+ * of it, scim.rate_limit_users and scim.rate_limit_groups limit the
+ * requests to /Users... and /Groups... with a token bucket each (a small
+ * burst after an idle time, see http_bucket_burst()).  Waiting for either
+ * ends when a stop is requested: the request is then not sent.
  * TLS verification is on unless the config turns it off;
  * http:// to a host that is not loopback is refused unless
  * scim.allow_insecure_http is set.  Every request sends
@@ -89,6 +93,35 @@ int http_concurrency(const struct http *h);
 
 /* Number of requests sent through h (for the cycle summary). */
 unsigned long http_requests(const struct http *h);
+
+/*
+ * The token bucket of one endpoint, exposed for tests: the clock is the
+ * caller's (nanoseconds of a monotonic clock).  It holds up to burst
+ * tokens, starts full, and gains one every 3600 s / per_hour; a request
+ * takes one.  So over any time T at most burst + per_hour * T / 1 h
+ * requests start.
+ */
+struct http_bucket {
+	long long per_ns;		/* nanoseconds per token; 0: no limit */
+	long long cap_ns;		/* burst * per_ns */
+	long long credit_ns;		/* tokens held, in nanoseconds */
+	long long last_ns;		/* when credit_ns was last brought up */
+};
+
+/* The burst for per_hour: five seconds' worth, at least 1, at most 20. */
+int http_bucket_burst(int per_hour);
+/* per_hour 0: no limit (never waits). */
+void http_bucket_init(struct http_bucket *b, int per_hour, long long now_ns);
+/* Nanoseconds until a token is there (0: now). */
+long long http_bucket_wait_ns(const struct http_bucket *b, long long now_ns);
+/* Take a token (the caller waited for it). */
+void http_bucket_take(struct http_bucket *b, long long now_ns);
+
+/* Which bucket a request path falls under: HTTP_EP_USERS for "/Users",
+ * "/Users/..." and "/Users?...", HTTP_EP_GROUPS likewise, else -1. */
+#define HTTP_EP_USERS 0
+#define HTTP_EP_GROUPS 1
+int http_endpoint(const char *path);
 
 /* Percent-encode s for a URL query; caller frees. */
 char *http_escape(struct http *h, const char *s);

@@ -870,9 +870,13 @@ incremental_read(struct source_result *res, struct ldapconn *c,
 		rc = changes(res, c, cfg, st, dry_run, ad, &m, out, &why, err);
 		if (rc != L2S_OK || why == NULL)
 			goto done;
-		/* What changes() built is dropped: read it all afresh. */
+		/* What changes() built is dropped: read it all afresh
+		 * (the caller's settings kept). */
+		int photo_write = res->photo_write;
+
 		source_result_free(res);
 		source_result_init(res);
+		res->photo_write = photo_write;
 	}
 	out->mode = INCR_FULL;
 	snprintf(out->why, sizeof(out->why), "%s", why);

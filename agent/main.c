@@ -73,6 +73,118 @@ exit_for(int rc, const struct sync_stats *st)
 	return EXIT_FAILED;
 }
 
+static void
+log_summary(const char *target, const struct sync_stats *st, int dry_run)
+{
+	struct buf sum = BUF_INIT;
+
+	if (target != NULL)
+		buf_printf(&sum, "target '%s': ", target);
+	sync_summary(st, dry_run, &sum);
+	if (st->failed > 0)
+		log_warnx("%s", buf_str(&sum));
+	else
+		log_info("%s", buf_str(&sum));
+	buf_free(&sum);
+}
+
+/*
+ * A cycle of a file with targets: each target's outcome logged; the dry
+ * run's plans under a heading per target, or as one JSON object
+ * {"targets": [{"name": N, "plan": PLAN}, ...]}.  The exit code is the
+ * highest of the targets'.
+ */
+/* The dry run's JSON of a cycle of several targets into out:
+ * {"targets": [{"name": N, "plan": PLAN} or {"name": N, "error": MSG}]}. */
+static int
+targets_json(const struct sync_target *res, size_t n, struct buf *out)
+{
+	cJSON *root = cJSON_CreateObject(), *arr, *o;
+	char *text = NULL;
+	size_t i;
+	int rc = -1;
+
+	if (root == NULL || (arr = cJSON_AddArrayToObject(root, "targets")) ==
+	    NULL)
+		goto done;
+	for (i = 0; i < n; i++) {
+		cJSON *plan = NULL;
+
+		if ((o = cJSON_CreateObject()) == NULL ||
+		    !cJSON_AddItemToArray(arr, o) ||
+		    cJSON_AddStringToObject(o, "name", res[i].name) == NULL)
+			goto done;
+		if (res[i].rc != L2S_OK) {
+			if (cJSON_AddStringToObject(o, "error", res[i].err.msg) ==
+			    NULL)
+				goto done;
+			continue;
+		}
+		plan = cJSON_Parse(buf_str(&res[i].out));
+		if (plan == NULL || !cJSON_AddItemToObject(o, "plan", plan)) {
+			cJSON_Delete(plan);
+			goto done;
+		}
+	}
+	text = cJSON_Print(root);
+	if (text == NULL)
+		goto done;
+	buf_puts(out, text);
+	buf_putc(out, '\n');
+	rc = 0;
+done:
+	free(text);
+	cJSON_Delete(root);
+	return rc;
+}
+
+/*
+ * A cycle of a file with targets: each target's outcome logged; the dry
+ * run's plans under a heading per target, or as one JSON object (above).
+ * The exit code is the highest of the targets'.
+ */
+static int
+sync_all(const struct config *cfg, const struct sync_opts *o, int quiet)
+{
+	size_t n = config_ntargets(cfg), i;
+	struct sync_target *res = calloc(n, sizeof(*res));
+	struct buf json = BUF_INIT;
+	int code = EXIT_DONE, c;
+
+	if (res == NULL) {
+		log_error("out of memory");
+		return EXIT_FAILED;
+	}
+	sync_targets(cfg, o, res);
+	for (i = 0; i < n; i++) {
+		c = exit_for(res[i].rc, &res[i].st);
+		if (c > code)
+			code = c;
+		if (res[i].rc != L2S_OK) {
+			log_error("target '%s'%s: %s", res[i].name, quiet ?
+			    " (cycle failed)" : "", res[i].err.msg);
+			continue;
+		}
+		if (o->dry_run && !o->json)
+			printf("== target %s\n%s", res[i].name,
+			    buf_str(&res[i].out));
+		log_summary(res[i].name, &res[i].st, o->dry_run);
+	}
+	if (o->dry_run && o->json) {
+		if (targets_json(res, n, &json) != 0) {
+			log_error("out of memory");
+			code = EXIT_FAILED;
+		}
+		fputs(buf_str(&json), stdout);
+	}
+	fflush(stdout);
+	for (i = 0; i < n; i++)
+		buf_free(&res[i].out);
+	buf_free(&json);
+	free(res);
+	return code;
+}
+
 static int
 cmd_sync(const struct config *cfg, int argc, char **argv)
 {
@@ -101,6 +213,8 @@ cmd_sync(const struct config *cfg, int argc, char **argv)
 		log_error("sync: --json goes with --dry-run");
 		return EXIT_CONFIG;
 	}
+	if (cfg->ntargets > 0)
+		return sync_all(cfg, &o, 0);
 	rc = sync_cycle(cfg, &o, &st, &out, &err);
 	code = exit_for(rc, &st);
 	if (rc != L2S_OK) {
@@ -121,14 +235,31 @@ cmd_sync(const struct config *cfg, int argc, char **argv)
 	return code;
 }
 
+/* The run loop's pause: with targets, the shortest of their intervals. */
+static int
+run_interval(const struct config *cfg)
+{
+	int s = config_target(cfg, 0)->sync.interval;
+	size_t i;
+
+	for (i = 1; i < config_ntargets(cfg); i++)
+		if (config_target(cfg, i)->sync.interval < s)
+			s = config_target(cfg, i)->sync.interval;
+	return s;
+}
+
 static int
 cmd_run(const char *path, struct config *cfg)
 {
 	struct sync_opts o = { 0, 0, 0, 0 };
 	struct err err = ERR_INIT;
 
-	log_info("running: a cycle every %d s against '%s'", cfg->sync.interval,
-	    cfg->scim.url);
+	if (cfg->ntargets > 0)
+		log_info("running: a cycle every %d s for %zu targets",
+		    run_interval(cfg), cfg->ntargets);
+	else
+		log_info("running: a cycle every %d s against '%s'",
+		    cfg->sync.interval, cfg->scim.url);
 	while (!platform_stop_requested()) {
 		struct sync_stats st;
 		struct buf sum = BUF_INIT;
@@ -145,6 +276,13 @@ cmd_run(const char *path, struct config *cfg)
 				log_error("reload refused, keeping the running "
 				    "configuration: %s", err.msg);
 			}
+		}
+		if (cfg->ntargets > 0) {
+			sync_all(cfg, &o, 1);
+			if (platform_stop_requested())
+				break;
+			platform_sleep(run_interval(cfg));
+			continue;
 		}
 		rc = sync_cycle(cfg, &o, &st, &sum, &err);
 		if (rc != L2S_OK) {
@@ -173,14 +311,26 @@ cmd_check(const struct config *cfg)
 {
 	struct sync_stats st;
 	struct err err = ERR_INIT;
-	int rc = sync_check(cfg, &st, &err);
+	size_t i;
+	int code = EXIT_DONE, c, rc;
 
-	if (rc != L2S_OK) {
-		log_error("%s", err.msg);
-		return exit_for(rc, &st);
+	for (i = 0; i < config_ntargets(cfg); i++) {
+		const struct config *t = config_target(cfg, i);
+
+		if (t->name != NULL)
+			log_info("target '%s':", t->name);
+		rc = sync_check(t, &st, &err);
+		if (rc != L2S_OK) {
+			log_error("%s%s%s%s", t->name ? "target '" : "",
+			    t->name ? t->name : "", t->name ? "': " : "",
+			    err.msg);
+			c = exit_for(rc, &st);
+			code = c > code ? c : code;
+		}
 	}
-	log_info("check passed");
-	return EXIT_DONE;
+	if (code == EXIT_DONE)
+		log_info("check passed");
+	return code;
 }
 
 static cJSON *
@@ -227,8 +377,54 @@ fail:
 	return arr;
 }
 
+static int state_one(const struct config *cfg, int argc, char **argv);
+
+/* state [--target NAME] ...: with targets, show covers them all and the
+ * other commands need the target named. */
 static int
 cmd_state(const struct config *cfg, int argc, char **argv)
+{
+	const char *name = NULL;
+	size_t i;
+	int code = EXIT_DONE, c;
+
+	if (argc > 2 && strcmp(argv[1], "--target") == 0) {
+		name = argv[2];
+		argv[2] = argv[0];
+		argv += 2;
+		argc -= 2;
+	}
+	if (cfg->ntargets == 0) {
+		if (name != NULL) {
+			log_error("state: --target: '%s' has no targets",
+			    cfg->path);
+			return EXIT_CONFIG;
+		}
+		return state_one(cfg, argc, argv);
+	}
+	for (i = 0; i < cfg->ntargets; i++)
+		if (name != NULL && strcmp(cfg->targets[i]->name, name) == 0)
+			return state_one(cfg->targets[i], argc, argv);
+	if (name != NULL) {
+		log_error("state: no target named '%s' in '%s'", name,
+		    cfg->path);
+		return EXIT_CONFIG;
+	}
+	if (argc > 1 && strcmp(argv[1], "show") != 0) {
+		log_error("state: '%s' has several targets: name one with "
+		    "state --target NAME %s", cfg->path, argv[1]);
+		return EXIT_CONFIG;
+	}
+	for (i = 0; i < cfg->ntargets; i++) {
+		printf("target: %s\n", cfg->targets[i]->name);
+		c = state_one(cfg->targets[i], argc, argv);
+		code = c > code ? c : code;
+	}
+	return code;
+}
+
+static int
+state_one(const struct config *cfg, int argc, char **argv)
 {
 	struct hmap users = HMAP_INIT, groups = HMAP_INIT;
 	struct state *st = NULL;

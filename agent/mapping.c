@@ -9,6 +9,7 @@
 #include "adattr.h"
 #include "buf.h"
 #include "mapping.h"
+#include "sha256.h"
 #include "utf8.h"
 
 /* What "{attr|filter}" does to the attribute's values, in order. */
@@ -24,10 +25,12 @@ enum filter_op {
 	F_REPLACE,		/* every match of REGEX becomes REPL */
 	F_MATCH,		/* "true" when REGEX matches, else "false" */
 	F_NOT,			/* "true" <-> "false" */
+	F_DIGEST,		/* hex of the first 16 bytes of the SHA-256 */
 };
 
 #define SEG_FILTERS_MAX 6	/* filters on one reference */
 #define FILTER_ARGS_MAX 2
+#define DIGEST_BYTES 16		/* of the SHA-256: 32 hex digits */
 
 static const struct filter_def {
 	const char *name;
@@ -47,6 +50,7 @@ static const struct filter_def {
 	{ "replace", F_REPLACE, 0, 2, "replace(\"REGEX\", \"REPL\")" },
 	{ "match", F_MATCH, 0, 1, "match(\"REGEX\")" },
 	{ "not", F_NOT, 0, 0, "not" },
+	{ "digest", F_DIGEST, 0, 0, "digest" },
 	{ NULL, F_FIRST, 0, 0, NULL }
 };
 
@@ -61,6 +65,9 @@ struct segment {
 	int is_attr;
 	size_t nfilters;
 	struct filter filters[SEG_FILTERS_MAX];
+	size_t raw;		/* > 0: 'digest' works on the raw bytes of the
+				 * first value; segment_select() applies the
+				 * first raw filters, the render loop the rest */
 };
 
 struct template {
@@ -366,6 +373,11 @@ filters_parse(struct segment *sg, const char *text, const char *p,
 		rc = filter_prepare(f, text, (size_t)(name - text), err);
 		if (rc != L2S_OK)
 			return rc;
+		/* Straight on the first value ({jpegPhoto|digest} or
+		 * {jpegPhoto|first|digest}), digest takes its raw bytes. */
+		if (d->op == F_DIGEST && (sg->nfilters == 1 ||
+		    (sg->nfilters == 2 && sg->filters[0].def->op == F_FIRST)))
+			sg->raw = sg->nfilters;
 		if (*p != '|' && *p != '}')
 			return err_set(err, L2S_EPARSE, "template '%s': expected "
 			    "'|' or '}' at offset %zu", text, (size_t)(p - text));
@@ -538,6 +550,14 @@ segment_select(const struct segment *sg, const struct entry *e,
 		return L2S_OK;
 	default:
 		first = entry_first(e, sg->text);
+		if (first != NULL && sg->raw > 0) {
+			char hex[SHA256_HEX_MAX];
+
+			/* Binary allowed: the bytes never become text. */
+			sha256_hex(first->p, first->len, DIGEST_BYTES, hex);
+			buf_puts(v, hex);
+			return L2S_OK;
+		}
 		return first == NULL ? L2S_OK :
 		    append_value(v, sg->text, first, e, err);
 	}
@@ -647,6 +667,7 @@ static int
 filter_apply(const struct filter *f, struct buf *v, const char *name,
     const struct entry *e, struct err *err)
 {
+	char hex[SHA256_HEX_MAX];
 	size_t i, j;
 	int yes;
 
@@ -689,6 +710,11 @@ filter_apply(const struct filter *f, struct buf *v, const char *name,
 		buf_reset(v);
 		buf_puts(v, yes ? "true" : "false");
 		return L2S_OK;
+	case F_DIGEST:
+		sha256_hex(v->s, v->len, DIGEST_BYTES, hex);
+		buf_reset(v);
+		buf_puts(v, hex);
+		return L2S_OK;
 	case F_NOT:
 		yes = strcasecmp(v->s, "true") == 0;
 		if (!yes && strcasecmp(v->s, "false") != 0)
@@ -720,7 +746,7 @@ template_render(const struct template *t, const struct entry *e, char **out,
 		}
 		buf_reset(&v);
 		rc = segment_select(sg, e, &v, err);
-		for (j = 0; rc == L2S_OK && j < sg->nfilters; j++)
+		for (j = sg->raw; rc == L2S_OK && j < sg->nfilters; j++)
 			rc = filter_apply(&sg->filters[j], &v, sg->text, e, err);
 		if (rc == L2S_OK && buf_failed(&v))
 			rc = err_set(err, L2S_ENOMEM, "out of memory");
@@ -812,6 +838,58 @@ multi_path_valid(const char *path)
 	return 0;
 }
 
+/*
+ * A custom extension: "urn:" and at least three ':'-separated parts naming
+ * the schema, then ":attr" or ":attr.sub" (SCIM attribute names).  The
+ * core User schema and the enterprise extension (checked above, by name)
+ * are not custom.
+ */
+static int
+ext_path_valid(const char *path)
+{
+	static const char *const reserved[] = {
+		"urn:ietf:params:scim:schemas:core:",
+		SCIM_ENTERPRISE_URN ":", NULL
+	};
+	const char *attr = strrchr(path, ':'), *p;
+	size_t i, parts = 0, len = 0;
+	int dot = 0;
+
+	if (strncasecmp(path, "urn:", 4) != 0 || attr == NULL)
+		return 0;
+	for (i = 0; reserved[i] != NULL; i++)
+		if (strncasecmp(path, reserved[i], strlen(reserved[i])) == 0)
+			return 0;
+	for (p = path + 4; p <= attr; p++) {
+		if (p == attr || *p == ':') {
+			if (len == 0)
+				return 0;
+			parts++;
+			len = 0;
+		} else if ((attr_name_char(*p) && *p != ';') ||
+		    strchr("~%+=@!$*'()", *p) != NULL) {
+			len++;
+		} else {
+			return 0;
+		}
+	}
+	/* ATTRNAME = ALPHA *(nameChar), once more after a '.' */
+	for (p = attr + 1; parts >= 3; p++) {
+		int alpha = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z');
+
+		if (!alpha)
+			return 0;
+		while (attr_name_char(p[1]) && p[1] != '.' && p[1] != ';')
+			p++;
+		if (p[1] == '\0')
+			return 1;
+		if (p[1] != '.' || dot++)
+			return 0;
+		p++;
+	}
+	return 0;
+}
+
 int
 mapping_path_valid(const char *path, enum map_kind *kind)
 {
@@ -829,6 +907,8 @@ mapping_path_valid(const char *path, enum map_kind *kind)
 			*kind = MAP_MANAGER;
 		return in_list(enterprise_attrs, path + n + 1, strlen(path + n + 1));
 	}
+	if (strncasecmp(path, "urn:", 4) == 0)
+		return ext_path_valid(path);
 	return multi_path_valid(path);
 }
 
@@ -868,6 +948,14 @@ mapping_add(struct mapping *m, const char *path, const char *text,
 		return err_set(err, L2S_EPARSE, "SCIM attribute '%s' cannot be "
 		    "mapped: ldap2scim sets it (externalId is the directory key)",
 		    path);
+	if (!mapping_path_valid(path, &kind) &&
+	    strncasecmp(path, "urn:", 4) == 0)
+		return err_set(err, L2S_EPARSE, "unknown SCIM attribute '%s': "
+		    "an extension attribute is written URN:ATTRIBUTE, the URN of "
+		    "at least three parts after 'urn:', such as "
+		    "'urn:ietf:params:scim:schemas:extension:acme:2.0:User:badge' "
+		    "(the core and enterprise schemas take only their own "
+		    "attributes)", path);
 	if (!mapping_path_valid(path, &kind))
 		return err_set(err, L2S_EPARSE, "unknown SCIM attribute '%s'",
 		    path);

@@ -7,8 +7,10 @@
  * left to right: "{attr|filter|filter(\"ARG\")}".  A selecting filter
  * (smtp_primary, smtp_secondary, first, join("SEP")) comes first and
  * chooses among the values; the others (lower, upper, trim,
- * default("TEXT"), replace("REGEX", "REPL"), match("REGEX"), not) work on
- * the text.  An empty value counts as absent; only default turns an absent
+ * default("TEXT"), replace("REGEX", "REPL"), match("REGEX"), not, digest)
+ * work on the text.  digest (hex of the first 16 bytes of the SHA-256)
+ * straight after the attribute reads the value's raw bytes, so it alone
+ * takes a value that is not UTF-8.  An empty value counts as absent; only default turns an absent
  * value into text.  When any reference is absent after its filters, the
  * rendered SCIM attribute is absent (and an update removes it).
  * Arguments are double-quoted ('\"' and '\\' escape) and cannot hold

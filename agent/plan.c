@@ -131,7 +131,15 @@ plan_print_text(const struct plan *p, struct buf *out)
 		    '+' : op->kind == OP_USER_UPDATE || op->kind == OP_GROUP_UPDATE ?
 		    '~' : '-';
 
-		buf_printf(out, "%c %s '", sign, plan_op_name(op->kind));
+		if (op->recreate) {
+			/* The service cannot rename: a new group, then the
+			 * old one deleted. */
+			buf_puts(out, "~ recreate group '");
+			put_printable(out, op->have->name);
+			buf_puts(out, "' as '");
+		} else {
+			buf_printf(out, "%c %s '", sign, plan_op_name(op->kind));
+		}
 		put_printable(out, r->name != NULL ? r->name : r->key);
 		buf_putc(out, '\'');
 		if (r->dn != NULL) {
@@ -156,7 +164,11 @@ plan_print_text(const struct plan *p, struct buf *out)
 			break;
 		case OP_GROUP_CREATE:
 		case OP_GROUP_UPDATE:
-			if (op->rename)
+			if (op->recreate)
+				buf_printf(out, "      (created anew with its %zu "
+				    "members, then the old group is deleted)\n",
+				    op->want->nmembers);
+			else if (op->rename)
 				buf_printf(out, "      displayName: '%s' -> '%s'\n",
 				    op->have->name, op->want->name);
 			for (k = 0; k < op->nadd; k++)
@@ -297,13 +309,17 @@ plan_print_json(const struct plan *p, struct buf *out)
 
 		if (o == NULL || !cJSON_AddItemToArray(ops, o))
 			goto fail_item;
-		if (cJSON_AddStringToObject(o, "op", op_verbs[op->kind]) == NULL ||
+		if (cJSON_AddStringToObject(o, "op", op->recreate ? "recreate" :
+		    op_verbs[op->kind]) == NULL ||
 		    cJSON_AddStringToObject(o, "type",
 		    r->kind == REC_USER ? "user" : "group") == NULL ||
 		    cJSON_AddStringToObject(o, "key", r->key) == NULL ||
 		    cJSON_AddStringToObject(o, "name", r->name ? r->name : "") == NULL)
 			goto fail;
 		if (r->dn != NULL && cJSON_AddStringToObject(o, "dn", r->dn) == NULL)
+			goto fail;
+		if (op->recreate && cJSON_AddStringToObject(o, "old_name",
+		    op->have->name) == NULL)
 			goto fail;
 		if (json_add(o, "before", op->have != NULL ?
 		    json_attrs(&op->have->attrs) : cJSON_CreateNull()) != 0)
@@ -363,6 +379,15 @@ plan_summary(const struct plan *p, struct buf *out)
 	    p->count[OP_USER_DEACTIVATE], p->count[OP_USER_DELETE],
 	    p->count[OP_GROUP_CREATE], p->count[OP_GROUP_UPDATE],
 	    p->count[OP_GROUP_DELETE]);
+	{
+		size_t i, n = 0;
+
+		for (i = 0; i < p->n; i++)
+			n += p->ops[i].recreate;
+		if (n > 0)
+			buf_printf(out, "; %zu of the group updates recreate%s "
+			    "a group under its new name", n, n == 1 ? "s" : "");
+	}
 	if (p->held > 0)
 		buf_printf(out, "; %zu held back", p->held);
 }

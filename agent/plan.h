@@ -42,6 +42,11 @@ struct op {
 	const char **del;		/* owned array */
 	size_t ndel;
 	int rename;			/* OP_GROUP_UPDATE: the name changed */
+	int recreate;			/* OP_GROUP_UPDATE with rename, and
+					 * scim.group_rename is recreate: the
+					 * group is created anew under its new
+					 * name with all its members (want's),
+					 * then the old one is deleted */
 };
 
 /* An entry of the read that the plan leaves out, and why: skipped (out of

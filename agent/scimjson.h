@@ -23,14 +23,33 @@ struct mapping;
  * The string is borrowed for the duration of the call that asked. */
 typedef const char *(*scim_id_fn)(void *arg, const char *user_key);
 
-/* The full User resource for r (externalId = r->key). */
-int scimjson_user(struct cJSON **out, const struct record *r, scim_id_fn ids,
-    void *arg, struct err *err);
+/*
+ * How a target wants its users shaped.  Of each multi-valued attribute
+ * (emails, phoneNumbers, ims, photos, addresses), one element carries
+ * "primary": true: the one of the first type mapped in map's order that
+ * the user has (an element of type "work" comes first for emails, as it
+ * always did); without map, the first type in path order.
+ * single_email sends only that primary email and drops the others (AWS
+ * IAM Identity Center takes one).  A NULL shape means { NULL, 0 }.
+ */
+struct scimjson_shape {
+	const struct mapping *map;	/* borrowed, may be NULL */
+	int single_email;
+};
+
+/* The full User resource for r (externalId = r->key).  Attributes of
+ * custom extensions ("urn:...:Schema:attr[.sub]") go under the URN's
+ * object, and every extension used is listed in "schemas". */
+int scimjson_user(struct cJSON **out, const struct record *r,
+    const struct scimjson_shape *shape, scim_id_fn ids, void *arg,
+    struct err *err);
 
 /* The PATCH operations turning before into after (changed paths only;
- * "remove" for paths that disappeared).  *out is an array, possibly empty. */
+ * "remove" for paths that disappeared; "primary" moved when the primary
+ * element changes).  *out is an array, possibly empty. */
 int scimjson_user_patch(struct cJSON **out, const struct attrs *before,
-    const struct attrs *after, scim_id_fn ids, void *arg, struct err *err);
+    const struct attrs *after, const struct scimjson_shape *shape,
+    scim_id_fn ids, void *arg, struct err *err);
 
 /* The full Group resource: displayName, externalId, members (ids). */
 int scimjson_group(struct cJSON **out, const struct record *g,

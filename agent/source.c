@@ -21,6 +21,7 @@
 #include "ldap.h"
 #include "log.h"
 #include "mapping.h"
+#include "photo.h"
 #include "progress.h"
 #include "source.h"
 #include "utf8.h"
@@ -133,6 +134,7 @@ source_result_free(struct source_result *res)
 	}
 	free(res->notes);
 	work_free(res->work);
+	hmap_free(&res->photo_kept, free);
 	memset(res, 0, sizeof(*res));
 }
 
@@ -373,6 +375,42 @@ email_domain_ok(const struct config *cfg, const struct attrs *a,
 	return 0;
 }
 
+/* users.photo: the image as a published file, its URL in photos.  An
+ * image that is not one, or that cannot be written, is noted in
+ * photo_kept: the cycle keeps the photo the service shows (sending none
+ * would remove it), and the rest of the user goes on, a deactivation
+ * included. */
+static int
+user_photo(struct source_result *res, const struct config *cfg,
+    const struct entry *e, struct record *r, struct err *err)
+{
+	struct config_users u = cfg->users;
+	struct err perr = ERR_INIT;
+	char *url = NULL, *old = NULL;
+	int rc;
+
+	if (u.photo_auto && is_ad(res->work, cfg))
+		u.photo_attribute = "thumbnailPhoto";
+	rc = photo_publish(&u, e, res->photo_write, &url, &perr);
+	if (rc == L2S_OK && attrs_set(&r->attrs, PHOTO_PATH, url) != 0)
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+	else if (rc == L2S_ENOTFOUND)
+		rc = L2S_OK;
+	else if (rc == L2S_EPARSE || rc == L2S_EIO) {
+		char *why = strdup(perr.msg);
+
+		rc = why != NULL && hmap_put(&res->photo_kept, r->key, why,
+		    (void **)&old) == 0 ? L2S_OK :
+		    err_set(err, L2S_ENOMEM, "out of memory");
+		if (rc != L2S_OK)
+			free(why);
+		free(old);
+	} else if (rc != L2S_OK)
+		rc = err_set(err, rc, "%s", perr.msg);
+	free(url);
+	return rc;
+}
+
 int
 source_add_user(struct source_result *res, const struct config *cfg,
     const struct entry *e, int disabled, struct err *err)
@@ -448,6 +486,11 @@ source_add_user(struct source_result *res, const struct config *cfg,
 			rc = err_set(err, L2S_ENOMEM, "out of memory");
 			goto done;
 		}
+	}
+	if (cfg->users.photo_dir != NULL) {
+		rc = user_photo(res, cfg, e, r, err);
+		if (rc != L2S_OK)
+			goto done;
 	}
 	/* The disabled filter wins over a mapped "active". */
 	if (disabled || attrs_get(&r->attrs, "active") == NULL) {
@@ -1219,6 +1262,9 @@ source_attrs(const struct config *cfg, int ad, enum rec_kind kind,
 	*out = NULL;
 	if (kind == REC_USER) {
 		key = cfg->users.key_auto && ad ? "objectGUID" : cfg->users.key;
+		if (cfg->users.photo_dir != NULL)
+			extra[1] = cfg->users.photo_auto && ad ?
+			    "thumbnailPhoto" : cfg->users.photo_attribute;
 		if (attr_list(out, key, cfg->users.map, NULL, extra) != 0)
 			return err_set(err, L2S_ENOMEM, "out of memory");
 		return L2S_OK;
@@ -1615,4 +1661,266 @@ read_all(struct source_result *res, struct ldapconn *c,
 		return rc;
 	res->rs.complete = 1;
 	return L2S_OK;
+}
+
+/* --- one read for several targets --------------------------------------- */
+
+/* Which entries belong to each target: the uuids its own key-only search
+ * returned, then the entries of the shared read, each handed to the
+ * targets whose sets hold it. */
+struct shared_ctx {
+	struct search_ctx *t;		/* one per target */
+	struct hmap *in;		/* one per target: uuid -> (void *)1 */
+	size_t n;
+	const char *uuid_attr;
+	enum rec_kind kind;
+	struct progress *progress;	/* owned */
+	size_t nread;			/* entries handed to a target */
+};
+
+struct member_ctx {
+	struct hmap *in;
+	const char *uuid_attr;
+};
+
+static int
+on_member_uuid(void *arg, const struct entry *e, struct err *err)
+{
+	struct member_ctx *m = arg;
+	const struct value *v = entry_first(e, m->uuid_attr);
+	char *uuid = NULL;
+	int rc;
+
+	if (v == NULL || source_key_text(m->uuid_attr, v, &uuid) != L2S_OK)
+		return err_set(err, L2S_EUNSAFE, "entry '%s': no usable '%s': "
+		    "cannot tell which targets it belongs to", e->dn,
+		    m->uuid_attr);
+	rc = hmap_put(m->in, uuid, (void *)1, NULL);
+	free(uuid);
+	return rc == 0 ? L2S_OK : err_set(err, L2S_ENOMEM, "out of memory");
+}
+
+static int
+on_shared(void *arg, const struct entry *e, struct err *err)
+{
+	struct shared_ctx *s = arg;
+	const struct value *v = entry_first(e, s->uuid_attr);
+	char *uuid = NULL;
+	size_t i, seen = 0;
+	int rc = L2S_OK;
+
+	if (v == NULL || source_key_text(s->uuid_attr, v, &uuid) != L2S_OK)
+		return err_set(err, L2S_EUNSAFE, "entry '%s': no usable '%s': "
+		    "cannot tell which targets it belongs to", e->dn,
+		    s->uuid_attr);
+	for (i = 0; i < s->n && rc == L2S_OK; i++) {
+		if (hmap_get(&s->in[i], uuid) == NULL)
+			continue;
+		seen++;
+		rc = s->kind == REC_USER ? on_user(&s->t[i], e, err) :
+		    on_group(&s->t[i], e, err);
+	}
+	free(uuid);
+	if (seen > 0)
+		progress_update(s->progress, ++s->nread);
+	return rc;
+}
+
+/* Every base of kind is at or below the shared read's base. */
+static int
+bases_under(const struct config *const *cfgs, size_t n, enum rec_kind kind,
+    const char *base, struct err *err)
+{
+	char *nb = NULL, *nt = NULL;
+	size_t i;
+	int rc;
+
+	rc = ldap_dn_norm(base, &nb, err);
+	for (i = 0; i < n && rc == L2S_OK; i++) {
+		const char *tb = kind == REC_USER ? cfgs[i]->users.base_dn :
+		    cfgs[i]->groups.base_dn;
+
+		if (kind == REC_GROUP && !cfgs[i]->groups.enabled)
+			continue;
+		free(nt);
+		nt = NULL;
+		rc = ldap_dn_norm(tb, &nt, err);
+		if (rc == L2S_OK && !dn_under(nt, nb))
+			rc = err_set(err, L2S_EPARSE, "target '%s': %s.base_dn "
+			    "'%s' is not under ldap.base_dn '%s', where the one "
+			    "read for every target starts", cfgs[i]->name,
+			    kind == REC_USER ? "users" : "groups", tb, base);
+	}
+	free(nb);
+	free(nt);
+	return rc;
+}
+
+/* Did a target before i use the same filter of kind? */
+static int
+filter_seen(const struct config *const *cfgs, size_t i, enum rec_kind kind)
+{
+	size_t j;
+
+	for (j = 0; j < i; j++) {
+		if (kind == REC_GROUP && !cfgs[j]->groups.enabled)
+			continue;
+		if (strcmp(kind == REC_USER ? cfgs[j]->users.filter :
+		    cfgs[j]->groups.filter, kind == REC_USER ?
+		    cfgs[i]->users.filter : cfgs[i]->groups.filter) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The shared search of kind: "(|F1 F2 ...)" over ldap.base_dn asking for
+ * every attribute some target needs. */
+static int
+read_shared(struct shared_ctx *s, struct ldapconn *c,
+    const struct config *const *cfgs, const struct config *root,
+    struct err *err)
+{
+	struct buf filter = BUF_INIT;
+	const char ***per = calloc(s->n, sizeof(*per)), **all = NULL;
+	char (*member)[128] = calloc(s->n, sizeof(*member));
+	size_t nall = 0, i, j;
+	int rc, any = 0;
+
+	if (per == NULL || member == NULL) {
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+		goto done;
+	}
+	rc = bases_under(cfgs, s->n, s->kind, root->ldap.base_dn, err);
+	buf_puts(&filter, "(|");
+	for (i = 0; i < s->n && rc == L2S_OK; i++) {
+		const struct config *cfg = cfgs[i];
+		struct member_ctx m = { &s->in[i], s->uuid_attr };
+		const char *keyonly[2] = { s->uuid_attr, NULL };
+		const char **grown;
+		int users = s->kind == REC_USER;
+
+		if (!users && !cfg->groups.enabled)
+			continue;
+		any = 1;
+		rc = ldapconn_search(c, users ? cfg->users.base_dn :
+		    cfg->groups.base_dn, users ? cfg->users.filter :
+		    cfg->groups.filter, keyonly, on_member_uuid, &m, err);
+		if (rc == L2S_OK)
+			rc = source_attrs(cfg, s->t[i].res->ad, s->kind, &per[i],
+			    member[i], err);
+		if (rc != L2S_OK)
+			break;
+		if (!filter_seen(cfgs, i, s->kind))
+			buf_puts(&filter, users ? cfg->users.filter :
+			    cfg->groups.filter);
+		for (j = 0; per[i][j] != NULL; j++)
+			;
+		grown = realloc(all, (nall + j + 1) * sizeof(*all));
+		if (grown == NULL) {
+			rc = err_set(err, L2S_ENOMEM, "out of memory");
+			break;
+		}
+		all = grown;
+		for (j = 0; per[i][j] != NULL; j++) {
+			size_t k;
+
+			for (k = 0; k < nall; k++)
+				if (strcasecmp(all[k], per[i][j]) == 0)
+					break;
+			if (k == nall)
+				all[nall++] = per[i][j];
+		}
+		all[nall] = NULL;
+	}
+	buf_putc(&filter, ')');
+	if (rc == L2S_OK && buf_failed(&filter))
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+	if (rc == L2S_OK && any)
+		rc = ldapconn_search(c, root->ldap.base_dn, buf_str(&filter),
+		    all, on_shared, s, err);
+done:
+	for (i = 0; per != NULL && i < s->n; i++)
+		free(per[i]);
+	free(per);
+	free(member);
+	free(all);
+	buf_free(&filter);
+	return rc;
+}
+
+int
+source_read_targets(struct source_result **res, struct ldapconn *c,
+    const struct config *const *cfgs, size_t n, const struct config *root,
+    struct err *err)
+{
+	struct shared_ctx s;
+	struct source_work *w = NULL;
+	size_t i;
+	int rc = L2S_OK, ad = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.n = n;
+	s.t = calloc(n, sizeof(*s.t));
+	s.in = calloc(n, sizeof(*s.in));
+	if (s.t == NULL || s.in == NULL) {
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < n && rc == L2S_OK; i++) {
+		s.t[i].res = res[i];
+		s.t[i].cfg = cfgs[i];
+		res[i]->rs.complete = 0;
+		rc = work_get(res[i], &w, err);
+		if (rc == L2S_OK)
+			rc = source_dialect_ad(c, cfgs[i], &w->ad, err);
+		if (rc != L2S_OK)
+			break;
+		res[i]->ad = w->ad;
+		ad |= w->ad;
+		if (cfgs[i]->groups.enabled &&
+		    cfgs[i]->groups.nested == NESTED_IN_CHAIN && !w->ad)
+			rc = err_set(err, L2S_ELDAP, "target '%s': groups.nested "
+			    "is in_chain, but '%s' is not Active Directory: set "
+			    "it to flatten", cfgs[i]->name, ldapconn_uri(c));
+	}
+	s.uuid_attr = source_uuid_attr(ad);
+	/* The disabled users of each target, by its own filter. */
+	for (i = 0; i < n && rc == L2S_OK; i++) {
+		const char *keyonly[2] = { user_key(res[i]->work, cfgs[i]), NULL };
+		char *filter = disabled_filter(res[i]->work, cfgs[i]);
+
+		if (filter == NULL && (cfgs[i]->users.disabled_filter != NULL ||
+		    res[i]->ad))
+			rc = err_set(err, L2S_ENOMEM, "out of memory");
+		else if (filter != NULL)
+			rc = ldapconn_search(c, cfgs[i]->users.base_dn, filter,
+			    keyonly, on_disabled, &s.t[i], err);
+		free(filter);
+	}
+	s.progress = progress_start("reading", "entries", 0);
+	s.kind = REC_USER;
+	if (rc == L2S_OK)
+		rc = read_shared(&s, c, cfgs, root, err);
+	s.kind = REC_GROUP;
+	if (rc == L2S_OK)
+		rc = read_shared(&s, c, cfgs, root, err);
+	progress_end(s.progress);
+	for (i = 0; i < n && rc == L2S_OK; i++) {
+		if (!cfgs[i]->groups.enabled)
+			continue;
+		rc = follow_ranges(res[i], c, cfgs[i], err);
+		if (rc == L2S_OK && cfgs[i]->groups.nested == NESTED_IN_CHAIN)
+			rc = chain_members(res[i], c, cfgs[i], err);
+	}
+	for (i = 0; i < n && rc == L2S_OK; i++) {
+		rc = source_resolve(res[i], cfgs[i], err);
+		if (rc == L2S_OK)
+			res[i]->rs.complete = 1;
+	}
+done:
+	for (i = 0; s.in != NULL && i < n; i++)
+		hmap_free(&s.in[i], NULL);
+	free(s.in);
+	free(s.t);
+	return rc;
 }

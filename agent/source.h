@@ -38,6 +38,11 @@ struct source_result {
 	int ad;				/* read as Active Directory */
 	struct snapshot *snap;		/* borrowed, optional: source_read()
 					 * records every entry it reads here */
+	int photo_write;		/* users.photo: write the images (not
+					 * in a dry run) */
+	struct hmap photo_kept;		/* users.photo: user key -> why the
+					 * image could not be used (owned);
+					 * the photo the service has stays */
 };
 
 void source_result_init(struct source_result *res);
@@ -53,6 +58,18 @@ void source_done(struct source_result *res);
  * only).  res must be initialised; the caller frees it either way. */
 int source_read(struct source_result *res, struct ldapconn *c,
     const struct config *cfg, struct err *err);
+
+/* One read for several targets (a file with targets): for each target a
+ * search for the uuids (entryUUID, objectGUID) its own base and filters
+ * select, then one users search and one groups search under
+ * root->ldap.base_dn with the targets' filters joined by '|' and every
+ * attribute any target maps; each entry is mapped into the res[i] of the
+ * targets that selected it, with that target's config.  Every target's
+ * base must be under ldap.base_dn.  All or nothing: on any failure no
+ * res[i] is complete.  No snapshot (incremental reads serve one target). */
+int source_read_targets(struct source_result **res, struct ldapconn *c,
+    const struct config *const *cfgs, size_t n, const struct config *root,
+    struct err *err);
 
 /* Active Directory, incremental: read into res->snap (required) only the
  * users and groups whose uSNChanged is in usn_range, a filter component

@@ -16,6 +16,7 @@
 #include "ldap.h"
 #include "log.h"
 #include "mapping.h"
+#include "photo.h"
 #include "platform.h"
 #include "scim.h"
 #include "scimjson.h"
@@ -106,14 +107,10 @@ uri_cleartext_remote(const char *uri)
 	    strncasecmp(h, "localhost", 9) == 0 || strncmp(h, "[::1]", 5) == 0);
 }
 
-static int
-ldap_read(const struct config *cfg, const char *password, struct state *st,
-    const struct sync_opts *o, struct source_result *res,
-    struct incr_result *incr, struct err *err)
+static void
+warn_cleartext(const struct config *cfg, const char *password)
 {
-	struct ldapconn *c = NULL;
 	size_t i;
-	int rc;
 
 	for (i = 0; password != NULL && !cfg->ldap.starttls &&
 	    i < cfg->ldap.nuris; i++)
@@ -121,7 +118,17 @@ ldap_read(const struct config *cfg, const char *password, struct state *st,
 			log_warnx("the LDAP bind password goes to '%s' in clear "
 			    "text: use ldaps:// or ldap.starttls: true",
 			    cfg->ldap.uris[i]);
+}
 
+static int
+ldap_read(const struct config *cfg, const char *password, struct state *st,
+    const struct sync_opts *o, struct source_result *res,
+    struct incr_result *incr, struct err *err)
+{
+	struct ldapconn *c = NULL;
+	int rc;
+
+	warn_cleartext(cfg, password);
 	rc = ldapconn_open(&c, &cfg->ldap, password, err);
 	if (rc != L2S_OK)
 		return rc;
@@ -295,69 +302,143 @@ plan_notes(struct notes *nt, const struct source_result *src,
 	return L2S_OK;
 }
 
-int
-sync_cycle(const struct config *cfg, const struct sync_opts *o,
-    struct sync_stats *st, struct buf *out, struct err *err)
+/* users.photo: after a cycle that read everything, remove the images that
+ * neither the directory nor the state (what the service may still show)
+ * refers to.  A failure is a warning: a stale file harms nobody. */
+static void
+prune_photos(const struct config *cfg, const struct hmap *want,
+    const struct hmap *have)
 {
-	struct source_result src;
-	struct hmap users = HMAP_INIT, groups = HMAP_INIT, doubt = HMAP_INIT;
-	struct plan plan = PLAN_INIT;
-	struct incr_result incr = { INCR_FULL, "", 0 };
-	struct notes notes = { NULL, 0, 0 };
-	struct platform_lock *lock = NULL;
-	struct state *state = NULL;
-	struct http *http = NULL;
-	struct scim *scim = NULL;
-	char *lpath = NULL, *password = NULL;
-	double t0 = now_seconds();
-	size_t i;
-	int rc;
+	const struct hmap *maps[2] = { want, have };
+	struct err perr = ERR_INIT;
+	char **keep = NULL;
+	size_t n = 0, removed = 0, pos;
+	void *v;
+	int m;
 
-	memset(st, 0, sizeof(*st));
-	source_result_init(&src);
+	keep = calloc(want->len + have->len + 1, sizeof(*keep));
+	if (keep == NULL) {
+		log_warnx("photos not pruned: out of memory");
+		return;
+	}
+	for (m = 0; m < 2; m++)
+		for (pos = 0; hmap_next(maps[m], &pos, NULL, &v);) {
+			const char *url = attrs_get(&((struct record *)v)->attrs,
+			    PHOTO_PATH);
+			const char *name = url != NULL ? photo_name(url) : NULL;
+
+			if (name != NULL)
+				keep[n++] = (char *)name;
+		}
+	if (photo_prune(cfg->users.photo_dir, keep, n, &removed, &perr) !=
+	    L2S_OK)
+		log_warnx("photos: %s", perr.msg);
+	if (removed > 0)
+		log_info("photos: %zu images no user refers to removed from '%s'",
+		    removed, cfg->users.photo_dir);
+	free(keep);
+}
+
+/* The users whose image could not be used keep the photo the service
+ * shows (the state's), so that the diff neither removes nor changes it. */
+static int
+photos_kept(struct source_result *src, const struct hmap *have,
+    struct err *err)
+{
+	size_t pos = 0;
+	const char *key;
+	void *why;
+
+	while (hmap_next(&src->photo_kept, &pos, &key, &why)) {
+		struct record *w = hmap_get(&src->rs.users, key);
+		const struct record *h = hmap_get(have, key);
+		const char *url = h != NULL ? attrs_get(&h->attrs, PHOTO_PATH) :
+		    NULL;
+
+		if (w == NULL)
+			continue;
+		log_warnx("user '%s': photo left as it is: %s", w->dn != NULL ?
+		    w->dn : key, (const char *)why);
+		if (url != NULL && attrs_set(&w->attrs, PHOTO_PATH, url) != 0)
+			return err_set(err, L2S_ENOMEM, "out of memory");
+	}
+	return L2S_OK;
+}
+
+/* One target's part of a cycle: its lock, its state, what was read for it. */
+struct target_run {
+	const struct config *cfg;	/* borrowed */
+	struct platform_lock *lock;
+	struct state *state;
+	struct source_result src;
+	struct incr_result incr;
+};
+
+static void
+target_init(struct target_run *t, const struct config *cfg)
+{
+	memset(t, 0, sizeof(*t));
+	t->cfg = cfg;
+	t->incr.mode = INCR_FULL;
+	source_result_init(&t->src);
+}
+
+static void
+target_close(struct target_run *t)
+{
+	state_close(t->state);
+	t->state = NULL;
+	source_result_free(&t->src);
+	platform_unlock(t->lock);
+	t->lock = NULL;
+}
+
+/* Take the target's lock (not in a dry run) and open its state. */
+static int
+target_open(struct target_run *t, const struct sync_opts *o,
+    struct sync_stats *st, struct err *err)
+{
+	const struct config *cfg = t->cfg;
+	char *lpath;
+	int rc;
 
 	st->phase = PHASE_LOCAL;
 	if (!o->dry_run) {
 		lpath = sync_lock_path(cfg->sync.state);
-		if (lpath == NULL) {
-			rc = err_set(err, L2S_ENOMEM, "out of memory");
-			goto done;
-		}
-		rc = platform_lock(&lock, lpath, err);
+		if (lpath == NULL)
+			return err_set(err, L2S_ENOMEM, "out of memory");
+		rc = platform_lock(&t->lock, lpath, err);
+		free(lpath);
 		if (rc != L2S_OK)
-			goto done;
+			return rc;
 	}
-	rc = state_open(&state, cfg->sync.state, o->dry_run, err);
+	t->src.photo_write = !o->dry_run;
+	rc = state_open(&t->state, cfg->sync.state, o->dry_run, err);
 	if (rc != L2S_OK)
-		goto done;
+		return rc;
 	/* A cycle without incremental reads: the next one with them must
 	 * not take this one's outcome for granted. */
-	if (!cfg->sync.incremental && !o->dry_run) {
-		rc = incremental_unclean(state, err);
-		if (rc != L2S_OK)
-			goto done;
-	}
+	if (!cfg->sync.incremental && !o->dry_run)
+		rc = incremental_unclean(t->state, err);
+	return rc;
+}
 
-	rc = ldap_password(cfg, &password, err);
-	if (rc != L2S_OK)
-		goto done;
+/* Everything after a complete read: diff, guard, then the dry run's plan
+ * into out or the apply. */
+static int
+target_finish(struct target_run *t, const struct sync_opts *o,
+    struct sync_stats *st, struct buf *out, struct err *err)
+{
+	const struct config *cfg = t->cfg;
+	struct hmap users = HMAP_INIT, groups = HMAP_INIT, doubt = HMAP_INIT;
+	struct plan plan = PLAN_INIT;
+	struct notes notes = { NULL, 0, 0 };
+	struct http *http = NULL;
+	struct scim *scim = NULL;
+	int rc;
 
-	st->phase = PHASE_LDAP;
-	rc = ldap_read(cfg, password, state, o, &src, &incr, err);
-	platform_secret_free(password);
-	password = NULL;
-	st->users_read = src.rs.users.len;
-	st->groups_read = src.rs.groups.len;
-	for (i = 0; i < src.nnotes; i++)
-		log_warnx("entry '%s': %s", src.notes[i].dn, src.notes[i].reason);
-	if (rc != L2S_OK) {
-		if (rc != L2S_EAUTH && rc != L2S_ENOMEM)
-			err_prefix(err, "directory read incomplete, nothing "
-			    "changed");
-		goto done;
-	}
-	source_done(&src);
-	if (incr.mode == INCR_UNCHANGED) {
+	source_done(&t->src);
+	if (t->incr.mode == INCR_UNCHANGED) {
 		/* Nothing changed since a cycle that applied all it planned:
 		 * no plan to make.  Still check the token (below). */
 		st->unchanged = 1;
@@ -365,6 +446,7 @@ sync_cycle(const struct config *cfg, const struct sync_opts *o,
 			buf_puts(out, "plan: nothing changed in the directory "
 			    "since the last cycle\n");
 			st->phase = PHASE_NONE;
+			rc = L2S_OK;
 			goto done;
 		}
 		rc = scim_reach(cfg, &http, &scim, st, err);
@@ -373,18 +455,22 @@ sync_cycle(const struct config *cfg, const struct sync_opts *o,
 		goto done;
 	}
 	st->phase = PHASE_LOCAL;
-	rc = state_load(state, &users, &groups, err);
+	rc = state_load(t->state, &users, &groups, err);
 	if (rc != L2S_OK)
 		goto done;
 
+	rc = photos_kept(&t->src, &users, err);
+	if (rc != L2S_OK)
+		goto done;
 	st->phase = PHASE_GUARD;
-	rc = plan_guarded(&plan, &src.rs, &users, &groups, cfg, o->force, err);
+	rc = plan_guarded(&plan, &t->src.rs, &users, &groups, cfg, o->force,
+	    err);
 	if (rc != L2S_OK) {
-		refused_changes(cfg, o, &incr, state);
+		refused_changes(cfg, o, &t->incr, t->state);
 		goto done;
 	}
 	st->held = plan.held;
-	rc = plan_notes(&notes, &src, err);
+	rc = plan_notes(&notes, &t->src, err);
 	if (rc != L2S_OK)
 		goto done;
 	if (o->dry_run) {
@@ -412,8 +498,8 @@ sync_cycle(const struct config *cfg, const struct sync_opts *o,
 	{
 		size_t changed = 0;
 
-		rc = apply_prepare(cfg, state, scim, &users, &groups, &src.rs,
-		    &doubt, &changed, err);
+		rc = apply_prepare(cfg, t->state, scim, &users, &groups,
+		    &t->src.rs, &doubt, &changed, err);
 		if (rc == L2S_EAUTH)
 			token_hint(cfg, err);
 		if (rc != L2S_OK)
@@ -421,10 +507,10 @@ sync_cycle(const struct config *cfg, const struct sync_opts *o,
 		if (changed > 0) {
 			plan_free(&plan);
 			st->phase = PHASE_GUARD;
-			rc = plan_guarded(&plan, &src.rs, &users, &groups, cfg,
-			    o->force, err);
+			rc = plan_guarded(&plan, &t->src.rs, &users, &groups,
+			    cfg, o->force, err);
 			if (rc != L2S_OK) {
-				refused_changes(cfg, o, &incr, state);
+				refused_changes(cfg, o, &t->incr, t->state);
 				goto done;
 			}
 			st->phase = PHASE_SCIM;
@@ -434,12 +520,13 @@ sync_cycle(const struct config *cfg, const struct sync_opts *o,
 	{
 		struct apply_result res;
 
-		rc = apply_plan(&plan, cfg, state, scim, &users, &groups,
-		    &src.rs, &doubt, &res, err);
+		rc = apply_plan(&plan, cfg, t->state, scim, &users, &groups,
+		    &t->src.rs, &doubt, &res, err);
 		memcpy(st->done, res.done, sizeof(st->done));
 		st->failed = res.failed;
 		st->adopted = res.adopted;
 		st->skipped = res.skipped;
+		st->recreated = res.recreated;
 		st->stopped = res.stopped;
 		if (rc == L2S_EAUTH)
 			token_hint(cfg, err);
@@ -447,26 +534,150 @@ sync_cycle(const struct config *cfg, const struct sync_opts *o,
 			goto done;
 	}
 	st->phase = PHASE_NONE;
+	if (cfg->users.photo_dir != NULL)
+		prune_photos(cfg, &t->src.rs.users, &users);
 	if (cfg->sync.incremental && st->failed == 0 && !st->stopped)
-		rc = incremental_clean(state, err);
+		rc = incremental_clean(t->state, err);
 done:
 	free(notes.v);
 	if (http != NULL)
 		st->requests = http_requests(http);
 	st->retries = scim_retries(scim);
-	st->seconds = now_seconds() - t0;
 	plan_free(&plan);
 	scim_close(scim);
 	http_close(http);
-	state_close(state);
 	hmap_free(&users, record_free_v);
 	hmap_free(&groups, record_free_v);
 	hmap_free(&doubt, NULL);
-	source_result_free(&src);
-	platform_unlock(lock);
-	platform_secret_free(password);
-	free(lpath);
 	return rc;
+}
+
+int
+sync_cycle(const struct config *cfg, const struct sync_opts *o,
+    struct sync_stats *st, struct buf *out, struct err *err)
+{
+	struct target_run t;
+	char *password = NULL;
+	double t0 = now_seconds();
+	size_t i;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	target_init(&t, cfg);
+	rc = target_open(&t, o, st, err);
+	if (rc != L2S_OK)
+		goto done;
+	rc = ldap_password(cfg, &password, err);
+	if (rc != L2S_OK)
+		goto done;
+
+	st->phase = PHASE_LDAP;
+	rc = ldap_read(cfg, password, t.state, o, &t.src, &t.incr, err);
+	platform_secret_free(password);
+	password = NULL;
+	st->users_read = t.src.rs.users.len;
+	st->groups_read = t.src.rs.groups.len;
+	for (i = 0; i < t.src.nnotes; i++)
+		log_warnx("entry '%s': %s", t.src.notes[i].dn,
+		    t.src.notes[i].reason);
+	if (rc != L2S_OK) {
+		if (rc != L2S_EAUTH && rc != L2S_ENOMEM)
+			err_prefix(err, "directory read incomplete, nothing "
+			    "changed");
+		goto done;
+	}
+	rc = target_finish(&t, o, st, out, err);
+done:
+	st->seconds = now_seconds() - t0;
+	target_close(&t);
+	platform_secret_free(password);
+	return rc;
+}
+
+int
+sync_targets(const struct config *cfg, const struct sync_opts *o,
+    struct sync_target *res)
+{
+	size_t n = config_ntargets(cfg), i, j, nopen = 0;
+	struct target_run *t = calloc(n, sizeof(*t));
+	struct source_result **srcs = calloc(n, sizeof(*srcs));
+	const struct config **cfgs = calloc(n, sizeof(*cfgs));
+	struct ldapconn *c = NULL;
+	struct err err = ERR_INIT;
+	char *password = NULL;
+	double t0 = now_seconds();
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		memset(&res[i], 0, sizeof(res[i]));
+		res[i].name = config_target(cfg, i)->name;
+		res[i].rc = L2S_ENOMEM;
+	}
+	if (t == NULL || srcs == NULL || cfgs == NULL) {
+		for (i = 0; i < n; i++)
+			err_set(&res[i].err, L2S_ENOMEM, "out of memory");
+		free(t);
+		free(srcs);
+		free(cfgs);
+		return L2S_ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		target_init(&t[i], config_target(cfg, i));
+		res[i].rc = target_open(&t[i], o, &res[i].st, &res[i].err);
+		if (res[i].rc == L2S_OK) {
+			srcs[nopen] = &t[i].src;
+			cfgs[nopen++] = t[i].cfg;
+		}
+	}
+	if (nopen == 0)
+		goto done;
+
+	/* One read for every target whose lock and state are in hand. */
+	rc = ldap_password(cfg, &password, &err);
+	for (i = 0; i < n; i++)
+		if (res[i].rc == L2S_OK)
+			res[i].st.phase = rc == L2S_OK ? PHASE_LDAP : PHASE_LOCAL;
+	if (rc == L2S_OK) {
+		warn_cleartext(cfg, password);
+		rc = ldapconn_open(&c, &cfg->ldap, password, &err);
+		if (rc == L2S_OK) {
+			log_debug("connected to '%s'", ldapconn_uri(c));
+			rc = source_read_targets(srcs, c, cfgs, nopen, cfg, &err);
+		}
+		if (rc != L2S_OK && rc != L2S_EAUTH && rc != L2S_ENOMEM)
+			err_prefix(&err, "directory read incomplete, nothing "
+			    "changed");
+	}
+	platform_secret_free(password);
+	password = NULL;
+	ldapconn_close(c);
+	for (i = 0; i < n; i++) {
+		struct sync_stats *st = &res[i].st;
+
+		if (res[i].rc != L2S_OK)
+			continue;
+		st->users_read = t[i].src.rs.users.len;
+		st->groups_read = t[i].src.rs.groups.len;
+		for (j = 0; j < t[i].src.nnotes; j++)
+			log_warnx("target '%s': entry '%s': %s", t[i].cfg->name,
+			    t[i].src.notes[j].dn, t[i].src.notes[j].reason);
+		if (rc != L2S_OK) {
+			res[i].rc = rc;
+			res[i].err = err;
+			continue;
+		}
+		res[i].rc = target_finish(&t[i], o, st, &res[i].out,
+		    &res[i].err);
+		st->seconds = now_seconds() - t0;
+		target_close(&t[i]);
+	}
+done:
+	for (i = 0; i < n; i++)
+		target_close(&t[i]);
+	free(t);
+	free(srcs);
+	free(cfgs);
+	return L2S_OK;
 }
 
 int
@@ -507,6 +718,12 @@ sync_check(const struct config *cfg, struct sync_stats *st, struct err *err)
 	if (rc != L2S_OK) {
 		if ((rc == L2S_EIO || rc == L2S_EPARSE) && http == NULL)
 			st->phase = PHASE_LOCAL;
+		goto done;
+	}
+	if (cfg->scim.profile == PROFILE_ATLASSIAN && !scim_caps(scim)->patch) {
+		rc = err_set(err, L2S_ESCIM, "SCIM '%s': profile atlassian, but "
+		    "the service says it does not support PATCH: check scim.url "
+		    "and scim.profile", cfg->scim.url);
 		goto done;
 	}
 	log_info("SCIM '%s': token accepted%s", cfg->scim.url,
@@ -553,4 +770,7 @@ sync_summary(const struct sync_stats *st, int dry_run, struct buf *out)
 		buf_printf(out, "; %zu adopted", st->adopted);
 	if (st->skipped > 0)
 		buf_printf(out, "; %zu conflicts skipped", st->skipped);
+	if (st->recreated > 0)
+		buf_printf(out, "; %zu groups recreated under a new name",
+		    st->recreated);
 }

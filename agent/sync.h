@@ -44,6 +44,7 @@ struct sync_stats {
 	size_t held;
 	size_t adopted;		/* 409s resolved by adopting the remote object */
 	size_t skipped;		/* group conflicts left alone */
+	size_t recreated;	/* group updates that recreated the group */
 	unsigned long requests;
 	unsigned long retries;	/* requests sent again after a failure */
 	double seconds;
@@ -57,6 +58,23 @@ struct sync_stats {
  * non-zero), or the outcome that stopped it with st->phase and err set. */
 int sync_cycle(const struct config *cfg, const struct sync_opts *o,
     struct sync_stats *st, struct buf *out, struct err *err);
+
+/* One target's outcome in a cycle of several. */
+struct sync_target {
+	const char *name;	/* borrowed from the config */
+	int rc;			/* as sync_cycle() returns it */
+	struct err err;		/* set when rc is not L2S_OK */
+	struct sync_stats st;
+	struct buf out;		/* the dry run's plan; the caller frees it */
+};
+
+/* A cycle for a file with targets: each target's lock and state, then ONE
+ * read of the directory (source_read_targets()) feeding every target whose
+ * lock and state were in hand, then each target's diff, guard and apply
+ * (or plan) on its own: one target refused or failing does not stop the
+ * others.  res has config_ntargets(cfg) elements. */
+int sync_targets(const struct config *cfg, const struct sync_opts *o,
+    struct sync_target *res);
 
 /* check: config loaded; bind to LDAP, read the root DSE, open the state
  * read-only, authenticate to SCIM.  Changes nothing.  One info line per

@@ -12,7 +12,8 @@ trap 'rm -rf "$tmp"' EXIT
 make -s -C "$top" install BUILD="${L2S_BUILD:-build}" PREFIX=/usr DESTDIR="$tmp/root" >"$tmp/install.log" 2>&1
 ok $? "make install DESTDIR=... PREFIX=/usr succeeds" || diag "$(cat "$tmp/install.log")"
 for f in usr/bin/ldap2scim usr/share/man/man8/ldap2scim.8 usr/share/man/man5/ldap2scim.yaml.5 \
-    usr/share/doc/ldap2scim/ldap2scim.yaml.example usr/share/doc/ldap2scim/ad.yaml.example; do
+    usr/share/doc/ldap2scim/ldap2scim.yaml.example usr/share/doc/ldap2scim/ad.yaml.example \
+    usr/share/doc/ldap2scim/targets.yaml.example; do
 	test -s "$tmp/root/$f"
 	ok $? "it installs /$f"
 done

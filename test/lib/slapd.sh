@@ -47,6 +47,8 @@
 #   SLAPD_CONFIG_LDIF  an extra LDIF appended to the generated cn=config
 #                      before slapadd -n0 (modules, overlays)
 #   SLAPD_LOGLEVEL     olcLogLevel (default "none"; e.g. "stats")
+#   SLAPD_DEBUG        slapd -d level (default 0; "stats" puts every
+#                      operation into DIR/slapd.log)
 #   SLAPD_MAXSIZE      mdb maxsize in bytes (default 2 GiB, sparse)
 #
 # slapd_start does not install traps: the test does
@@ -217,8 +219,8 @@ _slapd_run() {
 	local dir=$1 i
 	_slapd_export "$dir"
 	rm -f "$dir/slapd.pid"
-	# -d 0: stay in the foreground (our child), log to DIR/slapd.log.
-	"$SLAPD_BIN" -d 0 -F "$dir/slapd.d" \
+	# -d: stay in the foreground (our child), log to DIR/slapd.log.
+	"$SLAPD_BIN" -d "${SLAPD_DEBUG:-0}" -F "$dir/slapd.d" \
 	    -h "$LDAP_URI/ $LDAPS_URI/ $LDAPI_URI" \
 	    </dev/null >>"$dir/slapd.log" 2>&1 &
 	SLAPD_PID=$!

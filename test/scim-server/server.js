@@ -320,12 +320,22 @@ function cachedListResource(Base, Schema) {
     };
 }
 
+// A custom extension schema, as a SaaS may define one: ldap2scim maps to it by
+// its URN (users.map "urn:...:User:badge", "urn:...:User:site.room").
+const ACME_USER = new SCIMMY.Types.SchemaDefinition("AcmeUser",
+    "urn:ietf:params:scim:schemas:extension:acme:2.0:User", "Test custom extension", [
+        new SCIMMY.Types.Attribute("string", "badge"),
+        new SCIMMY.Types.Attribute("complex", "site", {}, [
+            new SCIMMY.Types.Attribute("string", "room")]),
+    ]);
+
 SCIMMY.Resources.declare(cachedListResource(SCIMMY.Resources.User, SCIMMY.Schemas.User), {
     name: "User",
     ingress: ingressFor(SCIMMY.Resources.User),
     egress: egressFor(SCIMMY.Resources.User),
     degress: degressFor(SCIMMY.Resources.User),
-    extensions: [{schema: SCIMMY.Schemas.EnterpriseUser, required: false}],
+    extensions: [{schema: SCIMMY.Schemas.EnterpriseUser, required: false},
+                 {schema: ACME_USER, required: false}],
 });
 SCIMMY.Resources.declare(cachedListResource(SCIMMY.Resources.Group, SCIMMY.Schemas.Group), {
     name: "Group",

@@ -425,7 +425,7 @@ test_variants(void)
 	free(t2);
 	t2 = edit(t1, "removal: deactivate", "removal: delete");
 	free(t1);
-	t1 = edit(t2, "profile: generic", "profile: atlassian");
+	t1 = edit(t2, "profile: generic", "profile: github");
 	free(t2);
 	t2 = edit(t1, "nested: flatten", "nested: direct\n  on_conflict: fail");
 	free(t1);
@@ -453,8 +453,8 @@ test_variants(void)
 		is_int(cfg->sync.incremental, 1, "incremental true is read");
 		is_int(cfg->sync.full_interval, 6 * 3600, "full_interval 6h is read");
 		is_int(cfg->sync.removal, REMOVAL_DELETE, "removal delete is read");
-		is_int(cfg->scim.profile, PROFILE_ATLASSIAN,
-		    "profile atlassian is read");
+		is_int(cfg->scim.profile, PROFILE_GITHUB,
+		    "profile github is read");
 		is_int(cfg->groups.nested, NESTED_DIRECT, "nested direct is read");
 		is_int(cfg->scim.retries, 0, "retries 0 (no retries) is read");
 		is_int(cfg->scim.retry_max_wait, 120, "retry_max_wait is read");
@@ -912,6 +912,266 @@ test_shipped_example(const char *top, const char *argv0)
 		is_str(cfg->users.key, "objectGUID", "and keys on objectGUID");
 	}
 	config_free(cfg);
+	cfg = load_shipped(top, argv0, "config/targets.yaml.example");
+	if (cfg != NULL) {
+		is_int((int)config_ntargets(cfg), 2,
+		    "the targets example has two targets");
+		is_str(config_target(cfg, 1)->name, "customers",
+		    "the second one is the customers'");
+	}
+	config_free(cfg);
+}
+
+
+/* Profiles, rates, group_rename and users.photo. */
+static void
+test_profiles(void)
+{
+	struct config *cfg;
+	char *t1, *t2;
+
+	cfg = load_ok(full, "the full example loads for the profile tests");
+	if (cfg != NULL) {
+		is_int(cfg->scim.group_rename, RENAME_PATCH,
+		    "group_rename defaults to patch");
+		is_int(cfg->scim.rate_limit_users, 0, "no users rate by default");
+		ok(cfg->users.photo_attribute == NULL, "no photos by default");
+	}
+	config_free(cfg);
+
+	t1 = edit(full, "profile: generic ", "profile: atlassian ");
+	cfg = load_ok(t1, "profile atlassian loads with email_domains");
+	if (cfg != NULL)
+		is_int(cfg->scim.group_rename, RENAME_RECREATE,
+		    "profile atlassian renames groups by recreating them");
+	config_free(cfg);
+	t2 = edit(t1, "  concurrency: 4\n", "  group_rename: patch\n");
+	fails_with(t2, "c.yaml:39:17: 'scim.group_rename' cannot be patch with "
+	    "profile atlassian: Atlassian does not rename groups (use recreate)",
+	    "atlassian refuses group_rename patch");
+	free(t2);
+	t2 = edit(t1, "removal: deactivate", "removal: delete    ");
+	fails_with(t2, "c.yaml:41:1: 'sync.removal' cannot be delete with "
+	    "profile atlassian: Atlassian keeps accounts, users leaving are "
+	    "deactivated", "atlassian refuses removal delete");
+	free(t2);
+	free(t1);
+
+	t1 = edit(full, "profile: generic ", "profile: github    ");
+	cfg = load_ok(t1, "profile github loads");
+	if (cfg != NULL)
+		is_int(cfg->scim.rate_limit_users, 1000,
+		    "profile github: at most 1,000 requests an hour to /Users");
+	config_free(cfg);
+	t2 = edit(t1, "  concurrency: 4\n", "  rate_limit_users: 10/m\n");
+	cfg = load_ok(t2, "a rate set by hand wins over the profile's");
+	if (cfg != NULL)
+		is_int(cfg->scim.rate_limit_users, 600, "10/m is 600 an hour");
+	config_free(cfg);
+	free(t2);
+	free(t1);
+
+	t1 = edit(full, "profile: generic ", "profile: slack     ");
+	cfg = load_ok(t1, "profile slack loads");
+	if (cfg != NULL) {
+		is_int(cfg->scim.rate_limit_users, 10800,
+		    "profile slack: 180 a minute to /Users");
+		is_int(cfg->scim.rate_limit_groups, 10800,
+		    "and to /Groups");
+	}
+	config_free(cfg);
+	free(t1);
+
+	t1 = edit(full, "profile: generic ", "profile: aws       ");
+	t2 = edit(t1, "  concurrency: 4\n", "  member_batch: 200\n");
+	fails_with(t2, "c.yaml:39:17: 'scim.member_batch' must be at most 100 "
+	    "with profile aws: AWS IAM Identity Center takes at most 100 member "
+	    "changes in one request", "aws caps member_batch at 100");
+	free(t2);
+	free(t1);
+
+	t1 = edit(full, "  concurrency: 4\n", "  rate_limit_groups: 5/s\n");
+	cfg = load_ok(t1, "rate_limit_groups in requests per second");
+	if (cfg != NULL)
+		is_int(cfg->scim.rate_limit_groups, 18000, "5/s is 18,000 an hour");
+	config_free(cfg);
+	free(t1);
+	t1 = edit(full, "  concurrency: 4\n", "  rate_limit_users: 5/d\n");
+	fails_with(t1, "c.yaml:39:21: 'scim.rate_limit_users' must be a rate "
+	    "such as 10/s, 180/m or 1000/h (0 for none)", "a rate per day is "
+	    "refused");
+	free(t1);
+	t1 = edit(full, "  concurrency: 4\n", "  rate_limit_users: 0/h\n");
+	fails_with(t1, "c.yaml:39:21: 'scim.rate_limit_users' must be a rate "
+	    "such as 10/s, 180/m or 1000/h (0 for none)", "a rate of 0/h is "
+	    "refused (write 0)");
+	free(t1);
+
+	t1 = edit(full, "groups:\n", "  photo:\n    directory: /var/www/photos\n"
+	    "    url: https://intranet.example.com/photos/\ngroups:\n");
+	cfg = load_ok(t1, "users.photo loads");
+	if (cfg != NULL) {
+		is_str(cfg->users.photo_attribute, "jpegPhoto",
+		    "the photo attribute defaults to jpegPhoto");
+		is_str(cfg->users.photo_url, "https://intranet.example.com/photos",
+		    "the photo URL loses its trailing '/'");
+	}
+	config_free(cfg);
+	t2 = edit(t1, "dialect: auto ", "dialect: ad   ");
+	cfg = load_ok(t2, "users.photo loads with dialect ad");
+	if (cfg != NULL)
+		is_str(cfg->users.photo_attribute, "thumbnailPhoto",
+		    "with dialect ad it defaults to thumbnailPhoto");
+	config_free(cfg);
+	free(t2);
+	t2 = edit(t1, "/var/www/photos", "www/photos");
+	fails_with(t2, "c.yaml:27:3: 'users.photo.directory' must be an "
+	    "absolute path", "a relative photo directory is refused");
+	free(t2);
+	t2 = edit(t1, "    url: https://intranet.example.com/photos/\n", "");
+	fails_with(t2, "c.yaml:27:3: missing required key 'users.photo.url'",
+	    "a photo directory needs its URL");
+	free(t2);
+	free(t1);
+}
+
+/* A file with targets. */
+static const char two_targets[] =
+"ldap:\n"							/*  1 */
+"  uri: ldap://127.0.0.1:3890\n"
+"  bind:\n"							/*  3 */
+"    dn: cn=admin,dc=example,dc=com\n"
+"    password_file: /etc/ldap2scim/ldap.pass\n"		/*  5 */
+"  base_dn: dc=example,dc=com\n"
+"targets:\n"							/*  7 */
+"  - name: employees\n"
+"    users:\n"							/*  9 */
+"      base_dn: ou=people,dc=example,dc=com\n"
+"      filter: (objectClass=inetOrgPerson)\n"			/* 11 */
+"      map:\n"
+"        userName: \"{uid}\"\n"					/* 13 */
+"    groups:\n"
+"      filter: (objectClass=groupOfNames)\n"			/* 15 */
+"    scim:\n"
+"      url: https://api.example.com/scim/v2\n"			/* 17 */
+"      token_file: /etc/ldap2scim/employees.token\n"
+"    sync:\n"							/* 19 */
+"      state: /var/lib/ldap2scim/employees.db\n"
+"      interval: 10m\n"						/* 21 */
+"  - name: customers\n"
+"    users:\n"							/* 23 */
+"      base_dn: ou=customers,dc=example,dc=com\n"
+"      filter: (objectClass=inetOrgPerson)\n"			/* 25 */
+"      map:\n"
+"        userName: \"{mail}\"\n"					/* 27 */
+"    scim:\n"
+"      url: https://customers.example.com/scim/v2\n"		/* 29 */
+"      profile: atlassian\n"
+"      token_env: CUSTOMERS_TOKEN\n"				/* 31 */
+"    sync:\n"
+"      state: /var/lib/ldap2scim/customers.db\n"		/* 33 */
+"      max_removals: 3\n";
+
+static void
+test_targets(void)
+{
+	struct config *cfg;
+	const struct config *t;
+	char *t1, *t2;
+
+	cfg = load_ok(full, "a file without targets loads");
+	if (cfg != NULL) {
+		is_int((int)config_ntargets(cfg), 1, "it is its own one target");
+		ok(config_target(cfg, 0) == cfg, "config_target(0) is the file");
+	}
+	config_free(cfg);
+
+	t1 = edit(two_targets, "      map:\n        userName: \"{mail}\"\n",
+	    "      email_domains: [client.example]\n      map:\n"
+	    "        userName: \"{mail}\"\n");
+	cfg = load_ok(t1, "a file with two targets loads");
+	if (cfg != NULL && ok(config_ntargets(cfg) == 2, "it has two targets")) {
+		t = config_target(cfg, 0);
+		is_str(t->name, "employees", "the first is named employees");
+		is_str(t->ldap.base_dn, "dc=example,dc=com",
+		    "each target has the file's ldap section");
+		is_str(t->users.base_dn, "ou=people,dc=example,dc=com",
+		    "and its own users base");
+		is_str(t->groups.base_dn, "dc=example,dc=com",
+		    "groups.base_dn defaults to ldap.base_dn in a target too");
+		is_int(t->sync.interval, 600, "and its own interval");
+		ok(t->groups.enabled, "the employees have groups");
+		t = config_target(cfg, 1);
+		is_str(t->name, "customers", "the second is named customers");
+		ok(!t->groups.enabled, "the customers have no groups section");
+		is_int(t->scim.profile, PROFILE_ATLASSIAN,
+		    "and their own profile");
+		is_int(t->scim.group_rename, RENAME_RECREATE,
+		    "with that profile's defaults");
+		is_int(t->sync.max_removals, 3, "and their own limits");
+		is_str(t->fingerprint, cfg->fingerprint,
+		    "every target has the file's fingerprint");
+	}
+	config_free(cfg);
+
+	t2 = edit(two_targets, "      max_removals: 3\n",
+	    "      removal: delete\n");
+	fails_with(t2, "c.yaml:32:5: 'sync.removal' cannot be delete with "
+	    "profile atlassian: Atlassian keeps accounts, users leaving are "
+	    "deactivated", "a target's profile is checked against its own "
+	    "sections");
+	free(t2);
+	t2 = edit(t1, "customers.db", "employees.db");
+	fails_with(t2, "c.yaml:22:5: 'targets[1]': targets 'employees' and "
+	    "'customers' cannot share the state file "
+	    "'/var/lib/ldap2scim/employees.db'", "two targets, one state file");
+	free(t2);
+	{
+		char *t3 = edit(t1, "      filter: (objectClass=inetOrgPerson)\n"
+		    "      map:\n        userName: \"{uid}\"\n",
+		    "      filter: (objectClass=inetOrgPerson)\n"
+		    "      photo: {directory: /srv/photos, url: https://x/p}\n"
+		    "      map:\n        userName: \"{uid}\"\n");
+
+		t2 = edit(t3, "      email_domains: [client.example]\n",
+		    "      email_domains: [client.example]\n"
+		    "      photo: {directory: /srv/photos, url: https://y/p}\n");
+		fails_with(t2, "c.yaml:23:5: 'targets[1]': targets 'employees' "
+		    "and 'customers' cannot share the photo directory "
+		    "'/srv/photos'", "two targets, one photo directory");
+		free(t2);
+		free(t3);
+	}
+	t2 = edit(t1, "name: customers", "name: employees");
+	fails_with(t2, "c.yaml:22:5: 'targets[1]': target name 'employees' is "
+	    "used twice", "two targets, one name");
+	free(t2);
+	t2 = edit(t1, "      max_removals: 3\n", "      incremental: true\n");
+	fails_with(t2, "c.yaml:33:5: 'targets[1].sync.incremental' cannot be "
+	    "used with several targets: each cycle reads the directory once "
+	    "for all of them", "incremental reads are refused with targets");
+	free(t2);
+	t2 = edit(t1, "  - name: customers\n", "  - nom: customers\n");
+	fails_with(t2, "c.yaml:22:5: unknown key 'targets[1].nom'",
+	    "an unknown key in a target is named with its place");
+	free(t2);
+	t2 = edit(t1, "targets:\n", "sync:\n  state: /x.db\ntargets:\n");
+	fails_with(t2, "c.yaml:7:1: 'sync' belongs in each target when the "
+	    "file has 'targets' (line 9)", "a root sync section beside targets");
+	free(t2);
+	t2 = edit(t1, "    scim:\n      url: https://api",
+	    "    scom:\n      url: https://api");
+	fails_with(t2, "c.yaml:16:5: unknown key 'targets[0].scom'",
+	    "a misspelt section in a target");
+	free(t2);
+	free(t1);
+	fails_with("ldap:\n  uri: ldap://h\n  bind:\n    method: anonymous\n"
+	    "  base_dn: dc=x\ntargets: []\n", "c.yaml:6:10: 'targets' must be a "
+	    "list of targets, each with its name, users, groups, scim and sync",
+	    "an empty list of targets");
+	fails_with("ldap:\n  uri: ldap://h\n  bind:\n    method: anonymous\n"
+	    "  base_dn: dc=x\n", "c.yaml:1:1: missing required key 'users'",
+	    "without targets, users is still required");
 }
 
 int
@@ -931,6 +1191,8 @@ main(int argc, char **argv)
 	test_variants();
 	test_errors();
 	test_names();
+	test_profiles();
+	test_targets();
 	test_shipped_example(top, argv[0]);
 	rc = tap_done();
 	unlink("c.yaml");

@@ -26,7 +26,7 @@
 	"  filter: (objectClass=groupOfNames)\n"
 
 static struct config *cfg_deact, *cfg_delete, *cfg_nogroups, *cfg_count2,
-    *cfg_pct10;
+    *cfg_pct10, *cfg_recreate;
 
 /* One read, one state, the plan between them. */
 struct world {
@@ -273,6 +273,57 @@ test_groups(void)
 	if (build(&w, cfg_nogroups) == L2S_OK)
 		is_int(w.plan.n, 0, "groups are left untouched when the config "
 		    "has no groups");
+done:
+	world_free(&w);
+}
+
+
+static void
+test_group_recreate(void)
+{
+	static const char *const abc[] = { "u-a", "u-b", "u-c" };
+	static const char *const ab[] = { "u-a", "u-b" };
+	struct world w;
+	const struct op *op;
+
+	world_init(&w);
+	fx_put(&w.want.groups, fx_group("g-ren", "Platform", abc, 3));
+	fx_put(&w.have_groups, fx_state_group("g-ren", "Infra", ab, 2));
+	fx_put(&w.want.groups, fx_group("g-mem", "Same", abc, 3));
+	fx_put(&w.have_groups, fx_state_group("g-mem", "Same", ab, 2));
+	if (build(&w, cfg_recreate) != L2S_OK)
+		goto done;
+	op = find_op(&w.plan, "g-ren");
+	ok(op != NULL && op->kind == OP_GROUP_UPDATE && op->rename &&
+	    op->recreate, "with group_rename recreate a renamed group is "
+	    "planned as a recreate");
+	ok(op != NULL && op->nadd == 1 && op->ndel == 0,
+	    "it still carries its member delta (for the guard and the plan)");
+	is_int(w.plan.count[OP_GROUP_UPDATE], 2, "a recreate counts as a group "
+	    "update");
+	is_int(w.plan.removals, 1, "and as a removal: the old group is "
+	    "deleted, so sync.max_removals counts it");
+	op = find_op(&w.plan, "g-mem");
+	ok(op != NULL && !op->rename && !op->recreate,
+	    "a group whose name stays is not recreated");
+	if (build(&w, cfg_deact) == L2S_OK) {
+		op = find_op(&w.plan, "g-ren");
+		ok(op != NULL && op->rename && !op->recreate,
+		    "with group_rename patch (the default) it is renamed");
+	}
+	world_free(&w);
+	world_init(&w);
+	fx_put(&w.want.groups, fx_group("g-case", "PLATFORM", ab, 2));
+	fx_put(&w.have_groups, fx_state_group("g-case", "Platform", ab, 2));
+	if (build(&w, cfg_recreate) != L2S_OK)
+		goto done;
+	ok(find_op(&w.plan, "g-case") == NULL && w.plan.removals == 0,
+	    "with recreate a change of case alone is no recreate (the service "
+	    "holds names without case)");
+	if (build(&w, cfg_deact) == L2S_OK) {
+		op = find_op(&w.plan, "g-case");
+		ok(op != NULL && op->rename, "with patch it is a rename");
+	}
 done:
 	world_free(&w);
 }
@@ -558,6 +609,8 @@ main(void)
 	cfg_delete = fx_config(FX_LDAP USERS GROUPS FX_SCIM FX_SYNC
 	    "  removal: delete\n");
 	cfg_nogroups = fx_config(FX_LDAP USERS FX_SCIM FX_SYNC);
+	cfg_recreate = fx_config(FX_LDAP USERS GROUPS FX_SCIM
+	    "  group_rename: recreate\n" FX_SYNC);
 	cfg_count2 = fx_config(FX_LDAP USERS FX_SCIM FX_SYNC
 	    "  max_removals: 2\n");
 	cfg_pct10 = fx_config(FX_LDAP USERS FX_SCIM FX_SYNC
@@ -576,6 +629,7 @@ main(void)
 	test_user_removal();
 	test_held();
 	test_groups();
+	test_group_recreate();
 	test_member_delta();
 	test_order();
 	test_guard_doubt();
@@ -587,5 +641,6 @@ main(void)
 	config_free(cfg_nogroups);
 	config_free(cfg_count2);
 	config_free(cfg_pct10);
+	config_free(cfg_recreate);
 	return tap_done();
 }

@@ -184,6 +184,116 @@ rate_limit_should_space_every_request(void)
 	http_close(h);
 }
 
+
+#define S 1000000000LL		/* one second in nanoseconds */
+
+/* The bucket arithmetic, on a clock the test moves by hand. */
+static void
+bucket_should_refill_at_its_rate_with_a_small_burst(void)
+{
+	struct http_bucket b;
+	long long t = 1000 * S;
+	int i, n;
+
+	is_int(http_bucket_burst(1000), 1, "github's 1000/h bursts 1");
+	is_int(http_bucket_burst(180 * 60), 15, "slack's 180/m bursts 15");
+	is_int(http_bucket_burst(3600), 5, "1/s bursts 5 (five seconds' worth)");
+	is_int(http_bucket_burst(36000), 20, "the burst is at most 20");
+	is_int(http_bucket_burst(1), 1, "and at least 1");
+
+	http_bucket_init(&b, 0, t);
+	ok(http_bucket_wait_ns(&b, t) == 0, "a bucket of 0/h never waits");
+	http_bucket_take(&b, t);
+	ok(http_bucket_wait_ns(&b, t) == 0, "even after a take");
+
+	http_bucket_init(&b, 3600, t);		/* 1/s, burst 5 */
+	for (i = n = 0; i < 10 && http_bucket_wait_ns(&b, t) == 0; i++, n++)
+		http_bucket_take(&b, t);
+	is_int(n, 5, "a full bucket lets the burst through at once");
+	ok(http_bucket_wait_ns(&b, t) == S, "then the next token is one "
+	    "interval away (%lld ns)", http_bucket_wait_ns(&b, t));
+	ok(http_bucket_wait_ns(&b, t + S / 4) == 3 * S / 4,
+	    "and the wait shrinks as time passes");
+	t += S;
+	ok(http_bucket_wait_ns(&b, t) == 0, "one interval later one token is "
+	    "there");
+	http_bucket_take(&b, t);
+	ok(http_bucket_wait_ns(&b, t) == S, "and only one");
+	t += 3600 * S;
+	for (i = n = 0; i < 10 && http_bucket_wait_ns(&b, t) == 0; i++, n++)
+		http_bucket_take(&b, t);
+	is_int(n, 5, "after an hour idle the bucket holds the burst, no more");
+
+	/* 1000/h: over one hour at most burst + 1000 requests start. */
+	http_bucket_init(&b, 1000, t);
+	{
+		long long t0 = t, end = t + 3600 * S;
+
+		for (n = 0; t <= end; n++) {
+			t += http_bucket_wait_ns(&b, t);
+			if (t > end)
+				break;
+			http_bucket_take(&b, t);
+		}
+		is_int(n, 1001, "1000/h lets 1 + 1000 requests start in one "
+		    "hour (%.0f s)", (double)(t - t0) / S);
+	}
+	http_bucket_init(&b, 3600, t);
+	http_bucket_take(&b, t);
+	http_bucket_take(&b, t - S);
+	ok(http_bucket_wait_ns(&b, t) == 0 && b.last_ns == t,
+	    "a take stamped earlier than the last one does not move the "
+	    "clock back");
+
+	is_int(http_endpoint("/Users"), HTTP_EP_USERS, "/Users is a users "
+	    "request");
+	is_int(http_endpoint("/Users/abc"), HTTP_EP_USERS,
+	    "/Users/ID is a users request");
+	is_int(http_endpoint("/Users?filter=x"), HTTP_EP_USERS,
+	    "/Users?filter is a users request");
+	is_int(http_endpoint("/Groups/g"), HTTP_EP_GROUPS,
+	    "/Groups/ID is a groups request");
+	is_int(http_endpoint("/UsersX"), -1, "/UsersX is neither");
+	is_int(http_endpoint("/ServiceProviderConfig"), -1,
+	    "/ServiceProviderConfig is neither");
+}
+
+/* A real batch: 2/s on /Users (burst 10); /Groups is not limited. */
+static void
+endpoint_limit_should_space_only_its_requests(void)
+{
+	struct config_scim c = cfg_of(4, 0);
+	struct http_req r[12];
+	struct http *h = NULL;
+	struct err e = ERR_INIT;
+	double t0, t;
+	size_t i;
+
+	c.rate_limit_users = 7200;
+	http_open(&h, &c, "dummy-token-0123456789", &e);
+	memset(r, 0, sizeof(r));
+	for (i = 0; i < 12; i++) {
+		r[i].method = "GET";
+		r[i].path = "/Groups";
+	}
+	t0 = now();
+	http_request_many(h, r, 12, &e);
+	t = now() - t0;
+	ok(t < 0.4, "12 requests to /Groups are not held by the /Users limit "
+	    "(%.3f s)", t);
+	batch_free(r, 12);
+	for (i = 0; i < 12; i++)
+		r[i].path = i % 2 ? "/Users" : "/Users/x";
+	t0 = now();
+	http_request_many(h, r, 12, &e);
+	t = now() - t0;
+	ok(t >= 0.95, "12 requests to /Users at 2/s with a burst of 10 take "
+	    "at least 1 s (%.3f s)", t);
+	ok(t < 2.5, "and not much more (%.3f s)", t);
+	batch_free(r, 12);
+	http_close(h);
+}
+
 static void
 stop_should_keep_the_rest_from_starting(void)
 {
@@ -213,6 +323,25 @@ stop_should_keep_the_rest_from_starting(void)
 	http_request(h, "GET", "/Users", NULL, &resp, &e);
 	is_int(http_requests(h), 1, "a single request should still be sent");
 	http_response_free(&resp);
+	http_close(h);
+
+	/* A single request waiting for its endpoint's token gives up. */
+	c.rate_limit_users = 1;		/* one an hour, burst 1 */
+	http_open(&h, &c, "dummy-token-0123456789", &e);
+	http_request(h, "GET", "/Users", NULL, &resp, &e);
+	http_response_free(&resp);
+	{
+		double t0 = now();
+		int rc = http_request(h, "GET", "/Users/x", NULL, &resp, &e);
+
+		ok(rc == L2S_ETEMP && resp.not_sent && now() - t0 < 1,
+		    "a request waiting for its endpoint's token ends at once "
+		    "on a stop, not sent");
+		is_str(e.msg, "GET /Users/x: not sent: a stop was requested",
+		    "and says so");
+		is_int(http_requests(h), 1, "it does not count");
+	}
+	http_response_free(&resp);
 	batch_free(r, 3);
 	http_close(h);
 }
@@ -226,6 +355,8 @@ main(void)
 	batch_should_end_every_request_on_its_own();
 	batch_should_not_stall_between_slotfuls();
 	rate_limit_should_space_every_request();
+	bucket_should_refill_at_its_rate_with_a_small_burst();
+	endpoint_limit_should_space_only_its_requests();
 	stop_should_keep_the_rest_from_starting();
 	curl_global_cleanup();
 	return tap_done();

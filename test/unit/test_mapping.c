@@ -313,6 +313,20 @@ test_mapping(void)
 	add_fails(m, "favouriteColour", "{x}",
 	    "unknown SCIM attribute 'favouriteColour'",
 	    "an unknown SCIM attribute is refused");
+	add_fails(m, "urn:acme:badge", "{x}",
+	    "unknown SCIM attribute 'urn:acme:badge': an extension attribute "
+	    "is written URN:ATTRIBUTE, the URN of at least three parts after "
+	    "'urn:', such as "
+	    "'urn:ietf:params:scim:schemas:extension:acme:2.0:User:badge' (the "
+	    "core and enterprise schemas take only their own attributes)",
+	    "an extension URN of two parts is refused, saying how to write one");
+	add_fails(m, SCIM_ENTERPRISE_URN ":badge", "{x}",
+	    "unknown SCIM attribute '" SCIM_ENTERPRISE_URN ":badge': an "
+	    "extension attribute is written URN:ATTRIBUTE, the URN of at least "
+	    "three parts after 'urn:', such as "
+	    "'urn:ietf:params:scim:schemas:extension:acme:2.0:User:badge' (the "
+	    "core and enterprise schemas take only their own attributes)",
+	    "an attribute the enterprise extension does not have is refused");
 	add_fails(m, "externalId", "{entryUUID}", "SCIM attribute 'externalId' "
 	    "cannot be mapped: ldap2scim sets it (externalId is the directory "
 	    "key)", "externalId is refused");
@@ -420,14 +434,14 @@ test_filters_and_ad(void)
 	compile_fails("{mail|lowercase}", "template '{mail|lowercase}': unknown "
 	    "filter 'lowercase' at offset 6 (known: smtp_primary, "
 	    "smtp_secondary, first, join, lower, upper, trim, default, replace, "
-	    "match, not)", "an unknown filter is refused");
+	    "match, not, digest)", "an unknown filter is refused");
 	compile_fails("{mail|lower|smtp_primary}", "template "
 	    "'{mail|lower|smtp_primary}': filter 'smtp_primary' chooses among "
 	    "the values and must come first",
 	    "a selecting filter after another is refused");
 	compile_fails("{mail|}", "template '{mail|}': unknown filter '' at "
 	    "offset 6 (known: smtp_primary, smtp_secondary, first, join, lower, "
-	    "upper, trim, default, replace, match, not)",
+	    "upper, trim, default, replace, match, not, digest)",
 	    "an empty filter name is refused");
 	compile_fails("{mail|trim|lower|upper|lower|upper|lower|upper}",
 	    "template '{mail|trim|lower|upper|lower|upper|lower|upper}': more "
@@ -794,8 +808,102 @@ test_filters_errors(void)
 	    "arguments at offset 18", "smtp_primary takes no arguments");
 	compile_fails("{mail|lower x}", "template '{mail|lower x}': unknown "
 	    "filter 'lower x' at offset 6 (known: smtp_primary, smtp_secondary, "
-	    "first, join, lower, upper, trim, default, replace, match, not)",
+	    "first, join, lower, upper, trim, default, replace, match, not, "
+	    "digest)",
 	    "a filter name with a blank in it is unknown");
+}
+
+/* The digest filter: 32 hex digits of the SHA-256 of the value. */
+static void
+test_filters_digest(void)
+{
+	/* A JPEG start, with a NUL and bytes that are not UTF-8. */
+	static const char photo[] = "\xff\xd8\xff\xe0\x00\x10JFIF\x00\x80\xfe";
+	char other[sizeof(photo)];
+	struct fx_entry f, g;
+	struct err err = ERR_INIT;
+	char *s, *t;
+	int rc;
+
+	fx_entry_init(&f, DN);
+	fx_add(&f, "uid", "alice");
+	fx_addn(&f, "jpegPhoto", photo, sizeof(photo) - 1);
+	fx_add(&f, "mail", "Alice@Example.com");
+	fx_add(&f, "mail", "al@example.com");
+	fx_addn(&f, "cn", photo, sizeof(photo) - 1);
+	fx_add(&f, "title", "");
+
+	s = render("https://photos.example.com/{uid}.jpg?v={jpegPhoto|digest}",
+	    &f.e, &rc, &err);
+	is_int(rc, L2S_OK, "digest accepts a binary value");
+	is_str(s, "https://photos.example.com/alice.jpg?v="
+	    "98ba906c3536b362e0e52f9eb373cef0",
+	    "digest renders the first 16 bytes of the SHA-256 in lower-case hex");
+	free(s);
+
+	s = render("{jpegPhoto|first|digest}", &f.e, &rc, &err);
+	is_str(s, "98ba906c3536b362e0e52f9eb373cef0",
+	    "first before digest still digests the raw bytes");
+	free(s);
+
+	s = render("{jpegPhoto|digest|upper}", &f.e, &rc, &err);
+	is_str(s, "98BA906C3536B362E0E52F9EB373CEF0",
+	    "filters after digest work on its hex text");
+	free(s);
+
+	memcpy(other, photo, sizeof(photo));
+	other[sizeof(photo) - 2] ^= 0x01;
+	fx_entry_init(&g, DN);
+	fx_addn(&g, "jpegPhoto", other, sizeof(other) - 1);
+	s = render("{jpegPhoto|digest}", &f.e, &rc, &err);
+	t = render("{jpegPhoto|digest}", &g.e, &rc, &err);
+	ok(s != NULL && t != NULL && strcmp(s, t) != 0,
+	    "the digest changes when one byte of the value changes");
+	free(s);
+	free(t);
+
+	s = render("{uid|digest}", &f.e, &rc, &err);
+	is_str(s, "2bd806c97f0e00af1a1fc3328fa763a9",
+	    "digest of a text value digests its bytes");
+	free(s);
+
+	s = render("{mail|lower|digest}", &f.e, &rc, &err);
+	t = render("{mail|first|lower|digest}", &f.e, &rc, &err);
+	is_str(s, t, "digest after another filter digests the filtered text");
+	free(s);
+	s = render("{mail|digest}", &f.e, &rc, &err);
+	ok(s != NULL && t != NULL && strcmp(s, t) != 0,
+	    "lower before digest changes the digest of mixed-case text");
+	free(s);
+	free(t);
+
+	s = render("{mail|join(\",\")|digest}", &f.e, &rc, &err);
+	is_str(s, "d786eeeba99e512b838f47876e8b877c",
+	    "digest after join digests the joined text");
+	free(s);
+
+	s = render("{cn|lower|digest}", &f.e, &rc, &err);
+	is_int(rc, L2S_EPARSE, "a binary value before a text filter is refused");
+	is_str(err.msg, "attribute 'cn' of '" DN "' is not valid UTF-8 text",
+	    "the refusal names the attribute and the entry");
+	free(s);
+
+	s = render("{title|digest}", &f.e, &rc, &err);
+	is_int(rc, L2S_ENOTFOUND, "digest of an empty value is absent");
+	ok(s == NULL, "an absent digest renders nothing");
+	s = render("{thumbnailPhoto|digest}", &f.e, &rc, &err);
+	is_int(rc, L2S_ENOTFOUND, "digest of a missing attribute is absent");
+	s = render("{thumbnailPhoto|digest|default(\"none\")}", &f.e, &rc,
+	    &err);
+	is_str(s, "none", "default after digest fills in a missing value");
+	free(s);
+
+	compile_fails("{jpegPhoto|digest(\"x\")}", "template "
+	    "'{jpegPhoto|digest(\"x\")}': filter 'digest' takes no arguments "
+	    "at offset 17", "digest takes no arguments");
+	compile_fails("{jpegPhoto|digest|first}", "template "
+	    "'{jpegPhoto|digest|first}': filter 'first' chooses among the values "
+	    "and must come first", "digest is not a selecting filter");
 }
 
 int
@@ -814,5 +922,6 @@ main(void)
 	test_template_attrs();
 	test_paths();
 	test_mapping();
+	test_filters_digest();
 	return tap_done();
 }

@@ -424,6 +424,67 @@ test_summary(const struct plan *p)
 	    "operations have names for people");
 }
 
+/* The same world with group_rename: recreate. */
+static void
+test_recreate(void)
+{
+	struct config *cfg = fx_config(FX_LDAP
+	    "users:\n"
+	    "  filter: (objectClass=inetOrgPerson)\n"
+	    "  map:\n"
+	    "    userName: \"{uid}\"\n"
+	    "groups:\n"
+	    "  filter: (objectClass=groupOfNames)\n" FX_SCIM
+	    "  group_rename: recreate\n" FX_SYNC);
+	struct buf b = BUF_INIT;
+	struct world w;
+	cJSON *root = NULL, *op;
+
+	if (world_build(&w, cfg) != L2S_OK) {
+		ok(0, "the plan is built");
+		goto done;
+	}
+	plan_print_text(&w.plan, &b);
+	like(buf_str(&b), "~ recreate group 'Engineers' as 'Engineering' "
+	    "(cn=Engineering,ou=groups,dc=example,dc=com)\n"
+	    "      (created anew with its 2 members, then the old group is "
+	    "deleted)\n"
+	    "      + member 'newbie'\n"
+	    "      - member 'gone'\n",
+	    "a recreate says so, with the old and the new name and what it does");
+	ok(strstr(buf_str(&b), "displayName: 'Engineers'") == NULL,
+	    "it shows no displayName change (nothing is renamed)");
+	buf_reset(&b);
+	plan_summary(&w.plan, &b);
+	like(buf_str(&b), "groups: 1 to create, 1 to update, 1 to delete; 1 of "
+	    "the group updates recreates a group under its new name; 1 held",
+	    "the summary says how many updates are recreates");
+	buf_reset(&b);
+	plan_print_json(&w.plan, &b);
+	root = cJSON_Parse(buf_str(&b));
+	op = NULL;
+	if (root != NULL) {
+		cJSON *it;
+
+		cJSON_ArrayForEach(it, cJSON_GetObjectItem(root, "operations"))
+			if (strcmp(cJSON_GetObjectItem(it, "key")->valuestring,
+			    "g-eng") == 0)
+				op = it;
+	}
+	ok(op != NULL && strcmp(cJSON_GetObjectItem(op, "op")->valuestring,
+	    "recreate") == 0, "the JSON plan's op is \"recreate\"");
+	ok(op != NULL && cJSON_IsString(cJSON_GetObjectItem(op, "old_name")) &&
+	    strcmp(cJSON_GetObjectItem(op, "old_name")->valuestring,
+	    "Engineers") == 0 && strcmp(cJSON_GetObjectItem(op,
+	    "name")->valuestring, "Engineering") == 0,
+	    "with the old name beside the new one");
+done:
+	cJSON_Delete(root);
+	buf_free(&b);
+	world_free(&w);
+	config_free(cfg);
+}
+
 int
 main(void)
 {
@@ -448,5 +509,6 @@ main(void)
 	test_json_deactivate_without_active();
 	test_text_control_characters();
 	test_notes();
+	test_recreate();
 	return tap_done();
 }

@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "buf.h"
 #include "fixtures.h"
 #include "mapping.h"
 #include "record.h"
@@ -82,7 +83,7 @@ test_user(void)
 	fx_set(r, ENT ":employeeNumber", "1001");
 	fx_set(r, ENT ":manager", "u-boss");
 
-	is_int(scimjson_user(&u, r, ids, NULL, &err), L2S_OK,
+	is_int(scimjson_user(&u, r, NULL, ids, NULL, &err), L2S_OK,
 	    "a user resource is built");
 	if (u == NULL)
 		goto done;
@@ -119,7 +120,8 @@ test_user(void)
 	    strcmp(str(el, "type"), "mobile") == 0 &&
 	    strcmp(str(el, "value"), "+44 7700 900123") == 0,
 	    "a mobile phone number becomes a typed element");
-	ok(get(el, "primary") == NULL, "only emails get a primary flag");
+	ok(cJSON_IsTrue(get(el, "primary")),
+	    "the only phone number is primary too");
 
 	addrs = get(u, "addresses");
 	el = cJSON_GetArrayItem(addrs, 0);
@@ -145,7 +147,7 @@ done:
 	u = NULL;
 	fx_set(r, ENT ":manager", "u-nobody");
 	fx_set(r, "active", "false");
-	is_int(scimjson_user(&u, r, ids, NULL, &err), L2S_OK,
+	is_int(scimjson_user(&u, r, NULL, ids, NULL, &err), L2S_OK,
 	    "a user whose manager has no SCIM id is built");
 	ok(u != NULL && cJSON_IsObject(get(u, ENT)) &&
 	    get(get(u, ENT), "manager") == NULL &&
@@ -155,7 +157,7 @@ done:
 	    "active \"false\" is the boolean false");
 	cJSON_Delete(u);
 	u = NULL;
-	is_int(scimjson_user(&u, r, NULL, NULL, &err), L2S_OK,
+	is_int(scimjson_user(&u, r, NULL, NULL, NULL, &err), L2S_OK,
 	    "a user is built without an id callback");
 	ok(u != NULL && get(get(u, ENT), "manager") == NULL,
 	    "without a callback the manager is omitted");
@@ -164,7 +166,7 @@ done:
 
 	r = fx_user("u-plain", "plain");
 	u = NULL;
-	is_int(scimjson_user(&u, r, ids, NULL, &err), L2S_OK,
+	is_int(scimjson_user(&u, r, NULL, ids, NULL, &err), L2S_OK,
 	    "a user without enterprise attributes is built");
 	is_json(u, "{\"schemas\":[\"" CORE "\"],\"externalId\":\"u-plain\","
 	    "\"active\":true,\"userName\":\"plain\"}",
@@ -176,7 +178,7 @@ done:
 	r = fx_user("u-lone", "lone");
 	fx_set(r, ENT ":manager", "u-nobody");
 	u = NULL;
-	is_int(scimjson_user(&u, r, ids, NULL, &err), L2S_OK,
+	is_int(scimjson_user(&u, r, NULL, ids, NULL, &err), L2S_OK,
 	    "a user whose only enterprise attribute is an unknown manager is built");
 	is_json(u, "{\"schemas\":[\"" CORE "\"],\"externalId\":\"u-lone\","
 	    "\"active\":true,\"userName\":\"lone\"}",
@@ -189,7 +191,7 @@ done:
 	fx_set(r, "emails[type eq \"home\"].value", "two@home.example");
 	fx_set(r, WORK ".value", "two@example.com");
 	u = NULL;
-	is_int(scimjson_user(&u, r, ids, NULL, &err), L2S_OK,
+	is_int(scimjson_user(&u, r, NULL, ids, NULL, &err), L2S_OK,
 	    "a user with a home and a work email is built");
 	is_json(get(u, "emails"), "[{\"type\":\"home\",\"value\":"
 	    "\"two@home.example\"},{\"type\":\"work\",\"value\":"
@@ -208,7 +210,7 @@ patch_is(const struct attrs *before, const struct attrs *after,
 	cJSON *ops = NULL;
 	int rc;
 
-	rc = scimjson_user_patch(&ops, before, after, ids, NULL, &err);
+	rc = scimjson_user_patch(&ops, before, after, NULL, ids, NULL, &err);
 	if (!ok(rc == L2S_OK && cJSON_IsArray(ops), "%s (built)", name))
 		printf("#   %s\n", err.msg);
 	is_json(ops, want, name);
@@ -300,7 +302,7 @@ test_patch(void)
 	    "an element whose sub-attributes all vanished is removed once");
 	patch_is(&a, &b, "[{\"op\":\"add\",\"path\":\"addresses\",\"value\":"
 	    "[{\"type\":\"work\",\"locality\":\"Oxford\","
-	    "\"postalCode\":\"OX1 1AA\"}]}]",
+	    "\"postalCode\":\"OX1 1AA\",\"primary\":true}]}]",
 	    "an element that appears with two sub-attributes is added once, "
 	    "whole");
 	if (attrs_copy(&a, &b) != 0)
@@ -415,7 +417,7 @@ test_user_attrs(void)
 	fx_set(r, ENT ":employeeNumber", "1001");
 	fx_set(r, ENT ":manager", "u-boss");
 	fx_set(r, "active", "false");
-	is_int(scimjson_user(&u, r, ids, NULL, &err), L2S_OK,
+	is_int(scimjson_user(&u, r, NULL, ids, NULL, &err), L2S_OK,
 	    "a user to read back is built");
 	is_int(scimjson_user_attrs(&back, u, cfg->users.map, key_of, NULL, &err),
 	    L2S_OK, "scimjson_user_attrs reads a user resource");
@@ -443,6 +445,239 @@ test_user_attrs(void)
 	config_free(cfg);
 }
 
+#define ACME "urn:example:params:scim:schemas:extension:acme:2.0:User"
+
+/* A mapping in config order (only the paths matter here). */
+static struct config *
+map_config(const char *map)
+{
+	struct buf b = BUF_INIT;
+	struct config *cfg;
+
+	buf_printf(&b, "%s%s%s%s%s", FX_LDAP, "users:\n"
+	    "  filter: (objectClass=inetOrgPerson)\n"
+	    "  map:\n"
+	    "    userName: \"{uid}\"\n", map, FX_SCIM, FX_SYNC);
+	if (buf_failed(&b))
+		fx_bail("out of memory");
+	cfg = fx_config(buf_str(&b));
+	buf_free(&b);
+	return cfg;
+}
+
+/* The types of the elements of arr[name] that are primary, "|"-joined. */
+static void
+primaries_is(const cJSON *u, const char *name, const char *want,
+    const char *what)
+{
+	char got[256] = "";
+	const cJSON *el;
+
+	cJSON_ArrayForEach(el, get(u, name))
+		if (cJSON_IsTrue(get(el, "primary")) && str(el, "type") != NULL) {
+			if (got[0] != '\0')
+				strcat(got, "|");
+			strncat(got, str(el, "type"), 100);
+		}
+	is_str(got, want, "%s", what);
+}
+
+static void
+test_primary(void)
+{
+	struct config *cfg = map_config(
+	    "    emails[type eq \"home\"].value: \"{homeMail}\"\n"
+	    "    emails[type eq \"work\"].value: \"{mail}\"\n"
+	    "    emails[type eq \"other\"].value: \"{otherMail}\"\n"
+	    "    phoneNumbers[type eq \"mobile\"].value: \"{mobile}\"\n"
+	    "    phoneNumbers[type eq \"fax\"].value: \"{fax}\"\n"
+	    "    phoneNumbers[type eq \"work\"].value: \"{telephoneNumber}\"\n"
+	    "    ims[type eq \"xmpp\"].value: \"{jid}\"\n"
+	    "    photos[type eq \"thumbnail\"].value: \"{photoUrl}\"\n"
+	    "    addresses[type eq \"work\"].locality: \"{l}\"\n"
+	    "    addresses[type eq \"home\"].locality: \"{homeL}\"\n");
+	struct scimjson_shape shape = { cfg->users.map, 0 };
+	struct scimjson_shape aws = { cfg->users.map, 1 };
+	struct record *r = fx_user("u-p", "p");
+	struct err err = ERR_INIT;
+	struct attrs b = ATTRS_INIT, a = ATTRS_INIT;
+	cJSON *u = NULL, *ops = NULL;
+
+	fx_set(r, "emails[type eq \"home\"].value", "p@home.example");
+	fx_set(r, "emails[type eq \"other\"].value", "p@other.example");
+	fx_set(r, "emails[type eq \"work\"].value", "p@example.com");
+	fx_set(r, "phoneNumbers[type eq \"work\"].value", "+1 555 0100");
+	fx_set(r, "phoneNumbers[type eq \"fax\"].value", "+1 555 0101");
+	fx_set(r, "ims[type eq \"xmpp\"].value", "p@jabber.example");
+	fx_set(r, "photos[type eq \"thumbnail\"].value", "https://p/p.jpg");
+	fx_set(r, "addresses[type eq \"home\"].locality", "Leeds");
+	fx_set(r, "addresses[type eq \"work\"].locality", "York");
+	is_int(scimjson_user(&u, r, &shape, ids, NULL, &err), L2S_OK,
+	    "a user with several typed values of each attribute is built");
+	primaries_is(u, "emails", "work", "the work email stays the primary "
+	    "one even when another type is mapped before it");
+	primaries_is(u, "phoneNumbers", "fax", "the first phone type mapped "
+	    "that the user has is primary (mobile is absent, fax is next)");
+	primaries_is(u, "ims", "xmpp", "a lone im is primary");
+	primaries_is(u, "photos", "thumbnail", "a lone photo is primary");
+	primaries_is(u, "addresses", "work", "the first address type mapped "
+	    "is primary, not the first in path order");
+	ok(cJSON_GetArraySize(get(u, "emails")) == 3,
+	    "every email is sent by default");
+	cJSON_Delete(u);
+
+	/* Without the work email, config order decides. */
+	attrs_del(&r->attrs, "emails[type eq \"work\"].value");
+	u = NULL;
+	scimjson_user(&u, r, &shape, ids, NULL, &err);
+	primaries_is(u, "emails", "home", "without a work email the first "
+	    "email type mapped is primary");
+	cJSON_Delete(u);
+	u = NULL;
+	scimjson_user(&u, r, NULL, ids, NULL, &err);
+	primaries_is(u, "emails", "home", "without a mapping the first type in "
+	    "path order is primary");
+	cJSON_Delete(u);
+
+	/* aws: only the primary email. */
+	u = NULL;
+	is_int(scimjson_user(&u, r, &aws, ids, NULL, &err), L2S_OK,
+	    "a user is built with single_email");
+	is_json(get(u, "emails"), "[{\"type\":\"home\",\"value\":"
+	    "\"p@home.example\",\"primary\":true}]",
+	    "with single_email only the primary email is sent");
+	ok(cJSON_GetArraySize(get(u, "phoneNumbers")) == 2,
+	    "single_email leaves the other attributes whole");
+	cJSON_Delete(u);
+	record_free(r);
+
+	/* The primary element moves. */
+	set(&b, "userName", "p");
+	set(&b, "emails[type eq \"home\"].value", "p@home.example");
+	set(&b, WORK ".value", "p@example.com");
+	if (attrs_copy(&a, &b) != 0)
+		fx_bail("out of memory");
+	attrs_del(&a, WORK ".value");
+	is_int(scimjson_user_patch(&ops, &b, &a, &shape, ids, NULL, &err),
+	    L2S_OK, "a PATCH that drops the primary email is built");
+	is_json(ops, "[{\"op\":\"remove\",\"path\":\"" WORK_JSON "\"},"
+	    "{\"op\":\"replace\",\"path\":\"emails[type eq \\\"home\\\"]."
+	    "primary\",\"value\":true}]",
+	    "when the primary email goes, the next one is made primary");
+	cJSON_Delete(ops);
+	ops = NULL;
+	is_int(scimjson_user_patch(&ops, &a, &b, &shape, ids, NULL, &err),
+	    L2S_OK, "a PATCH that brings a work email back is built");
+	is_json(ops, "[{\"op\":\"add\",\"path\":\"emails\",\"value\":"
+	    "[{\"type\":\"work\",\"value\":\"p@example.com\",\"primary\":true}]},"
+	    "{\"op\":\"replace\",\"path\":\"emails[type eq \\\"home\\\"]."
+	    "primary\",\"value\":false}]",
+	    "a new primary email is added as primary and the old one loses it");
+	cJSON_Delete(ops);
+	ops = NULL;
+	is_int(scimjson_user_patch(&ops, &a, &b, &aws, ids, NULL, &err),
+	    L2S_OK, "the same PATCH is built with single_email");
+	is_json(ops, "[{\"op\":\"remove\",\"path\":\"emails[type eq "
+	    "\\\"home\\\"]\"},{\"op\":\"add\",\"path\":\"emails\",\"value\":"
+	    "[{\"type\":\"work\",\"value\":\"p@example.com\",\"primary\":true}]}]",
+	    "with single_email the old email is removed and the new one added");
+	cJSON_Delete(ops);
+	ops = NULL;
+	set(&a, "emails[type eq \"home\"].value", "p2@home.example");
+	set(&b, "emails[type eq \"home\"].value", "p3@home.example");
+	is_int(scimjson_user_patch(&ops, &b, &a, &aws, ids, NULL, &err),
+	    L2S_OK, "a PATCH changing only a dropped email is built");
+	is_json(ops, "[{\"op\":\"remove\",\"path\":\"" WORK_JSON "\"},"
+	    "{\"op\":\"add\",\"path\":\"emails\",\"value\":[{\"type\":\"home\","
+	    "\"value\":\"p2@home.example\",\"primary\":true}]}]",
+	    "with single_email a change of primary swaps the one email sent");
+	cJSON_Delete(ops);
+	ops = NULL;
+	set(&b, WORK ".value", "p@example.com");
+	set(&a, WORK ".value", "p@example.com");
+	is_int(scimjson_user_patch(&ops, &b, &a, &aws, ids, NULL, &err),
+	    L2S_OK, "a PATCH where only a dropped email changed is built");
+	is_json(ops, "[]", "with single_email a change of a dropped email "
+	    "sends nothing");
+	cJSON_Delete(ops);
+	attrs_free(&a);
+	attrs_free(&b);
+	config_free(cfg);
+}
+
+static void
+test_extension(void)
+{
+	static const struct { const char *path; int valid; } paths[] = {
+		{ ACME ":badge", 1 },
+		{ ACME ":site.building", 1 },
+		{ "urn:acme:ext:User:badge", 1 },
+		{ "URN:acme:ext:User:badge_2", 1 },
+		{ "urn:acme:User:badge", 0 },		/* 2 parts only */
+		{ "urn:acme::ext:User:badge", 0 },	/* an empty part */
+		{ ACME ":", 0 },			/* no attribute */
+		{ ACME ":2badge", 0 },
+		{ ACME ":site.", 0 },
+		{ ACME ":a.b.c", 0 },
+		{ ACME ":bad name", 0 },
+		{ "urn:ac me:ext:User:badge", 0 },
+		{ "urn:ietf:params:scim:schemas:core:2.0:User:userName", 0 },
+		{ "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:"
+		  "badge", 0 },
+		{ "urn:IETF:params:scim:schemas:extension:enterprise:2.0:User:"
+		  "department", 0 },
+		{ ENT ":department", 1 },
+	};
+	struct config *cfg = map_config(
+	    "    " ACME ":badge: \"{employeeNumber}\"\n"
+	    "    " ACME ":site.building: \"{roomNumber}\"\n"
+	    "    " ENT ":department: \"{ou}\"\n");
+	struct record *r = fx_user("u-x", "x");
+	struct attrs back = ATTRS_INIT, a = ATTRS_INIT;
+	struct err err = ERR_INIT;
+	enum map_kind kind;
+	cJSON *u = NULL, *ops = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		is_int(mapping_path_valid(paths[i].path, &kind), paths[i].valid,
+		    "mapping_path_valid('%s') is %d", paths[i].path,
+		    paths[i].valid);
+	mapping_path_valid(ACME ":badge", &kind);
+	is_int(kind, MAP_STRING, "a custom extension attribute is a string");
+
+	fx_set(r, ACME ":badge", "42");
+	fx_set(r, ACME ":site.building", "B7");
+	fx_set(r, ENT ":department", "R&D");
+	is_int(scimjson_user(&u, r, NULL, ids, NULL, &err), L2S_OK,
+	    "a user with a custom extension is built");
+	is_json(get(u, "schemas"), "[\"" CORE "\",\"" ACME "\",\"" ENT "\"]",
+	    "the custom extension's URN is listed in schemas once");
+	is_json(get(u, ACME), "{\"badge\":\"42\",\"site\":{\"building\":"
+	    "\"B7\"}}", "its attributes, and a sub-attribute, are under its URN");
+	is_int(scimjson_user_attrs(&back, u, cfg->users.map, NULL, NULL, &err),
+	    L2S_OK, "the custom extension is read back");
+	is_str(attrs_get(&back, ACME ":badge"), "42",
+	    "its attribute is read back by its full path");
+	is_str(attrs_get(&back, ACME ":site.building"), "B7",
+	    "its sub-attribute is read back by its full path");
+	if (attrs_copy(&a, &r->attrs) != 0)
+		fx_bail("out of memory");
+	set(&a, ACME ":badge", "43");
+	attrs_del(&a, ACME ":site.building");
+	is_int(scimjson_user_patch(&ops, &r->attrs, &a, NULL, ids, NULL, &err),
+	    L2S_OK, "a PATCH of custom extension attributes is built");
+	is_json(ops, "[{\"op\":\"replace\",\"path\":\"" ACME ":badge\","
+	    "\"value\":\"43\"},{\"op\":\"remove\",\"path\":\"" ACME
+	    ":site.building\"}]", "PATCH paths name the URN and the attribute");
+	cJSON_Delete(ops);
+	cJSON_Delete(u);
+	attrs_free(&a);
+	attrs_free(&back);
+	record_free(r);
+	config_free(cfg);
+}
+
 int
 main(void)
 {
@@ -450,6 +685,8 @@ main(void)
 	test_user();
 	test_patch();
 	test_group();
+	test_primary();
+	test_extension();
 	ok(ncalls > 0, "the id callback was consulted for managers");
 	return tap_done();
 }
