@@ -9,6 +9,8 @@
 
 static char hmap_tomb[1];	/* key of a deleted slot */
 
+/* FNV-1a, then a full avalanche (keys such as DNs and UUIDs differ in a
+ * few bytes, and the table takes the low bits). */
 static uint64_t
 hmap_hash(const char *s)
 {
@@ -18,25 +20,36 @@ hmap_hash(const char *s)
 		h ^= (unsigned char)*s++;
 		h *= 1099511628211ULL;
 	}
-	return h ^ (h >> 29);
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 33);
 }
 
 static struct hmap_slot *
-hmap_find(const struct hmap *m, const char *key)
+hmap_find_h(const struct hmap *m, const char *key, uint64_t h)
 {
 	size_t i, mask;
 
 	if (m->cap == 0)
 		return NULL;
 	mask = m->cap - 1;
-	for (i = hmap_hash(key) & mask;; i = (i + 1) & mask) {
+	for (i = h & mask;; i = (i + 1) & mask) {
 		struct hmap_slot *s = &m->slots[i];
 
 		if (s->key == NULL)
 			return NULL;
-		if (s->key != hmap_tomb && strcmp(s->key, key) == 0)
+		if (s->hash == h && s->key != hmap_tomb &&
+		    strcmp(s->key, key) == 0)
 			return s;
 	}
+}
+
+static struct hmap_slot *
+hmap_find(const struct hmap *m, const char *key)
+{
+	return m->cap == 0 ? NULL : hmap_find_h(m, key, hmap_hash(key));
 }
 
 static int
@@ -51,7 +64,7 @@ hmap_resize(struct hmap *m, size_t cap)
 	for (i = 0; i < oldcap; i++) {
 		if (old[i].key == NULL || old[i].key == hmap_tomb)
 			continue;
-		for (j = hmap_hash(old[i].key) & mask; slots[j].key != NULL;
+		for (j = old[i].hash & mask; slots[j].key != NULL;
 		    j = (j + 1) & mask)
 			;
 		slots[j] = old[i];
@@ -67,12 +80,13 @@ int
 hmap_put(struct hmap *m, const char *key, void *value, void **old)
 {
 	struct hmap_slot *s;
+	uint64_t h = hmap_hash(key);
 	size_t i, mask;
 	char *k;
 
 	if (old != NULL)
 		*old = NULL;
-	s = hmap_find(m, key);
+	s = hmap_find_h(m, key, h);
 	if (s != NULL) {
 		if (old != NULL)
 			*old = s->value;
@@ -91,7 +105,7 @@ hmap_put(struct hmap *m, const char *key, void *value, void **old)
 	if (k == NULL)
 		return -1;
 	mask = m->cap - 1;
-	for (i = hmap_hash(key) & mask;; i = (i + 1) & mask) {
+	for (i = h & mask;; i = (i + 1) & mask) {
 		s = &m->slots[i];
 		if (s->key == NULL || s->key == hmap_tomb)
 			break;
@@ -100,6 +114,7 @@ hmap_put(struct hmap *m, const char *key, void *value, void **old)
 		m->tombs--;
 	s->key = k;
 	s->value = value;
+	s->hash = h;
 	m->len++;
 	return 0;
 }

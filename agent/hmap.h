@@ -9,10 +9,12 @@
 #define L2S_HMAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct hmap_slot {
 	char *key;		/* NULL: empty slot */
 	void *value;
+	uint64_t hash;		/* of key: most probes end without strcmp() */
 };
 
 struct hmap {
