@@ -7,14 +7,117 @@
  * element.  Its JSON form is one object of string values whose keys come
  * out in that same sorted order, so equal sets give byte-identical text.
  *
+ * Memory is laid out for a hundred thousand records held twice (read and
+ * remembered): paths are interned in one pool for the whole process (the
+ * mapping names a handful), a set's values are packed into a few blocks,
+ * and a group's member keys share one block with their array.  Freeing a
+ * record then frees a few pieces, not dozens.
+ *
  * Pure: no I/O, no logging.  Every free function accepts NULL.
  */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
+#include "buf.h"
 #include "record.h"
+
+/* --- the path pool --- */
+
+/*
+ * An open-addressing hash set of strings, grown at 3/4 full.  Its strings
+ * and table stay reachable from these statics until exit: never freed.
+ */
+static struct {
+	char **slot;
+	size_t cap, len;
+} pool;
+
+static uint64_t
+hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* The pool's copy of s; NULL out of memory. */
+static char *
+path_intern(const char *s)
+{
+	size_t i, mask;
+	char *p;
+
+	if (pool.len + 1 > pool.cap / 4 * 3) {
+		size_t cap = pool.cap ? pool.cap * 2 : 64, j;
+		char **nv = calloc(cap, sizeof(*nv));
+
+		if (nv == NULL)
+			return NULL;
+		for (j = 0; j < pool.cap; j++) {
+			if (pool.slot[j] == NULL)
+				continue;
+			i = hash_str(pool.slot[j]) & (cap - 1);
+			while (nv[i] != NULL)
+				i = (i + 1) & (cap - 1);
+			nv[i] = pool.slot[j];
+		}
+		free(pool.slot);
+		pool.slot = nv;
+		pool.cap = cap;
+	}
+	mask = pool.cap - 1;
+	for (i = hash_str(s) & mask; pool.slot[i] != NULL; i = (i + 1) & mask)
+		if (strcmp(pool.slot[i], s) == 0)
+			return pool.slot[i];
+	p = strdup(s);
+	if (p == NULL)
+		return NULL;
+	pool.slot[i] = p;
+	pool.len++;
+	return p;
+}
+
+/* --- value blocks --- */
+
+struct attrs_blk {
+	struct attrs_blk *next;
+	size_t cap, used;
+	char s[];
+};
+
+#define BLK_MIN 192
+
+/* Room for len bytes in a's newest block, or in a new one; NULL on ENOMEM.
+ * Never moves a value already stored. */
+static char *
+blk_alloc(struct attrs *a, size_t len)
+{
+	struct attrs_blk *b = a->blk;
+	size_t cap;
+
+	if (b == NULL || b->cap - b->used < len) {
+		cap = b != NULL ? b->cap * 2 : BLK_MIN;
+		if (cap > 4096)
+			cap = 4096;
+		if (cap < len)
+			cap = len;
+		b = malloc(sizeof(*b) + cap);
+		if (b == NULL)
+			return NULL;
+		b->cap = cap;
+		b->used = 0;
+		b->next = a->blk;
+		a->blk = b;
+	}
+	b->used += len;
+	return b->s + b->used - len;
+}
 
 /* Index of path in a, or of where it would be inserted; *found says which. */
 static size_t
@@ -25,7 +128,8 @@ attrs_find(const struct attrs *a, const char *path, int *found)
 	*found = 0;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(a->v[mid].path, path);
+		int c = a->v[mid].path == path ? 0 :
+		    strcmp(a->v[mid].path, path);
 
 		if (c == 0) {
 			*found = 1;
@@ -39,43 +143,59 @@ attrs_find(const struct attrs *a, const char *path, int *found)
 	return lo;
 }
 
-int
-attrs_set(struct attrs *a, const char *path, const char *value)
+/* Make room for one more entry; 0, or -1 out of memory. */
+static int
+attrs_grow(struct attrs *a)
 {
-	char *p = NULL, *v = NULL;
+	size_t cap;
+	struct attr *nv;
+
+	if (a->n < a->cap)
+		return 0;
+	cap = a->cap ? a->cap * 2 : 8;
+	nv = realloc(a->v, cap * sizeof(*nv));
+	if (nv == NULL)
+		return -1;
+	a->v = nv;
+	a->cap = cap;
+	return 0;
+}
+
+/* attrs_set() of len bytes at value (no NUL needed). */
+static int
+attrs_setn(struct attrs *a, const char *path, const char *value, size_t len)
+{
+	char *p = NULL, *v;
 	size_t i;
 	int found;
 
-	v = strdup(value);
+	i = attrs_find(a, path, &found);
+	if (found && strncmp(a->v[i].value, value, len) == 0 &&
+	    a->v[i].value[len] == '\0')
+		return 0;
+	if (!found && ((p = path_intern(path)) == NULL || attrs_grow(a) != 0))
+		return -1;
+	/* Old values stay where they are: value may point at one. */
+	v = blk_alloc(a, len + 1);
 	if (v == NULL)
 		return -1;
-	i = attrs_find(a, path, &found);
+	memcpy(v, value, len);
+	v[len] = '\0';
 	if (found) {
-		free(a->v[i].value);
 		a->v[i].value = v;
 		return 0;
-	}
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 8;
-		struct attr *nv = realloc(a->v, cap * sizeof(*nv));
-
-		if (nv == NULL) {
-			free(v);
-			return -1;
-		}
-		a->v = nv;
-		a->cap = cap;
-	}
-	p = strdup(path);
-	if (p == NULL) {
-		free(v);
-		return -1;
 	}
 	memmove(&a->v[i + 1], &a->v[i], (a->n - i) * sizeof(a->v[0]));
 	a->v[i].path = p;
 	a->v[i].value = v;
 	a->n++;
 	return 0;
+}
+
+int
+attrs_set(struct attrs *a, const char *path, const char *value)
+{
+	return attrs_setn(a, path, value, strlen(value));
 }
 
 const char *
@@ -99,8 +219,6 @@ attrs_del(struct attrs *a, const char *path)
 	i = attrs_find(a, path, &found);
 	if (!found)
 		return 0;
-	free(a->v[i].path);
-	free(a->v[i].value);
 	memmove(&a->v[i], &a->v[i + 1], (a->n - i - 1) * sizeof(a->v[0]));
 	a->n--;
 	return 1;
@@ -114,7 +232,8 @@ attrs_equal(const struct attrs *a, const struct attrs *b)
 	if (a->n != b->n)
 		return 0;
 	for (i = 0; i < a->n; i++) {
-		if (strcmp(a->v[i].path, b->v[i].path) != 0 ||
+		if ((a->v[i].path != b->v[i].path &&
+		    strcmp(a->v[i].path, b->v[i].path) != 0) ||
 		    strcmp(a->v[i].value, b->v[i].value) != 0)
 			return 0;
 	}
@@ -125,22 +244,28 @@ int
 attrs_copy(struct attrs *dst, const struct attrs *src)
 {
 	struct attrs t = ATTRS_INIT;
-	size_t i;
+	size_t i, total = 0, l;
+	char *p;
 
 	if (src->n > 0) {
-		t.v = calloc(src->n, sizeof(*t.v));
-		if (t.v == NULL)
-			return -1;
-		t.cap = src->n;
-	}
-	for (i = 0; i < src->n; i++) {
-		t.v[i].path = strdup(src->v[i].path);
-		t.v[i].value = strdup(src->v[i].value);
-		t.n++;
-		if (t.v[i].path == NULL || t.v[i].value == NULL) {
+		for (i = 0; i < src->n; i++)
+			total += strlen(src->v[i].value) + 1;
+		t.v = malloc(src->n * sizeof(*t.v));
+		p = t.v != NULL ? blk_alloc(&t, total) : NULL;
+		if (p == NULL) {
 			attrs_free(&t);
 			return -1;
 		}
+		t.cap = src->n;
+		/* Paths are interned: the copy shares them. */
+		for (i = 0; i < src->n; i++) {
+			l = strlen(src->v[i].value) + 1;
+			memcpy(p, src->v[i].value, l);
+			t.v[i].path = src->v[i].path;
+			t.v[i].value = p;
+			p += l;
+		}
+		t.n = src->n;
 	}
 	attrs_free(dst);
 	*dst = t;
@@ -150,61 +275,238 @@ attrs_copy(struct attrs *dst, const struct attrs *src)
 void
 attrs_free(struct attrs *a)
 {
-	size_t i;
+	struct attrs_blk *b, *next;
 
 	if (a == NULL)
 		return;
-	for (i = 0; i < a->n; i++) {
-		free(a->v[i].path);
-		free(a->v[i].value);
+	for (b = a->blk; b != NULL; b = next) {
+		next = b->next;
+		free(b);
 	}
 	free(a->v);
-	a->v = NULL;
-	a->n = a->cap = 0;
+	*a = (struct attrs)ATTRS_INIT;
+}
+
+/* --- the JSON form --- */
+
+/* s as a JSON string, escaped the way cJSON prints it. */
+static void
+json_str(struct buf *b, const char *s)
+{
+	const char *run = s;
+	char esc[8];
+
+	buf_putc(b, '"');
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		buf_add(b, run, (size_t)(s - run));
+		run = s + 1;
+		switch (c) {
+		case '"': buf_add(b, "\\\"", 2); break;
+		case '\\': buf_add(b, "\\\\", 2); break;
+		case '\b': buf_add(b, "\\b", 2); break;
+		case '\f': buf_add(b, "\\f", 2); break;
+		case '\n': buf_add(b, "\\n", 2); break;
+		case '\r': buf_add(b, "\\r", 2); break;
+		case '\t': buf_add(b, "\\t", 2); break;
+		default:
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+			buf_add(b, esc, 6);
+			break;
+		}
+	}
+	buf_add(b, run, (size_t)(s - run));
+	buf_putc(b, '"');
+}
+
+void
+attrs_json_buf(const struct attrs *a, struct buf *b)
+{
+	size_t i;
+
+	buf_putc(b, '{');
+	for (i = 0; i < a->n; i++) {
+		if (i > 0)
+			buf_putc(b, ',');
+		json_str(b, a->v[i].path);
+		buf_putc(b, ':');
+		json_str(b, a->v[i].value);
+	}
+	buf_putc(b, '}');
 }
 
 char *
 attrs_to_json(const struct attrs *a)
 {
-	cJSON *obj = NULL;
-	char *s = NULL;
-	size_t i;
+	struct buf b = BUF_INIT;
 
-	obj = cJSON_CreateObject();
-	if (obj == NULL)
-		goto done;
-	for (i = 0; i < a->n; i++) {
-		if (cJSON_AddStringToObject(obj, a->v[i].path,
-		    a->v[i].value) == NULL)
-			goto done;
-	}
-	s = cJSON_PrintUnformatted(obj);
-done:
-	cJSON_Delete(obj);
+	attrs_json_buf(a, &b);
+	return buf_take(&b);
+}
+
+static const char *
+skip_ws(const char *s)
+{
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
 	return s;
+}
+
+static int
+hex4(const char *s, unsigned *out)
+{
+	unsigned v = 0;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		char c = s[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (unsigned)(c - 'A' + 10);
+		else
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static void
+put_utf8(struct buf *b, unsigned cp)
+{
+	char u[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | (cp >> 6));
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | (cp >> 12));
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (char)(0xf0 | (cp >> 18));
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	buf_add(b, u, n);
+}
+
+/* Read the JSON string at *sp (at its opening quote) into b (reset
+ * first); *sp moves past it.  0, or -1 when it is not a string. */
+static int
+json_read_str(const char **sp, struct buf *b)
+{
+	const char *s = *sp, *run;
+	unsigned cp, lo;
+
+	buf_reset(b);
+	if (*s++ != '"')
+		return -1;
+	for (run = s;; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"')
+			break;
+		if (c < 0x20)
+			return -1;	/* control character or the end */
+		if (c != '\\')
+			continue;
+		buf_add(b, run, (size_t)(s - run));
+		switch (*++s) {
+		case '"': buf_putc(b, '"'); break;
+		case '\\': buf_putc(b, '\\'); break;
+		case '/': buf_putc(b, '/'); break;
+		case 'b': buf_putc(b, '\b'); break;
+		case 'f': buf_putc(b, '\f'); break;
+		case 'n': buf_putc(b, '\n'); break;
+		case 'r': buf_putc(b, '\r'); break;
+		case 't': buf_putc(b, '\t'); break;
+		case 'u':
+			if (hex4(s + 1, &cp) != 0)
+				return -1;
+			s += 4;
+			if (cp >= 0xd800 && cp <= 0xdbff) {
+				if (s[1] != '\\' || s[2] != 'u' ||
+				    hex4(s + 3, &lo) != 0 ||
+				    lo < 0xdc00 || lo > 0xdfff)
+					return -1;
+				cp = 0x10000 + ((cp - 0xd800) << 10) +
+				    (lo - 0xdc00);
+				s += 6;
+			} else if (cp >= 0xdc00 && cp <= 0xdfff) {
+				return -1;
+			}
+			if (cp == 0)
+				return -1;	/* would cut the value short */
+			put_utf8(b, cp);
+			break;
+		default:
+			return -1;
+		}
+		run = s + 1;
+	}
+	buf_add(b, run, (size_t)(s - run));
+	buf_putc(b, '\0');	/* even for "": b->s is then set */
+	b->len--;
+	*sp = s + 1;
+	return buf_failed(b) ? -1 : 0;
 }
 
 int
 attrs_from_json(struct attrs *a, const char *s)
 {
 	struct attrs t = ATTRS_INIT;
-	const cJSON *item;
-	cJSON *obj = NULL;
+	struct buf k = BUF_INIT, v = BUF_INIT;
 	size_t i;
 	int rc = -1;
 
 	if (s == NULL)
 		goto done;
-	obj = cJSON_ParseWithOpts(s, NULL, 1);
-	if (obj == NULL || !cJSON_IsObject(obj))
+	s = skip_ws(s);
+	if (*s++ != '{')
 		goto done;
-	cJSON_ArrayForEach(item, obj) {
-		if (item->string == NULL || !cJSON_IsString(item) ||
-		    item->valuestring == NULL)
-			goto done;
-		if (attrs_set(&t, item->string, item->valuestring) != 0)
-			goto done;
+	s = skip_ws(s);
+	if (*s == '}') {
+		s++;
+	} else {
+		for (;;) {
+			if (json_read_str(&s, &k) != 0)
+				goto done;
+			s = skip_ws(s);
+			if (*s++ != ':')
+				goto done;
+			s = skip_ws(s);
+			if (json_read_str(&s, &v) != 0)
+				goto done;
+			if (attrs_setn(&t, k.s, v.s, v.len) != 0)
+				goto done;
+			s = skip_ws(s);
+			if (*s == '}') {
+				s++;
+				break;
+			}
+			if (*s++ != ',')
+				goto done;
+			s = skip_ws(s);
+		}
 	}
+	if (*skip_ws(s) != '\0')
+		goto done;
 	if (a->n == 0) {
 		attrs_free(a);
 		*a = t;
@@ -217,8 +519,149 @@ attrs_from_json(struct attrs *a, const char *s)
 	rc = 0;
 done:
 	attrs_free(&t);
-	cJSON_Delete(obj);
+	buf_free(&k);
+	buf_free(&v);
 	return rc;
+}
+
+/* --- the compact form --- */
+
+/*
+ * The well-known paths of the compact form, by code.  Part of the state
+ * file format: append only, never reorder.
+ */
+#define EP "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:"
+static const char *const blob_path[] = {
+	NULL, "active", "userName", "displayName", "nickName", "profileUrl",
+	"title", "userType", "preferredLanguage", "locale", "timezone",
+	"name.formatted", "name.familyName", "name.givenName",
+	"name.middleName", "name.honorificPrefix", "name.honorificSuffix",
+	"emails[type eq \"work\"].value", "emails[type eq \"home\"].value",
+	"emails[type eq \"other\"].value",
+	"phoneNumbers[type eq \"work\"].value",
+	"phoneNumbers[type eq \"mobile\"].value",
+	"phoneNumbers[type eq \"home\"].value",
+	"photos[type eq \"photo\"].value",
+	"photos[type eq \"thumbnail\"].value",
+	EP "employeeNumber", EP "costCenter", EP "organization",
+	EP "division", EP "department", EP "manager",
+};
+#undef EP
+#define NBLOB_PATH (sizeof(blob_path) / sizeof(blob_path[0]))
+
+/* blob_path interned, so that a path's code is a pointer comparison. */
+static char *blob_interned[NBLOB_PATH];
+
+static int
+blob_paths_ready(void)
+{
+	size_t i;
+
+	if (blob_interned[NBLOB_PATH - 1] != NULL)
+		return 0;
+	for (i = 1; i < NBLOB_PATH; i++)
+		if ((blob_interned[i] = path_intern(blob_path[i])) == NULL)
+			return -1;
+	return 0;
+}
+
+void
+attrs_to_blob(const struct attrs *a, struct buf *b)
+{
+	size_t i, c;
+	char code;
+
+	if (blob_paths_ready() != 0) {
+		b->failed = 1;
+		return;
+	}
+	for (i = 0; i < a->n; i++) {
+		for (c = 1; c < NBLOB_PATH; c++)
+			if (a->v[i].path == blob_interned[c])
+				break;
+		code = c < NBLOB_PATH ? (char)c : 0;
+		buf_putc(b, code);
+		if (code == 0)
+			buf_add(b, a->v[i].path, strlen(a->v[i].path) + 1);
+		buf_add(b, a->v[i].value, strlen(a->v[i].value) + 1);
+	}
+}
+
+/* The end of the NUL-terminated string at s, or NULL if none before end. */
+static const char *
+str_end(const char *s, const char *end)
+{
+	const char *z = memchr(s, '\0', (size_t)(end - s));
+
+	return z;
+}
+
+int
+attrs_from_blob(struct attrs *a, const void *blob, size_t len)
+{
+	const char *s = blob, *end = s + len, *z;
+	struct attrs t = ATTRS_INIT;
+	size_t n = 0, vbytes = 0, i;
+	char *p;
+
+	if (blob_paths_ready() != 0)
+		return -1;
+	/* First pass: check, count. */
+	while (s < end) {
+		unsigned char code = (unsigned char)*s++;
+
+		if (code >= NBLOB_PATH)
+			return 1;
+		if (code == 0) {	/* a path as text (attrs_set() takes "") */
+			if ((z = str_end(s, end)) == NULL)
+				return 1;
+			s = z + 1;
+		}
+		if (s >= end || (z = str_end(s, end)) == NULL)
+			return 1;
+		vbytes += (size_t)(z - s) + 1;
+		s = z + 1;
+		n++;
+	}
+	if (n > 0) {
+		t.v = malloc(n * sizeof(*t.v));
+		p = t.v != NULL ? blk_alloc(&t, vbytes) : NULL;
+		if (p == NULL) {
+			attrs_free(&t);
+			return -1;
+		}
+		t.cap = n;
+		for (s = blob; s < end; t.n++) {
+			unsigned char code = (unsigned char)*s++;
+			char *path;
+			size_t l;
+
+			if (code == 0) {
+				path = path_intern(s);
+				if (path == NULL) {
+					attrs_free(&t);
+					return -1;
+				}
+				s += strlen(s) + 1;
+			} else {
+				path = blob_interned[code];
+			}
+			l = strlen(s) + 1;
+			memcpy(p, s, l);
+			i = t.n;
+			if (i > 0 && strcmp(t.v[i - 1].path, path) >= 0) {
+				attrs_free(&t);
+				return 1;	/* out of order or repeated */
+			}
+			t.v[i].path = path;
+			t.v[i].value = p;
+			p += l;
+			s += l;
+		}
+	}
+	attrs_free(a);
+	*a = t;
+	return 0;
 }
 
 struct record *
@@ -240,16 +683,6 @@ record_new(enum rec_kind kind, const char *key)
 	return r;
 }
 
-static void
-members_free(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 void
 record_free(struct record *r)
 {
@@ -259,7 +692,7 @@ record_free(struct record *r)
 	free(r->dn);
 	free(r->name);
 	attrs_free(&r->attrs);
-	members_free(r->members, r->nmembers);
+	free(r->members);	/* the keys share its block */
 	free(r->held);
 	free(r->scim_id);
 	free(r);
@@ -282,11 +715,38 @@ dup_opt(char **dst, const char *s)
 	return *dst == NULL ? -1 : 0;
 }
 
+/*
+ * One block: the array of n pointers, then the keys, each with its NUL.
+ * keys[0..n) are copied in order; total is the sum of their lengths with
+ * NULs.  NULL out of memory (or when n is 0).
+ */
+static char **
+members_block(const char *const *keys, size_t n, size_t total)
+{
+	char **v;
+	char *p;
+	size_t i, l;
+
+	if (n == 0)
+		return NULL;
+	v = malloc(n * sizeof(*v) + total);
+	if (v == NULL)
+		return NULL;
+	p = (char *)(v + n);
+	for (i = 0; i < n; i++) {
+		l = strlen(keys[i]) + 1;
+		memcpy(p, keys[i], l);
+		v[i] = p;
+		p += l;
+	}
+	return v;
+}
+
 struct record *
 record_dup(const struct record *r)
 {
 	struct record *d;
-	size_t i;
+	size_t i, total = 0;
 
 	d = calloc(1, sizeof(*d));
 	if (d == NULL)
@@ -300,15 +760,13 @@ record_dup(const struct record *r)
 	    attrs_copy(&d->attrs, &r->attrs) != 0)
 		goto fail;
 	if (r->nmembers > 0) {
-		d->members = calloc(r->nmembers, sizeof(*d->members));
+		for (i = 0; i < r->nmembers; i++)
+			total += strlen(r->members[i]) + 1;
+		d->members = members_block((const char *const *)r->members,
+		    r->nmembers, total);
 		if (d->members == NULL)
 			goto fail;
-		for (i = 0; i < r->nmembers; i++) {
-			d->members[i] = strdup(r->members[i]);
-			if (d->members[i] == NULL)
-				goto fail;
-			d->nmembers++;
-		}
+		d->nmembers = r->nmembers;
 	}
 	return d;
 fail:
@@ -327,44 +785,62 @@ record_set_members(struct record *r, const char *const *keys, size_t n)
 {
 	const char **sorted = NULL;
 	char **v = NULL;
-	size_t i, m = 0;
+	size_t i, m = 0, total = 0;
 
-	/* Sort and drop repeats on the borrowed pointers, then copy. */
+	/* Sort and drop repeats on the borrowed pointers, then copy: keys
+	 * may be r's own, so the old block goes last. */
 	if (n > 0) {
 		sorted = malloc(n * sizeof(*sorted));
-		v = calloc(n, sizeof(*v));
-		if (sorted == NULL || v == NULL) {
-			free(sorted);
-			free(v);
+		if (sorted == NULL)
 			return -1;
-		}
 		memcpy(sorted, keys, n * sizeof(*sorted));
 		if (n > 1)
 			qsort(sorted, n, sizeof(*sorted), cmp_str);
-	}
-	for (i = 0; i < n; i++) {
-		if (m > 0 && strcmp(v[m - 1], sorted[i]) == 0)
-			continue;
-		if ((v[m] = strdup(sorted[i])) == NULL) {
-			members_free(v, m);
-			free(sorted);
-			return -1;
+		for (i = 0; i < n; i++) {
+			if (m > 0 && strcmp(sorted[m - 1], sorted[i]) == 0)
+				continue;
+			sorted[m++] = sorted[i];
+			total += strlen(sorted[i]) + 1;
 		}
-		m++;
+		v = members_block(sorted, m, total);
+		free(sorted);
+		if (v == NULL)
+			return -1;
 	}
-	free(sorted);
-	if (m == 0) {
-		free(v);
-		v = NULL;
-	} else if (m < n) {
-		char **shrunk = realloc(v, m * sizeof(*v));
-
-		if (shrunk != NULL)
-			v = shrunk;
-	}
-	members_free(r->members, r->nmembers);
+	free(r->members);
 	r->members = v;
 	r->nmembers = m;
+	return 0;
+}
+
+int
+record_members_from_blob(struct record *r, const char *blob, size_t len)
+{
+	const char *prev = NULL;
+	size_t n = 0, off, l;
+	char **v = NULL, *p;
+
+	if (len > 0 && (blob == NULL || blob[len - 1] != '\0'))
+		return 1;
+	for (off = 0; off < len; off += l + 1) {
+		l = strlen(blob + off);
+		if (prev != NULL && strcmp(prev, blob + off) >= 0)
+			return 1;
+		prev = blob + off;
+		n++;
+	}
+	if (n > 0) {
+		v = malloc(n * sizeof(*v) + len);
+		if (v == NULL)
+			return -1;
+		p = (char *)(v + n);
+		memcpy(p, blob, len);
+		for (off = 0, n = 0; off < len; off += strlen(p + off) + 1)
+			v[n++] = p + off;
+	}
+	free(r->members);
+	r->members = v;
+	r->nmembers = n;
 	return 0;
 }
 

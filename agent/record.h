@@ -21,19 +21,35 @@
 
 struct cJSON;
 
+/*
+ * Memory: a path is interned in a process-wide pool that is never freed (a
+ * handful of mapped names), so equal paths share one string and setting a
+ * path costs no allocation for it.  The values of a set live in a few
+ * blocks the set owns (struct attrs_blk): attrs_free() frees those blocks,
+ * never a value one by one.  Nobody but record.c writes these fields.
+ * The pool makes this module not thread-safe (the agent has one thread).
+ */
 struct attr {
-	char *path;		/* owned */
-	char *value;		/* owned */
+	char *path;		/* interned: never freed, never written */
+	char *value;		/* in the set's blocks: valid until the set is
+				   freed (a replaced or deleted value stays
+				   readable until then) */
 };
+
+struct attrs_blk;
 
 struct attrs {
 	size_t n, cap;
 	struct attr *v;		/* sorted by path (strcmp), paths unique */
+	struct attrs_blk *blk;	/* owned: where the values live */
 };
 
-#define ATTRS_INIT { 0, 0, NULL }
+#define ATTRS_INIT { 0, 0, NULL, NULL }
 
-/* Set path to a copy of value (replacing any).  0, or -1 out of memory. */
+struct buf;
+
+/* Set path to a copy of value (replacing any).  0, or -1 out of memory.
+ * value may point into a itself. */
 int attrs_set(struct attrs *a, const char *path, const char *value);
 /* Borrowed value, or NULL. */
 const char *attrs_get(const struct attrs *a, const char *path);
@@ -44,8 +60,21 @@ void attrs_free(struct attrs *a);
 
 /* {"path":"value",...}; the caller owns the result (free()); NULL on ENOMEM. */
 char *attrs_to_json(const struct attrs *a);
-/* Parse what attrs_to_json() wrote; 0, or -1 when s is not such an object. */
+/* The same text appended to b (check buf_failed()). */
+void attrs_json_buf(const struct attrs *a, struct buf *b);
+/* Parse what attrs_to_json() wrote (any JSON object of string values);
+ * 0, or -1 when s is not such an object or out of memory. */
 int attrs_from_json(struct attrs *a, const char *s);
+
+/*
+ * The compact form the state store keeps (schema version 3): for each
+ * attribute in order, one byte naming a well-known path (1..) or 0 then
+ * the path and a NUL, then the value and a NUL.  attrs_to_blob() appends
+ * it to b (check buf_failed()); attrs_from_blob() replaces a's contents:
+ * 0, -1 out of memory, or 1 when blob is not such a form (a unchanged).
+ */
+void attrs_to_blob(const struct attrs *a, struct buf *b);
+int attrs_from_blob(struct attrs *a, const void *blob, size_t len);
 
 enum rec_kind { REC_USER, REC_GROUP };
 
@@ -56,7 +85,10 @@ struct record {
 	char *name;		/* owned: userName, or the group's displayName */
 	struct attrs attrs;	/* user: mapped SCIM attributes incl. "active";
 				   group: "displayName" */
-	char **members;		/* owned, sorted, unique user keys (groups) */
+	char **members;		/* owned, sorted, unique user keys (groups):
+				   one block holding the array and the keys,
+				   freed by free(members) alone; only
+				   record.c and state.c build it */
 	size_t nmembers;
 	char *held;		/* owned: why this read record must not be
 				   acted on (state kept as it is), or NULL */
@@ -71,8 +103,13 @@ void record_free_v(void *r);		/* for hmap_free() */
 /* Deep copy; NULL on ENOMEM. */
 struct record *record_dup(const struct record *r);
 
-/* Set the sorted, de-duplicated member list from n keys (copied). */
+/* Set the sorted, de-duplicated member list from n keys (copied; keys
+ * may point into r's own members). */
 int record_set_members(struct record *r, const char *const *keys, size_t n);
+/* Set the members from len bytes of keys, each ended by a NUL, sorted
+ * (strcmp) and unique (copied).  0; -1 out of memory; 1 when blob is not
+ * so.  r is unchanged unless 0. */
+int record_members_from_blob(struct record *r, const char *blob, size_t len);
 /* Is key a member?  (binary search) */
 int record_has_member(const struct record *r, const char *key);
 

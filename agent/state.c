@@ -1,9 +1,16 @@
 /*
  * state.c - the state store in one SQLite file
  *
- * Four tables: schema_version (one row), objects (kind 'user' or 'group',
- * key, scim_id, name, dn, attrs as the JSON of attrs_to_json(), removed,
- * last_seen), members (group_key, member_key) and meta (name, value).
+ * Tables: schema_version (one row), objects (kind 'user' or 'group', key,
+ * scim_id, name, dn, attrs, removed, last_seen, vals), group_members
+ * (group_key, members: one blob per group), meta (name, value) and
+ * snapshot.  Version 3 keeps attributes in vals, in the compact form of
+ * attrs_to_blob(), and packs UUID member keys in 16 bytes; versions 1 and
+ * 2 kept the JSON of attrs_to_json() in attrs (version 1 also one row per
+ * membership, in table members).  A writable open upgrades an older file
+ * in one transaction; a read-only one reads it as it is.  Writes reuse
+ * prepared statements and buffers; a user's put is one statement, a
+ * group's a savepoint around two.
  *
  * The file runs in WAL mode with synchronous=NORMAL: a crash (of the
  * machine, not only the process) can lose the last committed transactions,
@@ -65,7 +72,7 @@ enum {
 
 static const char *const stmt_sql[ST__N] = {
 	[ST_PUT] = "INSERT OR REPLACE INTO objects"
-	    "(kind, key, scim_id, name, dn, attrs, removed, last_seen)"
+	    "(kind, key, scim_id, name, dn, vals, removed, last_seen)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[ST_DEL_MEMBERS] = "DELETE FROM group_members WHERE group_key = ?1",
 	[ST_PUT_MEMBERS] = "INSERT OR REPLACE INTO group_members"
@@ -77,8 +84,8 @@ static const char *const stmt_sql[ST__N] = {
 	[ST_META_SET] = "INSERT OR REPLACE INTO meta(name, value)"
 	    " VALUES (?1, ?2)",
 	[ST_META_DEL] = "DELETE FROM meta WHERE name = ?1",
-	[ST_LOAD_OBJ] = "SELECT kind, key, scim_id, name, dn, attrs, removed"
-	    " FROM objects",
+	[ST_LOAD_OBJ] = "SELECT kind, key, scim_id, name, dn, attrs, removed,"
+	    " vals FROM objects",
 	[ST_LOAD_MEM] = "SELECT group_key, members FROM group_members",
 };
 
@@ -91,7 +98,7 @@ static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS objects("
 	    "kind TEXT NOT NULL, key TEXT NOT NULL, scim_id TEXT, name TEXT,"
 	    " dn TEXT, attrs TEXT, removed INTEGER NOT NULL DEFAULT 0,"
-	    " last_seen INTEGER, PRIMARY KEY(kind, key));"
+	    " last_seen INTEGER, vals BLOB, PRIMARY KEY(kind, key));"
 	"CREATE TABLE IF NOT EXISTS group_members("
 	    "group_key TEXT PRIMARY KEY, members BLOB NOT NULL) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS meta("
@@ -114,11 +121,17 @@ struct state {
 	sqlite3_stmt *snap_put;		/* owned; prepared on first use */
 	int v1;				/* a version 1 file, read-only: members
 					 * one row each, in table members */
+	int old;			/* a version 1 or 2 file, read-only:
+					 * no column vals */
+	struct buf vals, blob;		/* owned: reused by every write */
 };
 
 /* Version 1 kept one row per membership; version 2 one row per group. */
 static const char load_members_v1[] = "SELECT group_key, member_key FROM "
     "members ORDER BY group_key, member_key";
+/* Versions 1 and 2 kept attributes as JSON only (read-only handles). */
+static const char load_objects_v2[] = "SELECT kind, key, scim_id, name, dn,"
+    " attrs, removed, NULL FROM objects";
 
 static const char *
 kind_name(enum rec_kind kind)
@@ -357,16 +370,103 @@ file_create(const char *path, struct err *err)
 	return rc;
 }
 
-/* The sorted, unique keys as one blob: each key and a NUL. */
+/*
+ * A member blob holds the sorted, unique keys in order, each either as
+ * its text and a NUL or, when it is a UUID in lower case (8-4-4-4-12 hex
+ * digits), as the byte 0xff and its 16 bytes (schema version 3).  Keys
+ * are UTF-8 (source_key_text()), and 0xff never occurs in UTF-8: a text
+ * key can never be taken for a packed one, and version 2's blobs (text
+ * only) read the same.
+ */
+#define PACKED_UUID 0xff
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Pack key into out[16] if it is a lower-case UUID; 1 if so, else 0. */
+static int
+uuid_pack(const char *k, unsigned char *out)
+{
+	size_t i, j = 0;
+	int hi, lo;
+
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (k[i] != '-')
+				return 0;
+			continue;
+		}
+		if ((hi = hexval(k[i])) < 0 || (lo = hexval(k[++i])) < 0)
+			return 0;
+		out[j++] = (unsigned char)(hi << 4 | lo);
+	}
+	return k[36] == '\0';
+}
+
 static int
 members_blob(const char *const *keys, size_t n, struct buf *b)
 {
+	unsigned char u[17];
 	size_t i;
 
 	buf_reset(b);
-	for (i = 0; i < n; i++)
-		buf_add(b, keys[i], strlen(keys[i]) + 1);
+	u[0] = PACKED_UUID;
+	for (i = 0; i < n; i++) {
+		/* Not UTF-8: it would read back as a packed key. */
+		if ((unsigned char)keys[i][0] == PACKED_UUID)
+			return -1;
+		if (uuid_pack(keys[i], u + 1))
+			buf_add(b, u, sizeof(u));
+		else
+			buf_add(b, keys[i], strlen(keys[i]) + 1);
+	}
 	return buf_failed(b) ? -1 : 0;
+}
+
+/* A member blob as text keys, each ended by a NUL, into out (reset
+ * first).  0; -1 out of memory; 1 when blob is damaged. */
+static int
+members_unpack(const char *blob, size_t len, struct buf *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)blob;
+	const unsigned char *end = p + len;
+	const char *z;
+	char t[37];
+	size_t i, j;
+
+	buf_reset(out);
+	if (len > 0 && blob == NULL)
+		return 1;
+	while (p < end) {
+		if (*p == PACKED_UUID) {
+			if (end - p < 17)
+				return 1;
+			for (i = 0, j = 0; i < 16; i++) {
+				if (i == 4 || i == 6 || i == 8 || i == 10)
+					t[j++] = '-';
+				t[j++] = hex[p[1 + i] >> 4];
+				t[j++] = hex[p[1 + i] & 15];
+			}
+			t[36] = '\0';
+			buf_add(out, t, sizeof(t));
+			p += 17;
+			continue;
+		}
+		z = memchr(p, '\0', (size_t)(end - p));
+		if (z == NULL)
+			return 1;
+		buf_add(out, p, (size_t)((const unsigned char *)z - p) + 1);
+		p = (const unsigned char *)z + 1;
+	}
+	return buf_failed(out) ? -1 : 0;
 }
 
 /*
@@ -440,6 +540,87 @@ done:
 	return tx_end(st, rc, err);
 }
 
+/*
+ * Version 2 to 3: attributes move from JSON text (column attrs) to the
+ * compact form of attrs_to_blob() (column vals).  Member blobs of version
+ * 2 read as they are.  One transaction.
+ */
+static int
+migrate_v2(struct state *st, struct err *err)
+{
+	sqlite3_stmt *sel = NULL, *upd = NULL;
+	struct attrs a = ATTRS_INIT;
+	struct buf b = BUF_INIT;
+	int src, rc;
+
+	rc = tx_begin(st, err);
+	if (rc != L2S_OK)
+		return rc;
+	if (sqlite3_exec(st->db, "ALTER TABLE objects ADD COLUMN vals BLOB",
+	    NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db, "SELECT rowid, kind, key, attrs FROM "
+	    "objects WHERE attrs IS NOT NULL", -1, &sel, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db, "UPDATE objects SET vals = ?1, attrs = "
+	    "NULL WHERE rowid = ?2", -1, &upd, NULL) != SQLITE_OK) {
+		rc = db_fail(st, err, "cannot upgrade to schema version 3");
+		goto done;
+	}
+	while ((src = sqlite3_step(sel)) == SQLITE_ROW) {
+		const char *json = (const char *)sqlite3_column_text(sel, 3);
+
+		attrs_free(&a);
+		if (attrs_from_json(&a, json) != 0) {
+			rc = err_set(err, L2S_EPARSE, "state file '%s': %s '%s' "
+			    "has unreadable attributes", st->path,
+			    (const char *)sqlite3_column_text(sel, 1),
+			    (const char *)sqlite3_column_text(sel, 2));
+			goto done;
+		}
+		buf_reset(&b);
+		attrs_to_blob(&a, &b);
+		if (buf_failed(&b)) {
+			rc = nomem(st, err, "cannot upgrade to schema version 3");
+			goto done;
+		}
+		sqlite3_bind_blob64(upd, 1, b.len > 0 ? b.s : "", b.len,
+		    SQLITE_STATIC);
+		sqlite3_bind_int64(upd, 2, sqlite3_column_int64(sel, 0));
+		if (stmt_run(upd) != SQLITE_OK) {
+			rc = db_fail(st, err, "cannot upgrade to schema "
+			    "version 3");
+			goto done;
+		}
+		stmt_reset(upd);
+	}
+	if (src != SQLITE_DONE ||
+	    sqlite3_exec(st->db, "UPDATE schema_version SET version = 3",
+	    NULL, NULL, NULL) != SQLITE_OK)
+		rc = db_fail(st, err, "cannot upgrade to schema version 3");
+done:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	attrs_free(&a);
+	buf_free(&b);
+	return tx_end(st, rc, err);
+}
+
+/* Bring a writable file of an older version up to this one, all in one
+ * transaction. */
+static int
+migrate(struct state *st, long long version, struct err *err)
+{
+	int rc;
+
+	rc = tx_begin(st, err);
+	if (rc != L2S_OK)
+		return rc;
+	if (version == 1)
+		rc = migrate_v1(st, err);
+	if (rc == L2S_OK && version <= 2)
+		rc = migrate_v2(st, err);
+	return tx_end(st, rc, err);
+}
+
 int
 state_open(struct state **out, const char *path, int readonly,
     struct err *err)
@@ -495,6 +676,10 @@ state_open(struct state **out, const char *path, int readonly,
 			rc = pragma(st, "PRAGMA synchronous = NORMAL", err);
 		if (rc == L2S_OK)
 			rc = pragma(st, "PRAGMA cache_size = -32768", err);
+		/* Statement journals (an INSERT OR REPLACE inside a batch
+		 * needs one) in memory, not in a temporary file. */
+		if (rc == L2S_OK)
+			rc = pragma(st, "PRAGMA temp_store = MEMORY", err);
 		if (rc != L2S_OK)
 			goto done;
 	}
@@ -514,12 +699,13 @@ state_open(struct state **out, const char *path, int readonly,
 		rc = db_fail(st, err, "cannot create tables");
 		goto done;
 	}
-	if (version == 1 && !readonly) {
-		rc = migrate_v1(st, err);
+	if (version < STATE_SCHEMA_VERSION && !readonly) {
+		rc = migrate(st, version, err);
 		if (rc != L2S_OK)
 			goto done;
 	}
 	st->v1 = version == 1 && readonly;
+	st->old = version < 3 && readonly;
 	for (i = 0; i < ST__N; i++) {
 		const char *sql = stmt_sql[i];
 
@@ -528,6 +714,10 @@ state_open(struct state **out, const char *path, int readonly,
 			continue;	/* never written: read-only */
 		if (st->v1 && i == ST_LOAD_MEM)
 			sql = load_members_v1;
+		if (st->old && i == ST_PUT)
+			continue;	/* no column vals: never written */
+		if (st->old && i == ST_LOAD_OBJ)
+			sql = load_objects_v2;
 		if (sqlite3_prepare_v3(st->db, sql, -1,
 		    SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL) !=
 		    SQLITE_OK) {
@@ -561,6 +751,8 @@ state_close(struct state *st)
 		sqlite3_finalize(st->stmt[i]);
 	sqlite3_finalize(st->snap_put);
 	sqlite3_close(st->db);
+	buf_free(&st->vals);
+	buf_free(&st->blob);
 	free(st->path);
 	free(st);
 }
@@ -599,19 +791,23 @@ col_dup(sqlite3_stmt *s, int i)
 	return v != NULL ? strdup(v) : NULL;
 }
 
-/* Give cur the member list in *v (n entries); *v is taken. */
-static void
-members_give(struct record *cur, char ***v, size_t *n, size_t *cap)
+/* Give group gk of g the member keys in b (each ended by a NUL). */
+static int
+members_give(struct state *st, struct hmap *g, const char *gk,
+    const char *blob, size_t len, struct err *err)
 {
-	char **shrunk;
+	struct record *r = hmap_get(g, gk);
+	int rc;
 
-	if (cur != NULL && *n > 0) {
-		shrunk = realloc(*v, *n * sizeof(**v));
-		cur->members = shrunk != NULL ? shrunk : *v;
-		cur->nmembers = *n;
-		*v = NULL;
-		*n = *cap = 0;
-	}
+	if (r == NULL || len == 0)
+		return L2S_OK;	/* members of a group not in the store */
+	rc = record_members_from_blob(r, blob, len);
+	if (rc < 0)
+		return nomem(st, err, "cannot load members");
+	if (rc > 0)
+		return err_set(err, L2S_EPARSE, "state file '%s': the members "
+		    "of group '%s' are out of order", st->path, gk);
+	return L2S_OK;
 }
 
 int
@@ -620,9 +816,9 @@ state_load(struct state *st, struct hmap *users, struct hmap *groups,
 {
 	struct hmap u = HMAP_INIT, g = HMAP_INIT;
 	sqlite3_stmt *so = NULL, *sm = NULL;
-	struct record *r = NULL, *cur = NULL;
-	char **mv = NULL;
-	size_t mn = 0, mcap = 0, i;
+	struct record *r = NULL;
+	struct buf mb = BUF_INIT;
+	char *cur = NULL;
 	int src, rc = L2S_OK, intx = 0;
 
 	if (st->db == NULL)
@@ -640,7 +836,9 @@ state_load(struct state *st, struct hmap *users, struct hmap *groups,
 	while ((src = sqlite3_step(so)) == SQLITE_ROW) {
 		const char *kind = (const char *)sqlite3_column_text(so, 0);
 		const char *key = (const char *)sqlite3_column_text(so, 1);
-		const char *json = (const char *)sqlite3_column_text(so, 5);
+		const char *json = NULL;
+		const void *vals = sqlite3_column_blob(so, 7);
+		size_t nvals = (size_t)sqlite3_column_bytes(so, 7);
 		void *old = NULL;
 		enum rec_kind k;
 
@@ -677,7 +875,17 @@ state_load(struct state *st, struct hmap *users, struct hmap *groups,
 			rc = nomem(st, err, "cannot load objects");
 			goto done;
 		}
-		if (json != NULL && attrs_from_json(&r->attrs, json) != 0) {
+		/* Version 3: the compact form; before, JSON text. */
+		if (sqlite3_column_type(so, 7) != SQLITE_NULL)
+			rc = attrs_from_blob(&r->attrs, vals, nvals);
+		else if ((json = (const char *)sqlite3_column_text(so, 5)) !=
+		    NULL)
+			rc = attrs_from_json(&r->attrs, json) != 0 ? 1 : 0;
+		if (rc < 0) {
+			rc = nomem(st, err, "cannot load objects");
+			goto done;
+		}
+		if (rc > 0) {
 			rc = err_set(err, L2S_EPARSE, "state file '%s': %s "
 			    "'%s' has unreadable attributes", st->path, kind,
 			    key);
@@ -700,60 +908,60 @@ state_load(struct state *st, struct hmap *users, struct hmap *groups,
 	sm = st->stmt[ST_LOAD_MEM];
 	while ((src = sqlite3_step(sm)) == SQLITE_ROW) {
 		const char *gk = (const char *)sqlite3_column_text(sm, 0);
-		const char *blob = st->v1 ? NULL : sqlite3_column_blob(sm, 1);
-		size_t len = st->v1 ? 0 : (size_t)sqlite3_column_bytes(sm, 1);
-		const char *mk = st->v1 ?
-		    (const char *)sqlite3_column_text(sm, 1) : NULL;
-		size_t off, l;
+		const char *blob;
+		size_t len;
 
 		if (gk == NULL)
 			continue;
-		if (cur == NULL || strcmp(cur->key, gk) != 0) {
-			members_give(cur, &mv, &mn, &mcap);
-			cur = hmap_get(&g, gk);
-		}
-		if (cur == NULL)
-			continue;
-		if (!st->v1 && len > 0 && (blob == NULL || blob[len - 1] != '\0')) {
-			rc = err_set(err, L2S_EPARSE, "state file '%s': the "
-			    "members of group '%s' are damaged", st->path, gk);
-			goto done;
-		}
-		for (off = 0; st->v1 ? mk != NULL && off == 0 : off < len;
-		    off += l + 1) {
-			const char *k = st->v1 ? mk : blob + off;
-
-			l = strlen(k);
-			if (mn == mcap) {
-				size_t cap = mcap ? mcap * 2 : 16;
-				char **nv = realloc(mv, cap * sizeof(*nv));
-
-				if (nv == NULL) {
-					rc = nomem(st, err, "cannot load members");
-					goto done;
-				}
-				mv = nv;
-				mcap = cap;
-			}
-			/* Records keep their members sorted and unique. */
-			if (mn > 0 && strcmp(mv[mn - 1], k) >= 0) {
-				rc = err_set(err, L2S_EPARSE, "state file '%s': "
-				    "the members of group '%s' are out of order",
-				    st->path, gk);
-				goto done;
-			}
-			if ((mv[mn] = strdup(k)) == NULL) {
+		if (!st->v1) {
+			if (hmap_get(&g, gk) == NULL)
+				continue;
+			blob = sqlite3_column_blob(sm, 1);
+			len = (size_t)sqlite3_column_bytes(sm, 1);
+			rc = members_unpack(blob, len, &mb);
+			if (rc < 0) {
 				rc = nomem(st, err, "cannot load members");
 				goto done;
 			}
-			mn++;
+			if (rc > 0) {
+				rc = err_set(err, L2S_EPARSE, "state file '%s': "
+				    "the members of group '%s' are damaged",
+				    st->path, gk);
+				goto done;
+			}
+			rc = members_give(st, &g, gk, mb.s, mb.len, err);
+			if (rc != L2S_OK)
+				goto done;
+			continue;
 		}
+		/* Version 1: gather the rows of one group. */
+		if (cur == NULL || strcmp(cur, gk) != 0) {
+			rc = cur != NULL ? members_give(st, &g, cur, mb.s,
+			    mb.len, err) : L2S_OK;
+			free(cur);
+			buf_reset(&mb);
+			if (rc != L2S_OK || (cur = strdup(gk)) == NULL) {
+				if (rc == L2S_OK)
+					rc = nomem(st, err, "cannot load members");
+				goto done;
+			}
+		}
+		blob = (const char *)sqlite3_column_text(sm, 1);
+		if (blob != NULL)
+			buf_add(&mb, blob, strlen(blob) + 1);
 	}
 	if (src != SQLITE_DONE) {
 		rc = db_fail(st, err, "cannot load members");
 		goto done;
 	}
-	members_give(cur, &mv, &mn, &mcap);
+	if (cur != NULL) {
+		if (buf_failed(&mb))
+			rc = nomem(st, err, "cannot load members");
+		else
+			rc = members_give(st, &g, cur, mb.s, mb.len, err);
+		if (rc != L2S_OK)
+			goto done;
+	}
 take:
 	if (map_take(users, &u) != 0 || map_take(groups, &g) != 0)
 		rc = nomem(st, err, "cannot load objects");
@@ -765,9 +973,8 @@ done:
 	if (intx)
 		sqlite3_exec(st->db, rc == L2S_OK ? "COMMIT" : "ROLLBACK",
 		    NULL, NULL, NULL);
-	for (i = 0; i < mn; i++)
-		free(mv[i]);
-	free(mv);
+	free(cur);
+	buf_free(&mb);
 	record_free(r);
 	hmap_free(&u, record_free_v);
 	hmap_free(&g, record_free_v);
@@ -780,24 +987,35 @@ members_write(struct state *st, const char *key, const char *const *keys,
     size_t n, struct err *err)
 {
 	sqlite3_stmt *s = st->stmt[n > 0 ? ST_PUT_MEMBERS : ST_DEL_MEMBERS];
-	struct buf b = BUF_INIT;
+	struct buf *b = &st->blob;
 	int rc = L2S_OK;
 
 	bind_text(s, 1, key);
 	if (n > 0) {
-		if (members_blob(keys, n, &b) != 0) {
+		if (members_blob(keys, n, b) != 0) {
 			rc = nomem(st, err, "cannot save members");
+			buf_free(b);
 			goto done;
 		}
-		sqlite3_bind_blob64(s, 2, b.s, b.len, SQLITE_STATIC);
+		sqlite3_bind_blob64(s, 2, b->s, b->len, SQLITE_STATIC);
 	}
 	if (stmt_run(s) != SQLITE_OK)
 		rc = db_fail(st, err, "cannot save members of group '%s'",
 		    key);
 done:
 	stmt_reset(s);
-	buf_free(&b);
 	return rc;
+}
+
+/* A single statement just ran outside tx_begin(): if SQLite rolled an
+ * open batch back (I/O error, full disk), the batch is lost. */
+static void
+single_done(struct state *st)
+{
+	if (st->depth > 0 && sqlite3_get_autocommit(st->db)) {
+		st->lost = 1;
+		st->depth = 0;
+	}
 }
 
 int
@@ -805,37 +1023,45 @@ state_put(struct state *st, const struct record *r, struct err *err)
 {
 	sqlite3_stmt *s = st->stmt[ST_PUT];
 	const char *kind = kind_name(r->kind);
-	char *json = NULL;
-	int rc;
+	struct buf *vals = &st->vals;
+	int rc, group = r->kind == REC_GROUP;
 
 	rc = writable(st, err);
 	if (rc != L2S_OK)
 		return rc;
-	json = attrs_to_json(&r->attrs);
-	if (json == NULL)
+	buf_reset(vals);
+	attrs_to_blob(&r->attrs, vals);
+	if (buf_failed(vals)) {
+		buf_free(vals);
 		return err_set(err, L2S_ENOMEM, "state file '%s': cannot save "
 		    "%s '%s': out of memory", st->path, kind, r->key);
-	rc = tx_begin(st, err);
-	if (rc != L2S_OK)
-		goto done;
+	}
+	/* A user is one statement, atomic by itself; a group two. */
+	if (group) {
+		rc = tx_begin(st, err);
+		if (rc != L2S_OK)
+			return rc;
+	}
 	bind_text(s, 1, kind);
 	bind_text(s, 2, r->key);
 	bind_text(s, 3, r->scim_id);
 	bind_text(s, 4, r->name);
 	bind_text(s, 5, r->dn);
-	bind_text(s, 6, json);
+	sqlite3_bind_blob64(s, 6, vals->len > 0 ? vals->s : "", vals->len,
+	    SQLITE_STATIC);
 	sqlite3_bind_int(s, 7, r->removed != 0);
 	sqlite3_bind_int64(s, 8, (sqlite3_int64)time(NULL));
 	if (stmt_run(s) != SQLITE_OK)
 		rc = db_fail(st, err, "cannot save %s '%s'", kind, r->key);
 	stmt_reset(s);
-	if (rc == L2S_OK && r->kind == REC_GROUP)
+	if (!group) {
+		single_done(st);
+		return rc;
+	}
+	if (rc == L2S_OK)
 		rc = members_write(st, r->key,
 		    (const char *const *)r->members, r->nmembers, err);
-	rc = tx_end(st, rc, err);
-done:
-	free(json);
-	return rc;
+	return tx_end(st, rc, err);
 }
 
 /* Add (add set) or remove member rows of one group. */
@@ -871,19 +1097,23 @@ members_change(struct state *st, const char *group_key,
 	bind_text(s, 1, group_key);
 	src = sqlite3_step(s);
 	if (src == SQLITE_ROW) {
-		const char *blob = sqlite3_column_blob(s, 0);
+		struct buf text = BUF_INIT;
+		int urc = members_unpack(sqlite3_column_blob(s, 0),
+		    (size_t)sqlite3_column_bytes(s, 0), &text);
 
-		len = (size_t)sqlite3_column_bytes(s, 0);
-		if (len > 0 && (blob == NULL || blob[len - 1] != '\0')) {
+		if (urc > 0) {
+			buf_free(&text);
 			rc = err_set(err, L2S_EPARSE, "state file '%s': the "
 			    "members of group '%s' are damaged", st->path,
 			    group_key);
 			goto done;
 		}
-		if (len > 0 && (copy = malloc(len)) == NULL)
+		if (urc < 0) {
+			buf_free(&text);
 			goto nomem;
-		if (len > 0)
-			memcpy(copy, blob, len);
+		}
+		len = text.len;
+		copy = buf_take(&text);
 	} else if (src != SQLITE_DONE) {
 		rc = db_fail(st, err, "cannot read members of group '%s'",
 		    group_key);
@@ -1073,6 +1303,7 @@ state_meta_set(struct state *st, const char *name, const char *value,
 	if (stmt_run(s) != SQLITE_OK)
 		rc = db_fail(st, err, "cannot save meta value '%s'", name);
 	stmt_reset(s);
+	single_done(st);
 	return rc;
 }
 

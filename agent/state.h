@@ -24,7 +24,7 @@
 #include "hmap.h"
 #include "record.h"
 
-#define STATE_SCHEMA_VERSION 2
+#define STATE_SCHEMA_VERSION 3
 
 struct state;
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "entry.h"
 #include "record.h"
 #include "tap.h"
@@ -54,7 +55,12 @@ attrs_should_compare_and_copy(void)
 	ok(!attrs_equal(&a, &b), "a missing path makes sets differ");
 	is_int(attrs_copy(&c, &a), 0, "attrs_copy succeeds");
 	ok(attrs_equal(&a, &c), "a copy equals its source");
-	ok(c.v != a.v && c.v[0].path != a.v[0].path, "a copy owns its memory");
+	ok(c.v != a.v && c.v[0].value != a.v[0].value,
+	    "a copy owns its values");
+	ok(c.v[0].path == a.v[0].path, "and shares the interned paths");
+	attrs_set(&c, "y", attrs_get(&c, "x"));
+	is_str(attrs_get(&c, "y"), "1", "a value may be set from the same set");
+	is_str(attrs_get(&a, "y"), "2", "without touching the source");
 	attrs_free(&a);
 	attrs_free(&b);
 	attrs_free(&c);
@@ -95,6 +101,100 @@ attrs_json_should_round_trip_utf8_and_quotes(void)
 	is_int(b.n, 0, "a refused text leaves the set untouched");
 	attrs_free(&a);
 	attrs_free(&b);
+}
+
+static void
+attrs_json_should_read_any_escape(void)
+{
+	struct attrs a = ATTRS_INIT;
+
+	is_int(attrs_from_json(&a, " { \"a\" : \"\\u00e9\\ud83d\\ude00\\/\" ,"
+	    "\"b\":\"\\b\\f\\r\"}\n"), 0,
+	    "whitespace, \\u escapes and surrogate pairs are read");
+	is_str(attrs_get(&a, "a"), "\xc3\xa9\xf0\x9f\x98\x80/",
+	    "as UTF-8");
+	is_str(attrs_get(&a, "b"), "\b\f\r", "short escapes too");
+	attrs_free(&a);
+	is_int(attrs_from_json(&a, "{\"a\":\"\\u0000\"}"), -1,
+	    "a NUL in a value is refused");
+	is_int(attrs_from_json(&a, "{\"a\":\"\\ud83d\"}"), -1,
+	    "a lone surrogate is refused");
+	is_int(attrs_from_json(&a, "{\"a\":\"x\",}"), -1,
+	    "a trailing comma is refused");
+	is_int(attrs_from_json(&a, "{\"a\":\"\x01\"}"), -1,
+	    "a raw control character is refused");
+	is_int(attrs_from_json(&a, "{\"a\":\"1\",\"a\":\"2\"}"), 0,
+	    "a repeated key is read");
+	is_str(attrs_get(&a, "a"), "2", "the last one wins");
+	attrs_free(&a);
+	attrs_set(&a, "c", "\x01\x1f");
+	{
+		char *json = attrs_to_json(&a);
+
+		is_str(json, "{\"c\":\"\\u0001\\u001f\"}",
+		    "other control characters are written as \\u escapes");
+		free(json);
+	}
+	attrs_free(&a);
+}
+
+static void
+attrs_blob_should_round_trip(void)
+{
+	struct attrs a = ATTRS_INIT, b = ATTRS_INIT;
+	struct buf blob = BUF_INIT;
+	static const char bad1[] = "\x02" "alice";	/* no NUL */
+	static const char bad2[] = "\x7f" "x";		/* unknown code */
+	static const char bad3[] = "\x02" "a\0" "\x01" "true";	/* order */
+
+	attrs_set(&a, "userName", "alice");
+	attrs_set(&a, "active", "true");
+	attrs_set(&a, "x-custom", "");
+	attrs_set(&a, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:"
+	    "User:manager", "k1");
+	attrs_to_blob(&a, &blob);
+	ok(!buf_failed(&blob) && blob.len == 2 * 1 + 5 + 6 + 1 + 9 + 1 + 1 + 3,
+	    "the compact form codes well-known paths in one byte");
+	is_int(attrs_from_blob(&b, blob.s, blob.len), 0,
+	    "attrs_from_blob reads it back");
+	ok(attrs_equal(&a, &b), "with every path and value");
+	ok(b.v[0].path == a.v[0].path, "paths come back interned");
+	is_int(attrs_from_blob(&b, bad1, sizeof(bad1) - 1), 1,
+	    "a value without its NUL is refused");
+	is_int(attrs_from_blob(&b, bad2, sizeof(bad2) - 1), 1,
+	    "an unknown path code is refused");
+	is_int(attrs_from_blob(&b, bad3, sizeof(bad3)), 1,
+	    "paths out of order are refused");
+	ok(attrs_equal(&a, &b), "a refused form leaves the set as it was");
+	is_int(attrs_from_blob(&b, "", 0), 0, "an empty form reads");
+	is_int(b.n, 0, "as an empty set");
+	buf_free(&blob);
+	attrs_free(&a);
+	attrs_free(&b);
+}
+
+static void
+members_should_come_from_a_blob(void)
+{
+	static const char blob[] = "a\0b\0cc\0";
+	static const char unsorted[] = "b\0a\0";
+	static const char open[] = "a\0b";
+	struct record *r = record_new(REC_GROUP, "g");
+
+	is_int(record_members_from_blob(r, blob, sizeof(blob) - 1), 0,
+	    "record_members_from_blob takes sorted keys");
+	ok(r->nmembers == 3 && strcmp(r->members[2], "cc") == 0,
+	    "all of them");
+	is_int(record_members_from_blob(r, unsorted, sizeof(unsorted) - 1), 1,
+	    "keys out of order are refused");
+	is_int(record_members_from_blob(r, open, sizeof(open) - 1), 1,
+	    "a key without its NUL is refused");
+	is_int(r->nmembers, 3, "a refused blob leaves the members as they were");
+	is_int(record_set_members(r, (const char *const *)r->members + 1, 2),
+	    0, "members may be set from the record's own");
+	ok(r->nmembers == 2 && strcmp(r->members[0], "b") == 0 &&
+	    strcmp(r->members[1], "cc") == 0, "and read right");
+	record_free(r);
 }
 
 static void
@@ -202,6 +302,9 @@ main(void)
 	attrs_should_stay_sorted_and_unique();
 	attrs_should_compare_and_copy();
 	attrs_json_should_round_trip_utf8_and_quotes();
+	attrs_json_should_read_any_escape();
+	attrs_blob_should_round_trip();
+	members_should_come_from_a_blob();
 	record_set_members_should_sort_and_dedupe();
 	record_dup_should_copy_deeply();
 	readset_should_own_its_records();

@@ -473,7 +473,8 @@ state_open_should_refuse_foreign_files(void)
 	    "a newer schema version is refused");
 	ok(st == NULL, "and no handle is returned");
 	snprintf(want, sizeof(want), "state file '%s' has schema version 7; "
-	    "this ldap2scim reads up to 2: upgrade ldap2scim", path);
+	    "this ldap2scim reads up to %d: upgrade ldap2scim", path,
+	    STATE_SCHEMA_VERSION);
 	is_str(err.msg, want, "the refusal names the file and both versions");
 	is_int(state_open(&st, path, 1, &err), L2S_EPARSE,
 	    "a read-only open refuses it too");
@@ -574,12 +575,156 @@ state_v1_should_upgrade(void)
 	state_close(st);
 	sqlite3_open(path, &db);
 	sqlite3_exec(db, "SELECT version FROM schema_version", one_int, &n, NULL);
-	is_int(n, 2, "the file says version 2");
+	is_int(n, 3, "the file says version 3");
 	n = -1;
 	sqlite3_exec(db, "SELECT count(*) FROM sqlite_master WHERE name = "
 	    "'members'", one_int, &n, NULL);
 	is_int(n, 0, "the old table is gone");
 	sqlite3_close(db);
+	hmap_free(&u, record_free_v);
+	hmap_free(&g, record_free_v);
+	rm_db(path);
+}
+
+/* A version 2 file as ldap2scim 0.1 wrote it: attributes as JSON text,
+ * members as text keys. */
+static void
+make_v2_file(void)
+{
+	static const char members[] = "11111111-2222-4333-8444-555555555555\0"
+	    "u-plain\0";
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+
+	rm_db(path);
+	sqlite3_open(path, &db);
+	sqlite3_exec(db, "CREATE TABLE schema_version(version INTEGER NOT NULL);"
+	    "INSERT INTO schema_version VALUES (2);"
+	    "CREATE TABLE objects(kind TEXT NOT NULL, key TEXT NOT NULL, "
+	    "scim_id TEXT, name TEXT, dn TEXT, attrs TEXT, removed INTEGER NOT "
+	    "NULL DEFAULT 0, last_seen INTEGER, PRIMARY KEY(kind, key));"
+	    "CREATE TABLE group_members(group_key TEXT PRIMARY KEY, members "
+	    "BLOB NOT NULL) WITHOUT ROWID;"
+	    "CREATE TABLE meta(name TEXT PRIMARY KEY, value TEXT);"
+	    "INSERT INTO objects(kind, key, scim_id, name, attrs) VALUES "
+	    "('user', 'u1', 's1', 'zoe', '{\"active\":\"true\",\"custom:x\":"
+	    "\"a\\\"b\\\\c\\u00e9\",\"userName\":\"zo\\u00eb\"}'),"
+	    "('group', 'g1', 's2', 'staff', '{\"displayName\":\"staff\"}');",
+	    NULL, NULL, NULL);
+	sqlite3_prepare_v2(db, "INSERT INTO group_members VALUES ('g1', ?1)",
+	    -1, &s, NULL);
+	sqlite3_bind_blob(s, 1, members, sizeof(members) - 1, SQLITE_STATIC);
+	sqlite3_step(s);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+
+static int
+v2_loaded_right(struct hmap *u, struct hmap *g)
+{
+	const struct record *r = hmap_get(u, "u1");
+
+	return r != NULL && r->attrs.n == 3 &&
+	    strcmp(attrs_get(&r->attrs, "custom:x"), "a\"b\\c\xc3\xa9") == 0 &&
+	    strcmp(attrs_get(&r->attrs, "userName"), "zo\xc3\xab") == 0 &&
+	    strcmp(attrs_get(&r->attrs, "active"), "true") == 0 &&
+	    members_are(hmap_get(g, "g1"),
+	    "11111111-2222-4333-8444-555555555555,u-plain");
+}
+
+static void
+state_v2_should_upgrade(void)
+{
+	struct err err = ERR_INIT;
+	struct state *st = NULL;
+	struct hmap u = HMAP_INIT, g = HMAP_INIT;
+	sqlite3 *db = NULL;
+	int n = -1;
+
+	make_v2_file();
+	is_int(state_open(&st, path, 1, &err), L2S_OK,
+	    "a version 2 file opens read-only");
+	load(st, &u, &g);
+	ok(v2_loaded_right(&u, &g), "its JSON attributes and text members load");
+	state_close(st);
+	sqlite3_open(path, &db);
+	sqlite3_exec(db, "SELECT version FROM schema_version", one_int, &n, NULL);
+	is_int(n, 2, "a read-only open leaves it at version 2");
+	sqlite3_close(db);
+
+	is_int(state_open(&st, path, 0, &err), L2S_OK,
+	    "a writable open upgrades it");
+	load(st, &u, &g);
+	ok(v2_loaded_right(&u, &g), "the same objects load after the upgrade");
+	is_int(state_add_members(st, "g1", (const char *[]){
+	    "00000000-0000-4000-8000-00000000000a" }, 1, &err), L2S_OK,
+	    "a UUID member is added to an old member list");
+	load(st, &u, &g);
+	ok(members_are(hmap_get(&g, "g1"), "00000000-0000-4000-8000-"
+	    "00000000000a,11111111-2222-4333-8444-555555555555,u-plain"),
+	    "old and new keys read back in order");
+	state_close(st);
+	sqlite3_open(path, &db);
+	n = -1;
+	sqlite3_exec(db, "SELECT version FROM schema_version", one_int, &n, NULL);
+	is_int(n, 3, "the file says version 3");
+	n = -1;
+	sqlite3_exec(db, "SELECT count(*) FROM objects WHERE attrs IS NULL AND "
+	    "vals IS NOT NULL", one_int, &n, NULL);
+	is_int(n, 2, "every object's attributes moved to the compact column");
+	n = -1;
+	sqlite3_exec(db, "SELECT length(members) FROM group_members", one_int,
+	    &n, NULL);
+	is_int(n, 17 + 17 + 8, "UUID members take 17 bytes, others their text");
+	sqlite3_close(db);
+	hmap_free(&u, record_free_v);
+	hmap_free(&g, record_free_v);
+	rm_db(path);
+}
+
+static void
+state_should_keep_any_path_and_key(void)
+{
+	static const char *const keys[] = { "A0000000-0000-4000-8000-000000000000",
+	    "a0000000-0000-4000-8000-00000000000", "a0000000-0000-4000-8000-"
+	    "0000000000000", "ffffffff-ffff-4fff-bfff-ffffffffffff", "x",
+	    "\xc3\xa9t\xc3\xa9", "a0000000-0000-4000-8000-00000000000g",
+	    "a0000000x0000-4000-8000-000000000000" };
+	struct err err = ERR_INIT;
+	struct state *st = NULL;
+	struct hmap u = HMAP_INIT, g = HMAP_INIT;
+	struct record *r = user("u1", "ann", "s1"), *grp, *got;
+
+	attrs_set(&r->attrs, "urn:example:custom:1.0:User:shoeSize", "44");
+	attrs_set(&r->attrs, "name.givenName", "");
+	attrs_set(&r->attrs, "title", "line\none\ttab \"q\" \\ \x01");
+	grp = group("g1", "mixed", keys, sizeof(keys) / sizeof(keys[0]));
+	rm_db(path);
+	state_open(&st, path, 0, &err);
+	is_int(state_put(st, r, &err), L2S_OK, "a user with unusual paths saves");
+	is_int(state_put(st, grp, &err), L2S_OK,
+	    "a group with keys that are nearly UUIDs saves");
+	load(st, &u, &g);
+	got = hmap_get(&u, "u1");
+	ok(got != NULL && attrs_equal(&got->attrs, &r->attrs),
+	    "every path and value, empty or odd, reads back the same");
+	got = hmap_get(&g, "g1");
+	ok(got != NULL && got->nmembers == grp->nmembers &&
+	    memcmp(got->members[0], grp->members[0], 1) == 0,
+	    "every member reads back");
+	if (got != NULL && got->nmembers == grp->nmembers) {
+		size_t i;
+		int same = 1;
+
+		for (i = 0; i < got->nmembers; i++)
+			same &= strcmp(got->members[i], grp->members[i]) == 0;
+		ok(same, "each key exactly, in order");
+	} else {
+		ok(0, "each key exactly, in order");
+	}
+	state_close(st);
+	record_free(r);
+	record_free(grp);
 	hmap_free(&u, record_free_v);
 	hmap_free(&g, record_free_v);
 	rm_db(path);
@@ -709,6 +854,8 @@ main(void)
 	state_readonly_should_never_write();
 	state_open_should_refuse_foreign_files();
 	state_v1_should_upgrade();
+	state_v2_should_upgrade();
+	state_should_keep_any_path_and_key();
 	state_new_file_should_be_private();
 	state_should_be_quick_with_many_users();
 
