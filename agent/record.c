@@ -23,7 +23,7 @@
 #include "buf.h"
 #include "record.h"
 
-/* --- the path pool --- */
+/* --- the pool of paths and member keys --- */
 
 /*
  * An open-addressing hash set of strings, grown at 3/4 full.  Its strings
@@ -692,7 +692,7 @@ record_free(struct record *r)
 	free(r->dn);
 	free(r->name);
 	attrs_free(&r->attrs);
-	free(r->members);	/* the keys share its block */
+	free(r->members);	/* the keys are the pool's */
 	free(r->held);
 	free(r->scim_id);
 	free(r);
@@ -716,29 +716,26 @@ dup_opt(char **dst, const char *s)
 }
 
 /*
- * One block: the array of n pointers, then the keys, each with its NUL.
- * keys[0..n) are copied in order; total is the sum of their lengths with
- * NULs.  NULL out of memory (or when n is 0).
+ * The array of n pointers to the pool's copies of keys[0..n), in order:
+ * a key is kept once however many groups, read or remembered, list it.
+ * NULL out of memory (or when n is 0).
  */
 static char **
-members_block(const char *const *keys, size_t n, size_t total)
+members_block(const char *const *keys, size_t n)
 {
 	char **v;
-	char *p;
-	size_t i, l;
+	size_t i;
 
 	if (n == 0)
 		return NULL;
-	v = malloc(n * sizeof(*v) + total);
+	v = malloc(n * sizeof(*v));
 	if (v == NULL)
 		return NULL;
-	p = (char *)(v + n);
-	for (i = 0; i < n; i++) {
-		l = strlen(keys[i]) + 1;
-		memcpy(p, keys[i], l);
-		v[i] = p;
-		p += l;
-	}
+	for (i = 0; i < n; i++)
+		if ((v[i] = path_intern(keys[i])) == NULL) {
+			free(v);
+			return NULL;
+		}
 	return v;
 }
 
@@ -746,7 +743,6 @@ struct record *
 record_dup(const struct record *r)
 {
 	struct record *d;
-	size_t i, total = 0;
 
 	d = calloc(1, sizeof(*d));
 	if (d == NULL)
@@ -760,10 +756,8 @@ record_dup(const struct record *r)
 	    attrs_copy(&d->attrs, &r->attrs) != 0)
 		goto fail;
 	if (r->nmembers > 0) {
-		for (i = 0; i < r->nmembers; i++)
-			total += strlen(r->members[i]) + 1;
 		d->members = members_block((const char *const *)r->members,
-		    r->nmembers, total);
+		    r->nmembers);
 		if (d->members == NULL)
 			goto fail;
 		d->nmembers = r->nmembers;
@@ -785,7 +779,7 @@ record_set_members(struct record *r, const char *const *keys, size_t n)
 {
 	const char **sorted = NULL;
 	char **v = NULL;
-	size_t i, m = 0, total = 0;
+	size_t i, m = 0;
 
 	/* Sort and drop repeats on the borrowed pointers, then copy: keys
 	 * may be r's own, so the old block goes last. */
@@ -800,9 +794,8 @@ record_set_members(struct record *r, const char *const *keys, size_t n)
 			if (m > 0 && strcmp(sorted[m - 1], sorted[i]) == 0)
 				continue;
 			sorted[m++] = sorted[i];
-			total += strlen(sorted[i]) + 1;
 		}
-		v = members_block(sorted, m, total);
+		v = members_block(sorted, m);
 		free(sorted);
 		if (v == NULL)
 			return -1;
@@ -818,7 +811,7 @@ record_members_from_blob(struct record *r, const char *blob, size_t len)
 {
 	const char *prev = NULL;
 	size_t n = 0, off, l;
-	char **v = NULL, *p;
+	char **v = NULL;
 
 	if (len > 0 && (blob == NULL || blob[len - 1] != '\0'))
 		return 1;
@@ -830,13 +823,14 @@ record_members_from_blob(struct record *r, const char *blob, size_t len)
 		n++;
 	}
 	if (n > 0) {
-		v = malloc(n * sizeof(*v) + len);
+		v = malloc(n * sizeof(*v));
 		if (v == NULL)
 			return -1;
-		p = (char *)(v + n);
-		memcpy(p, blob, len);
-		for (off = 0, n = 0; off < len; off += strlen(p + off) + 1)
-			v[n++] = p + off;
+		for (off = 0, n = 0; off < len; off += strlen(blob + off) + 1)
+			if ((v[n++] = path_intern(blob + off)) == NULL) {
+				free(v);
+				return -1;
+			}
 	}
 	free(r->members);
 	r->members = v;

@@ -27,7 +27,10 @@ struct cJSON;
  * path costs no allocation for it.  The values of a set live in a few
  * blocks the set owns (struct attrs_blk): attrs_free() frees those blocks,
  * never a value one by one.  Nobody but record.c writes these fields.
- * The pool makes this module not thread-safe (the agent has one thread).
+ * Group member keys are interned in the same pool: a key is kept once
+ * however many groups, read or remembered, list it.  The pool grows with
+ * the distinct paths and keys a process meets (a directory's users).
+ * It makes this module not thread-safe (the agent has one thread).
  */
 struct attr {
 	char *path;		/* interned: never freed, never written */
@@ -85,10 +88,11 @@ struct record {
 	char *name;		/* owned: userName, or the group's displayName */
 	struct attrs attrs;	/* user: mapped SCIM attributes incl. "active";
 				   group: "displayName" */
-	char **members;		/* owned, sorted, unique user keys (groups):
-				   one block holding the array and the keys,
-				   freed by free(members) alone; only
-				   record.c and state.c build it */
+	char **members;		/* owned array, sorted, unique user keys
+				   (groups); the keys are the pool's (see
+				   above: never freed, never written), so
+				   free(members) alone frees it; only
+				   record.c builds it */
 	size_t nmembers;
 	char *held;		/* owned: why this read record must not be
 				   acted on (state kept as it is), or NULL */

@@ -675,7 +675,7 @@ state_open(struct state **out, const char *path, int readonly,
 		if (rc == L2S_OK)
 			rc = pragma(st, "PRAGMA synchronous = NORMAL", err);
 		if (rc == L2S_OK)
-			rc = pragma(st, "PRAGMA cache_size = -32768", err);
+			rc = pragma(st, "PRAGMA cache_size = -4096", err);
 		/* Statement journals (an INSERT OR REPLACE inside a batch
 		 * needs one) in memory, not in a temporary file. */
 		if (rc == L2S_OK)
