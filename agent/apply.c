@@ -613,6 +613,46 @@ done:
 	return rc;
 }
 
+/*
+ * A create of want answered 409: groups.on_conflict.  skip leaves the
+ * remote group alone (APPLY_SKIPPED), fail is an error, adopt finds the
+ * remote group (never the one with id except) and puts it to want with
+ * every member (*body becomes that group's body; *id its id).  what names
+ * the operation in messages.
+ */
+static int
+group_conflict(struct apply *a, const struct record *want, const char *what,
+    const char *except, const char *const *ids, size_t nids, cJSON **body,
+    char **id, struct err *err)
+{
+	int rc;
+
+	switch ((enum conflict_mode)a->cfg->groups.on_conflict) {
+	case CONFLICT_SKIP:
+		log_warnx("%s: a group of that name exists and "
+		    "groups.on_conflict is skip: left alone", what);
+		a->res->skipped++;
+		return APPLY_SKIPPED;
+	case CONFLICT_FAIL:
+		return err_prefix(err, "groups.on_conflict is fail");
+	case CONFLICT_ADOPT:
+		break;
+	}
+	rc = adopt_find(a, want, except, id, err);
+	if (rc == L2S_OK) {
+		cJSON_Delete(*body);
+		*body = NULL;
+		rc = scimjson_group(body, want, ids, nids, err);
+	}
+	if (rc == L2S_OK)
+		rc = adopt_group(a, *id, want, ids, nids, *body, err);
+	if (rc == L2S_OK) {
+		a->res->adopted++;
+		log_info("%s: adopted the existing group (id %s)", what, *id);
+	}
+	return rc;
+}
+
 static int
 apply_group_create(struct apply *a, const struct op *op, struct err *err)
 {
@@ -632,28 +672,12 @@ apply_group_create(struct apply *a, const struct op *op, struct err *err)
 		goto done;
 	rc = create_checked(a, "Groups", op->want, body, NULL, &id, err);
 	if (rc == L2S_ECONFLICT) {
-		switch ((enum conflict_mode)a->cfg->groups.on_conflict) {
-		case CONFLICT_SKIP:
-			log_warnx("create group '%s': a group of that name "
-			    "exists and groups.on_conflict is skip: left alone",
-			    op->want->name);
-			a->res->skipped++;
-			rc = APPLY_SKIPPED;
-			goto done;
-		case CONFLICT_FAIL:
-			rc = err_prefix(err, "groups.on_conflict is fail");
-			goto done;
-		case CONFLICT_ADOPT:
-			break;
-		}
-		rc = adopt_find(a, op->want, NULL, &id, err);
-		if (rc == L2S_OK)
-			rc = adopt_group(a, id, op->want, ids, nok, body, err);
-		if (rc == L2S_OK) {
-			a->res->adopted++;
-			log_info("create group '%s': adopted the existing group "
-			    "(id %s)", op->want->name, id);
-		}
+		char what[512];
+
+		snprintf(what, sizeof(what), "create group '%s'",
+		    op->want->name);
+		rc = group_conflict(a, op->want, what, NULL, ids, nok, &body,
+		    &id, err);
 	}
 	if (rc != L2S_OK)
 		goto done;
@@ -946,37 +970,14 @@ apply_group_recreate(struct apply *a, const struct op *op, struct err *err)
 		goto done;
 	rc = create_checked(a, "Groups", op->want, body, h->scim_id, &id, err);
 	if (rc == L2S_ECONFLICT) {
-		switch ((enum conflict_mode)a->cfg->groups.on_conflict) {
-		case CONFLICT_SKIP:
-			log_warnx("recreate group '%s' as '%s': a group of that "
-			    "name exists and groups.on_conflict is skip: left "
-			    "alone", h->name, op->want->name);
-			a->res->skipped++;
-			retire_mark(a->state, h->scim_id, NULL, NULL);
-			rc = APPLY_SKIPPED;
-			goto done;
-		case CONFLICT_FAIL:
-			retire_mark(a->state, h->scim_id, NULL, NULL);
-			rc = err_prefix(err, "groups.on_conflict is fail");
-			goto done;
-		case CONFLICT_ADOPT:
-			break;
-		}
-		rc = adopt_find(a, op->want, h->scim_id, &id, err);
-		if (rc == L2S_OK) {
-			cJSON_Delete(body);
-			body = NULL;
+		char what[512];
+
+		snprintf(what, sizeof(what), "recreate group '%s' as '%s'",
+		    h->name, op->want->name);
+		rc = group_conflict(a, op->want, what, h->scim_id, ids, nok,
+		    &body, &id, err);
+		if (rc == L2S_OK)	/* adopted with every member */
 			first = nok;
-			rc = scimjson_group(&body, op->want, ids, nok, err);
-		}
-		if (rc == L2S_OK)
-			rc = adopt_group(a, id, op->want, ids, nok, body, err);
-		if (rc == L2S_OK) {
-			a->res->adopted++;
-			log_info("recreate group '%s' as '%s': adopted the "
-			    "existing group (id %s)", h->name, op->want->name,
-			    id);
-		}
 	}
 	if (rc != L2S_OK) {
 		/* A refusal created nothing; after a lost answer the mark
