@@ -124,3 +124,19 @@ buf_take(struct buf *b)
 	b->len = b->cap = 0;
 	return s;
 }
+
+char *
+str_ndup(const char *s, size_t n)
+{
+	const char *end = memchr(s, '\0', n);
+	char *d;
+
+	if (end != NULL)
+		n = (size_t)(end - s);
+	d = malloc(n + 1);
+	if (d == NULL)
+		return NULL;
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}

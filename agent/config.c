@@ -96,7 +96,7 @@ struct loader {
 	const struct node *targets;	/* the root's targets: list, if any */
 };
 
-static int __attribute__((format(printf, 4, 5)))
+static int L2S_PRINTF(4, 5)
 fail_at(struct loader *ld, int line, int col, const char *fmt, ...)
 {
 	char msg[ERR_MSG_MAX];
@@ -661,13 +661,27 @@ format_duration(char *out, size_t size, long secs)
 	}
 }
 
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; m 1..12): the
+ * civil-to-days arithmetic, so that no C library's timegm() is needed. */
+static long
+days_since_epoch(long y, long m, long d)
+{
+	long era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
 static int
 parse_date(const char *s, time_t *out)
 {
 	static const int mdays[] = {
 		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
 	};
-	struct tm tm;
 	long y, m, d;
 	int leap, dim;
 
@@ -686,12 +700,8 @@ parse_date(const char *s, time_t *out)
 	dim = mdays[m - 1] + (m == 2 && leap);
 	if (d > dim)
 		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = (int)y - 1900;
-	tm.tm_mon = (int)m - 1;
-	tm.tm_mday = (int)d;
-	*out = timegm(&tm);
-	return *out == (time_t)-1 ? -1 : 0;
+	*out = (time_t)days_since_epoch(y, m, d) * 86400;
+	return 0;
 }
 
 static int

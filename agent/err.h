@@ -15,6 +15,8 @@
 
 #include <stddef.h>
 
+#include "compiler.h"
+
 enum {
 	L2S_OK = 0,
 	L2S_ENOMEM = -1,
@@ -41,11 +43,11 @@ struct err {
 
 /* Fill e (when not NULL) and return code; format is printf-style. */
 int err_set(struct err *e, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+	L2S_PRINTF(3, 4);
 
 /* Prefix the message already in e with "prefix: "; returns e->code. */
 int err_prefix(struct err *e, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+	L2S_PRINTF(2, 3);
 
 /* A short name for an outcome ("out of memory", "temporary failure"). */
 const char *err_name(int code);

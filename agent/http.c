@@ -222,7 +222,7 @@ header_value(char **out, const char *p, size_t n, const char *name)
 	    end[-1] == ' ' || end[-1] == '\t'))
 		end--;
 	free(*out);
-	*out = strndup(v, (size_t)(end - v));
+	*out = str_ndup(v, (size_t)(end - v));
 	return *out != NULL ? 1 : -1;
 }
 

@@ -12,6 +12,8 @@
 #ifndef L2S_LOG_H
 #define L2S_LOG_H
 
+#include "compiler.h"
+
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 enum log_format { LOG_FMT_TEXT, LOG_FMT_JSON };
 
@@ -27,11 +29,11 @@ void log_set_sink(log_sink_fn fn, void *arg);
 int log_secret(const char *secret);
 void log_forget_secrets(void);
 
-void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_error(const char *fmt, ...) L2S_PRINTF(1, 2);
+void log_warn(const char *fmt, ...) L2S_PRINTF(1, 2);
+void log_warnx(const char *fmt, ...) L2S_PRINTF(1, 2);
+void log_info(const char *fmt, ...) L2S_PRINTF(1, 2);
+void log_debug(const char *fmt, ...) L2S_PRINTF(1, 2);
 
 /* Mask registered secrets in s, in place when the result fits; returns s. */
 char *log_mask(char *s, unsigned long size);

@@ -37,7 +37,7 @@ static void
 usage(FILE *f)
 {
 	fputs("usage: ldap2scim [-c FILE] [-v | -q] [--log-format text|json] "
-	    "COMMAND [ARGS]\n"
+	    "[--syslog] COMMAND [ARGS]\n"
 	    "  sync [--dry-run] [--json] [--full] [--force]   one cycle, then "
 	    "exit (cron)\n"
 	    "  run                                            polling loop "
@@ -47,6 +47,15 @@ usage(FILE *f)
 	    "  state show | export | forget KEY | reset --yes inspect or repair "
 	    "the state store\n"
 	    "  version\n", f);
+}
+
+/* --syslog: every line to the system log (syslog, or the Windows Event
+ * Log), already masked, with its level. */
+static void
+syslog_sink(enum log_level lvl, const char *line, void *arg)
+{
+	(void)arg;
+	platform_syslog(lvl, line);
 }
 
 static int
@@ -539,7 +548,7 @@ main(int argc, char **argv)
 	struct config *cfg = NULL;
 	struct err err = ERR_INIT;
 	const char *cmd;
-	int i, rc;
+	int i, rc, use_syslog = 0;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
@@ -557,6 +566,8 @@ main(int argc, char **argv)
 				    "text or json\n");
 				return EXIT_CONFIG;
 			}
+		} else if (strcmp(argv[i], "--syslog") == 0) {
+			use_syslog = 1;
 		} else if (strcmp(argv[i], "-h") == 0 ||
 		    strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
@@ -573,6 +584,14 @@ main(int argc, char **argv)
 	}
 	cmd = argv[i];
 	log_init(level, fmt);
+	if (use_syslog) {
+		if (platform_syslog_open("ldap2scim", &err) != L2S_OK) {
+			fprintf(stderr, "ldap2scim: %s\n", err.msg);
+			return EXIT_CONFIG;
+		}
+		atexit(platform_syslog_close);
+		log_set_sink(syslog_sink, NULL);
+	}
 	if (strcmp(cmd, "version") == 0) {
 		printf("ldap2scim %s\n", L2S_VERSION);
 		return EXIT_DONE;
@@ -589,7 +608,7 @@ main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	if (path == NULL)
-		path = PLATFORM_DEFAULT_CONFIG;
+		path = platform_default_config();
 	if (config_load(&cfg, path, &err) != L2S_OK) {
 		log_error("%s", err.msg);
 		return EXIT_CONFIG;

@@ -124,7 +124,7 @@ template_push(struct template *t, const char *p, size_t n, int is_attr)
 		return -1;
 	t->seg = seg;
 	memset(&seg[t->nseg], 0, sizeof(seg[t->nseg]));
-	seg[t->nseg].text = strndup(p, n);
+	seg[t->nseg].text = str_ndup(p, n);
 	if (seg[t->nseg].text == NULL)
 		return -1;
 	seg[t->nseg].is_attr = is_attr;

@@ -1,21 +1,19 @@
 /*
  * photo.c - profile photos written once, by content, into a published directory
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "buf.h"
 #include "photo.h"
+#include "platform.h"
 #include "sha256.h"
 
 #define HEX_LEN (2 * SHA256_LEN)
-#define TEMP_SUFFIX ".XXXXXX"		/* mkstemp()'s template */
+#define TEMP_SUFFIX ".XXXXXX"		/* platform_write_file()'s temporary */
 
 static const unsigned char jpeg_magic[] = { 0xff, 0xd8, 0xff };
 static const unsigned char png_magic[] = {
@@ -50,7 +48,7 @@ is_photo_name(const char *s, size_t len)
 	    memcmp(s + HEX_LEN, ".png", 4) == 0;
 }
 
-/* Is s a temporary file of write_atomic(): "." NAME ".XXXXXX"? */
+/* Is s a temporary file of platform_write_file(): "." NAME ".XXXXXX"? */
 static int
 is_temp_name(const char *s)
 {
@@ -73,77 +71,6 @@ photo_name(const char *url)
 
 	name = name != NULL ? name + 1 : url;
 	return is_photo_name(name, strlen(name)) ? name : NULL;
-}
-
-/* Write all of [p, p + len) to fd. */
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Put [p, p + len) at dir/name: a temporary file in dir, flushed to disk,
- * then renamed, so that a reader sees the whole image or none. */
-static int
-write_atomic(const char *dir, const char *name, const char *p, size_t len,
-    struct err *err)
-{
-	struct buf path = BUF_INIT, tmp = BUF_INIT;
-	int fd = -1, dfd = -1, rc;
-
-	buf_printf(&path, "%s/%s", dir, name);
-	buf_printf(&tmp, "%s/.%s%s", dir, name, TEMP_SUFFIX);
-	if (buf_failed(&path) || buf_failed(&tmp)) {
-		rc = err_set(err, L2S_ENOMEM, "out of memory");
-		goto done;
-	}
-	fd = mkstemp(tmp.s);
-	if (fd < 0) {
-		rc = err_set(err, L2S_EIO, "cannot create a file in photo "
-		    "directory '%s': %s", dir, strerror(errno));
-		buf_free(&tmp);		/* nothing to remove below */
-		goto done;
-	}
-	if (fchmod(fd, 0644) != 0 || write_all(fd, p, len) != 0 ||
-	    fsync(fd) != 0) {
-		rc = err_set(err, L2S_EIO, "cannot write photo '%s': %s",
-		    buf_str(&path), strerror(errno));
-		goto done;
-	}
-	rc = close(fd);
-	fd = -1;
-	if (rc != 0 || rename(tmp.s, path.s) != 0) {
-		rc = err_set(err, L2S_EIO, "cannot write photo '%s': %s",
-		    buf_str(&path), strerror(errno));
-		goto done;
-	}
-	buf_free(&tmp);			/* renamed: nothing to remove */
-	/* Make the rename itself durable; a file system that cannot sync a
-	 * directory still has a complete file under one of the two names. */
-	dfd = open(dir, O_RDONLY | O_DIRECTORY);
-	if (dfd >= 0)
-		(void)fsync(dfd);
-	rc = L2S_OK;
-done:
-	if (fd >= 0)
-		close(fd);
-	if (dfd >= 0)
-		close(dfd);
-	if (tmp.s != NULL)
-		unlink(tmp.s);
-	buf_free(&path);
-	buf_free(&tmp);
-	return rc;
 }
 
 int
@@ -193,7 +120,8 @@ photo_publish(const struct config_users *u, const struct entry *e, int write,
 		}
 		if (missing || !S_ISREG(st.st_mode) ||
 		    (size_t)st.st_size != v->len) {
-			rc = write_atomic(u->photo_dir, name, v->p, v->len, err);
+			rc = platform_write_file(u->photo_dir, name, v->p,
+			    v->len, "photo", err);
 			if (rc != L2S_OK)
 				goto done;
 		}
@@ -217,68 +145,60 @@ name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+struct prune {
+	const char *dir;
+	char **keep;		/* sorted */
+	size_t nkeep, removed;
+	int rc;			/* the first removal that failed */
+	struct err *err;
+	struct buf path;
+};
+
+static int
+prune_one(void *arg, const char *name)
+{
+	struct prune *pr = arg;
+
+	if (is_photo_name(name, strlen(name))) {
+		if (pr->keep != NULL && bsearch(&name, pr->keep, pr->nkeep,
+		    sizeof(*pr->keep), name_cmp) != NULL)
+			return 0;
+	} else if (!is_temp_name(name)) {
+		return 0;	/* not ours: never touched */
+	}
+	buf_reset(&pr->path);
+	buf_printf(&pr->path, "%s/%s", pr->dir, name);
+	if (buf_failed(&pr->path))
+		return err_set(pr->err, L2S_ENOMEM, "out of memory");
+	if (remove(pr->path.s) == 0)
+		pr->removed++;
+	else if (errno != ENOENT && pr->rc == L2S_OK)
+		pr->rc = err_set(pr->err, L2S_EIO, "cannot remove photo '%s': "
+		    "%s", pr->path.s, strerror(errno));
+	return 0;	/* the others still go */
+}
+
 int
 photo_prune(const char *dir, char *const *keep, size_t nkeep,
     size_t *removed, struct err *err)
 {
-	char **sorted = NULL;
-	struct buf path = BUF_INIT;
-	struct dirent *d;
-	struct stat st;
-	DIR *dh = NULL;
-	int rc = L2S_OK;
+	struct prune pr = { dir, NULL, nkeep, 0, L2S_OK, err, BUF_INIT };
+	int rc;
 
 	*removed = 0;
 	if (nkeep > 0) {
-		sorted = malloc(nkeep * sizeof(*sorted));
-		if (sorted == NULL)
+		pr.keep = malloc(nkeep * sizeof(*pr.keep));
+		if (pr.keep == NULL)
 			return err_set(err, L2S_ENOMEM, "out of memory");
-		memcpy(sorted, keep, nkeep * sizeof(*sorted));
-		qsort(sorted, nkeep, sizeof(*sorted), name_cmp);
+		memcpy(pr.keep, keep, nkeep * sizeof(*pr.keep));
+		qsort(pr.keep, nkeep, sizeof(*pr.keep), name_cmp);
 	}
-	dh = opendir(dir);
-	if (dh == NULL) {
-		rc = err_set(err, L2S_EIO, "cannot read photo directory '%s': %s",
-		    dir, strerror(errno));
-		goto done;
-	}
-	for (;;) {
-		const char *name;
-
-		errno = 0;
-		d = readdir(dh);
-		if (d == NULL)
-			break;
-		name = d->d_name;
-		if (is_photo_name(name, strlen(name))) {
-			if (sorted != NULL && bsearch(&name, sorted, nkeep,
-			    sizeof(*sorted), name_cmp) != NULL)
-				continue;
-		} else if (!is_temp_name(name)) {
-			continue;	/* not ours: never touched */
-		}
-		buf_reset(&path);
-		buf_printf(&path, "%s/%s", dir, name);
-		if (buf_failed(&path)) {
-			rc = err_set(err, L2S_ENOMEM, "out of memory");
-			goto done;
-		}
-		/* Only regular files: we never make links or directories. */
-		if (lstat(path.s, &st) != 0 || !S_ISREG(st.st_mode))
-			continue;
-		if (unlink(path.s) == 0)
-			(*removed)++;
-		else if (errno != ENOENT && rc == L2S_OK)
-			rc = err_set(err, L2S_EIO, "cannot remove photo '%s': %s",
-			    path.s, strerror(errno));
-	}
-	if (errno != 0 && rc == L2S_OK)
-		rc = err_set(err, L2S_EIO, "cannot read photo directory '%s': %s",
-		    dir, strerror(errno));
-done:
-	if (dh != NULL)
-		closedir(dh);
-	buf_free(&path);
-	free(sorted);
+	/* Only regular files: we never make links or directories. */
+	rc = platform_each_file(dir, prune_one, &pr, "photo directory", err);
+	if (rc == L2S_OK)
+		rc = pr.rc;
+	*removed = pr.removed;
+	buf_free(&pr.path);
+	free(pr.keep);
 	return rc;
 }

@@ -7,11 +7,15 @@
  * the lock is exclusive even between two opens in one process, and it dies
  * with its holder: a killed run never leaves a stale lock.
  *
+ * Files replaced whole are a mkstemp() file beside the target, fsync()ed
+ * and renamed over it, then the directory fsync()ed.
+ *
  * Signal handlers only set flags (volatile sig_atomic_t): SIGTERM and
  * SIGINT ask for a stop, SIGHUP for a reload.  SA_RESTART is off so that a
  * blocking call returns early.  SIGPIPE is ignored: a server closing the
  * connection must be an error code, not the death of the process.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -19,10 +23,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "err.h"
 #include "platform.h"
 
@@ -331,4 +338,183 @@ platform_secret_free(char *s)
 		return;
 	explicit_bzero(s, strlen(s));
 	free(s);
+}
+
+const char *
+platform_default_config(void)
+{
+	return "/etc/ldap2scim/ldap2scim.yaml";
+}
+
+/* Write all of [p, p + len) to fd. */
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+platform_write_file(const char *dir, const char *name, const void *p,
+    size_t len, const char *what, struct err *err)
+{
+	struct buf path = BUF_INIT, tmp = BUF_INIT;
+	int fd = -1, dfd = -1, rc;
+
+	buf_printf(&path, "%s/%s", dir, name);
+	buf_printf(&tmp, "%s/.%s.XXXXXX", dir, name);
+	if (buf_failed(&path) || buf_failed(&tmp)) {
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+		goto done;
+	}
+	fd = mkstemp(tmp.s);
+	if (fd < 0) {
+		rc = err_set(err, L2S_EIO, "cannot create a file in %s "
+		    "directory '%s': %s", what, dir, strerror(errno));
+		buf_free(&tmp);		/* nothing to remove below */
+		goto done;
+	}
+	if (fchmod(fd, 0644) != 0 || write_all(fd, p, len) != 0 ||
+	    fsync(fd) != 0) {
+		rc = err_set(err, L2S_EIO, "cannot write %s '%s': %s", what,
+		    buf_str(&path), strerror(errno));
+		goto done;
+	}
+	rc = close(fd);
+	fd = -1;
+	if (rc != 0 || rename(tmp.s, path.s) != 0) {
+		rc = err_set(err, L2S_EIO, "cannot write %s '%s': %s", what,
+		    buf_str(&path), strerror(errno));
+		goto done;
+	}
+	buf_free(&tmp);			/* renamed: nothing to remove */
+	/* Make the rename itself durable; a file system that cannot sync a
+	 * directory still has a complete file under one of the two names. */
+	dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (dfd >= 0)
+		(void)fsync(dfd);
+	rc = L2S_OK;
+done:
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	if (tmp.s != NULL)
+		unlink(tmp.s);
+	buf_free(&path);
+	buf_free(&tmp);
+	return rc;
+}
+
+int
+platform_create_private(const char *path, const char *what, struct err *err)
+{
+	int fd, rc = L2S_OK;
+
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			return L2S_OK;
+		return err_set(err, L2S_EIO, "cannot create %s '%s': %s", what,
+		    path, strerror(errno));
+	}
+	/* 0600 whatever the umask */
+	if (fchmod(fd, 0600) != 0)
+		rc = err_set(err, L2S_EIO, "cannot set mode of %s '%s': %s",
+		    what, path, strerror(errno));
+	close(fd);
+	return rc;
+}
+
+int
+platform_each_file(const char *dir, int (*fn)(void *arg, const char *name),
+    void *arg, const char *what, struct err *err)
+{
+	struct buf path = BUF_INIT;
+	struct dirent *d;
+	struct stat st;
+	DIR *dh;
+	int rc = 0;
+
+	dh = opendir(dir);
+	if (dh == NULL)
+		return err_set(err, L2S_EIO, "cannot read %s '%s': %s", what,
+		    dir, strerror(errno));
+	for (;;) {
+		errno = 0;
+		d = readdir(dh);
+		if (d == NULL)
+			break;
+		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
+			continue;
+		buf_reset(&path);
+		buf_printf(&path, "%s/%s", dir, d->d_name);
+		if (buf_failed(&path)) {
+			rc = err_set(err, L2S_ENOMEM, "out of memory");
+			break;
+		}
+		if (lstat(path.s, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;	/* gone meanwhile, or not a file */
+		rc = fn(arg, d->d_name);
+		if (rc != 0)
+			break;
+	}
+	if (d == NULL && errno != 0 && rc == 0)
+		rc = err_set(err, L2S_EIO, "cannot read %s '%s': %s", what, dir,
+		    strerror(errno));
+	closedir(dh);
+	buf_free(&path);
+	return rc;
+}
+
+int
+platform_stderr_tty(void)
+{
+	return isatty(STDERR_FILENO);
+}
+
+int
+platform_stderr_columns(void)
+{
+#ifdef TIOCGWINSZ
+	struct winsize ws;
+
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+#endif
+	return 0;
+}
+
+int
+platform_syslog_open(const char *ident, struct err *err)
+{
+	(void)err;
+	openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	return L2S_OK;
+}
+
+void
+platform_syslog(enum log_level lvl, const char *line)
+{
+	static const int prio[] = {
+		[LOG_LVL_ERROR] = LOG_ERR, [LOG_LVL_WARN] = LOG_WARNING,
+		[LOG_LVL_INFO] = LOG_INFO, [LOG_LVL_DEBUG] = LOG_DEBUG,
+	};
+
+	syslog(prio[lvl], "%s", line);
+}
+
+void
+platform_syslog_close(void)
+{
+	closelog();
 }

@@ -15,10 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "platform.h"
 #include "progress.h"
 
 #define PROGRESS_REDRAW_MS 250
@@ -54,21 +53,17 @@ progress_wanted(void)
 		return 0;
 	if (term != NULL && strcmp(term, "dumb") == 0)
 		return 0;
-	return isatty(STDERR_FILENO);
+	return platform_stderr_tty();
 }
 
 /* Columns the line may use: one less than the terminal's width. */
 static size_t
 progress_width(void)
 {
-	size_t cols = PROGRESS_WIDTH_DEFAULT;
+	size_t cols = (size_t)platform_stderr_columns();
 
-#ifdef TIOCGWINSZ
-	struct winsize ws;
-
-	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
-		cols = ws.ws_col;
-#endif
+	if (cols == 0)
+		cols = PROGRESS_WIDTH_DEFAULT;
 	if (cols > PROGRESS_LINE_MAX)
 		cols = PROGRESS_LINE_MAX;
 	return cols - 1;

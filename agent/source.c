@@ -6,7 +6,6 @@
  * incomplete read, so nothing here ever has to guess.
  */
 #include <ctype.h>
-#include <fnmatch.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include "adattr.h"
 #include "buf.h"
 #include "filter.h"
+#include "glob.h"
 #include "hmap.h"
 #include "ldap.h"
 #include "log.h"
@@ -233,7 +233,7 @@ source_key_text(const char *attr, const struct value *v, char **out)
 	}
 	if (v->len == 0 || !utf8_valid(v->p, v->len))
 		return L2S_EPARSE;
-	*out = strndup(v->p, v->len);
+	*out = str_ndup(v->p, v->len);
 	return *out != NULL ? L2S_OK : L2S_ENOMEM;
 }
 
@@ -543,7 +543,7 @@ name_matches(const char *lname, char *const *pats, size_t n)
 
 		if (lp == NULL)
 			return -1;
-		m = fnmatch(lp, lname, 0) == 0;
+		m = glob_match(lp, lname);
 		free(lp);
 		if (m)
 			return 1;
@@ -625,7 +625,7 @@ value_dup(const struct entry *e, const char *attr)
 {
 	const struct value *v = entry_first(e, attr);
 
-	return v != NULL ? strndup(v->p, v->len) : NULL;
+	return v != NULL ? str_ndup(v->p, v->len) : NULL;
 }
 
 /* Append a's values that are DNs, normalised, to g->dns. */
@@ -649,7 +649,7 @@ group_add_members(struct source_work *w, struct group_raw *g,
 		g->cap = cap;
 	}
 	for (i = 0; i < a->nvals; i++) {
-		dn = strndup(a->vals[i].p, a->vals[i].len);
+		dn = str_ndup(a->vals[i].p, a->vals[i].len);
 		if (dn == NULL)
 			return err_set(err, L2S_ENOMEM, "out of memory");
 		known = w != NULL ? hmap_get(&w->norm_of, dn) : NULL;

@@ -39,18 +39,17 @@
  */
 #include <assert.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "buf.h"
+#include "platform.h"
 #include "state.h"
 
 #define STR_(x) #x
@@ -141,7 +140,7 @@ kind_name(enum rec_kind kind)
 
 /* Fill err with "state file 'PATH': <what>: <sqlite message>" and return
  * the outcome matching the SQLite error code. */
-static int __attribute__((format(printf, 3, 4)))
+static int L2S_PRINTF(3, 4)
 db_fail(struct state *st, struct err *err, const char *fmt, ...)
 {
 	char what[512];
@@ -347,26 +346,6 @@ pragma(struct state *st, const char *sql, struct err *err)
 	if (src != SQLITE_OK && src != SQLITE_DONE)
 		rc = db_fail(st, err, "cannot run '%s'", sql);
 	sqlite3_finalize(s);
-	return rc;
-}
-
-/* Create path with mode 0600 unless it exists. */
-static int
-file_create(const char *path, struct err *err)
-{
-	int fd, rc = L2S_OK;
-
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		if (errno == EEXIST)
-			return L2S_OK;
-		return err_set(err, L2S_EIO, "cannot create state file '%s': %s",
-		    path, strerror(errno));
-	}
-	if (fchmod(fd, 0600) != 0)
-		rc = err_set(err, L2S_EIO, "cannot set mode of state file "
-		    "'%s': %s", path, strerror(errno));
-	close(fd);
 	return rc;
 }
 
@@ -650,7 +629,7 @@ state_open(struct state **out, const char *path, int readonly,
 		}
 		flags = SQLITE_OPEN_READONLY;
 	} else {
-		rc = file_create(path, err);
+		rc = platform_create_private(path, "state file", err);
 		if (rc != L2S_OK)
 			goto done;
 		flags = SQLITE_OPEN_READWRITE;

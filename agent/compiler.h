@@ -1,0 +1,20 @@
+/*
+ * compiler.h - what the sources ask of the compiler
+ *
+ * L2S_PRINTF(f, a) marks a function that formats like printf (argument f is
+ * the format, the values start at argument a), so that the compiler checks
+ * every call.  The dialect is the platform's printf unless the build says
+ * otherwise: the Windows build uses mingw-w64's C99 stdio (%zu, %lld) and
+ * sets L2S_PRINTF_DIALECT=gnu_printf, since "printf" there means
+ * Microsoft's.
+ */
+#ifndef L2S_COMPILER_H
+#define L2S_COMPILER_H
+
+#ifndef L2S_PRINTF_DIALECT
+#define L2S_PRINTF_DIALECT printf
+#endif
+
+#define L2S_PRINTF(f, a) __attribute__((format(L2S_PRINTF_DIALECT, f, a)))
+
+#endif
