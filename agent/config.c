@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include <yaml.h>
@@ -32,6 +31,7 @@
 #include "config.h"
 #include "filter.h"
 #include "mapping.h"
+#include "platform.h"
 
 /* --- the YAML tree ------------------------------------------------------ */
 
@@ -1440,13 +1440,13 @@ config_load(struct config **out, const char *path, struct err *err)
 {
 	struct loader ld = { path, err, NULL, NULL };
 	struct node *root = NULL;
-	struct stat st;
+	struct platform_stat st;
 	FILE *f = NULL;
 	int rc;
 
 	*out = NULL;
-	f = fopen(path, "rb");
-	if (f == NULL || (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode))) {
+	f = platform_fopen(path, "rb");
+	if (f == NULL || (platform_stat(path, &st) == 0 && st.is_dir)) {
 		rc = err_set(err, L2S_EIO, "cannot open config file '%s': %s",
 		    path, strerror(f == NULL ? errno : EISDIR));
 		goto done;

@@ -290,6 +290,14 @@ slot_setup(struct http *h, struct slot *x, const struct config_scim *cfg)
 	    curl_easy_setopt(x->curl, CURLOPT_CAINFO, cfg->tls_ca_file) !=
 	    CURLE_OK)
 		return -1;
+#ifdef CURLSSLOPT_REVOKE_BEST_EFFORT
+	/* Schannel (Windows) checks revocation: a revoked certificate is
+	 * refused, but a CA whose revocation list cannot be fetched (an
+	 * internal one, offline) is not a reason to stop.  Other TLS
+	 * libraries ignore the option. */
+	(void)curl_easy_setopt(x->curl, CURLOPT_SSL_OPTIONS,
+	    (long)CURLSSLOPT_REVOKE_BEST_EFFORT);
+#endif
 	/* Not every libcurl has HTTP/2; then HTTP/1.1 it is.  Over TLS a
 	 * request waits for the first connection to tell whether it can
 	 * multiplex rather than open one more. */

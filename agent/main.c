@@ -550,6 +550,10 @@ main(int argc, char **argv)
 	const char *cmd;
 	int i, rc, use_syslog = 0;
 
+	if (platform_args(&argc, &argv) != 0) {
+		fprintf(stderr, "ldap2scim: out of memory\n");
+		return EXIT_CONFIG;
+	}
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
 			path = argv[++i];

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "buf.h"
 #include "photo.h"
@@ -81,7 +80,7 @@ photo_publish(const struct config_users *u, const struct entry *e, int write,
 	const char *ext;
 	char name[PHOTO_NAME_MAX];
 	struct buf b = BUF_INIT;
-	struct stat st;
+	struct platform_stat st;
 	size_t n;
 	int missing, rc;
 
@@ -112,14 +111,13 @@ photo_publish(const struct config_users *u, const struct entry *e, int write,
 		}
 		/* The name is the content: a file of the right size is ours
 		 * and complete (it was renamed into place whole). */
-		missing = stat(b.s, &st) != 0;
+		missing = platform_stat(b.s, &st) != 0;
 		if (missing && errno != ENOENT) {
 			rc = err_set(err, L2S_EIO, "cannot check photo '%s': %s",
 			    b.s, strerror(errno));
 			goto done;
 		}
-		if (missing || !S_ISREG(st.st_mode) ||
-		    (size_t)st.st_size != v->len) {
+		if (missing || !st.is_reg || (size_t)st.size != v->len) {
 			rc = platform_write_file(u->photo_dir, name, v->p,
 			    v->len, "photo", err);
 			if (rc != L2S_OK)
@@ -170,7 +168,7 @@ prune_one(void *arg, const char *name)
 	buf_printf(&pr->path, "%s/%s", pr->dir, name);
 	if (buf_failed(&pr->path))
 		return err_set(pr->err, L2S_ENOMEM, "out of memory");
-	if (remove(pr->path.s) == 0)
+	if (platform_remove(pr->path.s) == 0)
 		pr->removed++;
 	else if (errno != ENOENT && pr->rc == L2S_OK)
 		pr->rc = err_set(pr->err, L2S_EIO, "cannot remove photo '%s': "

@@ -11,6 +11,7 @@
 #define L2S_PLATFORM_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "err.h"
 #include "log.h"
@@ -79,15 +80,33 @@ int platform_create_private(const char *path, const char *what,
 int platform_each_file(const char *dir, int (*fn)(void *arg, const char *name),
     void *arg, const char *what, struct err *err);
 
+/* The command line in UTF-8: on Windows rebuilt from the wide command
+ * line (main()'s argv is in the ANSI code page there), elsewhere left as it
+ * is.  0, or -1 out of memory.  The strings live until exit. */
+int platform_args(int *argc, char ***argv);
+
+/* fopen(), stat() and remove() of a UTF-8 path (on Windows through the
+ * wide API, so that any name works).  platform_stat() fills *st and returns
+ * 0, or -1 with errno set (ENOENT when there is no such file). */
+struct platform_stat {
+	long long size;
+	int is_reg, is_dir;
+};
+
+FILE *platform_fopen(const char *path, const char *mode);
+int platform_stat(const char *path, struct platform_stat *st);
+int platform_remove(const char *path);
+
 /* Is stderr a terminal?  Its width in columns, or 0 when unknown. */
 int platform_stderr_tty(void);
 int platform_stderr_columns(void);
 
 /*
  * The system log: syslog (facility daemon) on POSIX, the Application
- * Event Log on Windows (the source the service wrapper registers, named
- * ident).  platform_syslog_open() may be called once; lines are sent whole,
- * with their level; platform_syslog_close() at exit.
+ * Event Log on Windows (under the source the service wrapper registered,
+ * named in L2S_EVENT_SOURCE, else ident).  platform_syslog_open() may be
+ * called once; lines are sent whole, with their level;
+ * platform_syslog_close() at exit.
  */
 int platform_syslog_open(const char *ident, struct err *err);
 void platform_syslog(enum log_level lvl, const char *line);

@@ -15,6 +15,8 @@
  * blocking call returns early.  SIGPIPE is ignored: a server closing the
  * connection must be an error code, not the death of the process.
  */
+#ifndef _WIN32
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -32,9 +34,7 @@
 #include "buf.h"
 #include "err.h"
 #include "platform.h"
-
-/* The largest secret file accepted. */
-#define SECRET_MAX (64 * 1024)
+#include "secret.h"
 
 struct platform_lock {
 	int fd;
@@ -240,7 +240,7 @@ platform_read_secret(const char *path, char **out, const char **warning,
     struct err *err)
 {
 	struct stat st;
-	char *big = NULL, *s = NULL;
+	char *big = NULL;
 	size_t len = 0;
 	ssize_t n;
 	int fd = -1, rc = L2S_OK;
@@ -292,33 +292,7 @@ platform_read_secret(const char *path, char **out, const char **warning,
 			break;
 		len += (size_t)n;
 	}
-	if (len > SECRET_MAX) {
-		rc = err_set(err, L2S_EIO, "secret file '%s' is larger than "
-		    "%d KiB", path, SECRET_MAX / 1024);
-		goto done;
-	}
-	if (len > 0 && big[len - 1] == '\n') {
-		len--;
-		if (len > 0 && big[len - 1] == '\r')
-			len--;
-	}
-	if (len == 0) {
-		rc = err_set(err, L2S_EIO, "secret file '%s' is empty", path);
-		goto done;
-	}
-	if (memchr(big, '\0', len) != NULL) {
-		rc = err_set(err, L2S_EIO, "secret file '%s' contains a NUL "
-		    "byte", path);
-		goto done;
-	}
-	s = malloc(len + 1);
-	if (s == NULL) {
-		rc = err_set(err, L2S_ENOMEM, "out of memory");
-		goto done;
-	}
-	memcpy(s, big, len);
-	s[len] = '\0';
-	*out = s;
+	rc = secret_take(path, big, len, out, err);
 done:
 	if (rc != L2S_OK && warning != NULL)
 		*warning = NULL;
@@ -477,6 +451,39 @@ platform_each_file(const char *dir, int (*fn)(void *arg, const char *name),
 }
 
 int
+platform_args(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	return 0;
+}
+
+FILE *
+platform_fopen(const char *path, const char *mode)
+{
+	return fopen(path, mode);
+}
+
+int
+platform_stat(const char *path, struct platform_stat *st)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) != 0)
+		return -1;
+	st->size = (long long)sb.st_size;
+	st->is_reg = S_ISREG(sb.st_mode) != 0;
+	st->is_dir = S_ISDIR(sb.st_mode) != 0;
+	return 0;
+}
+
+int
+platform_remove(const char *path)
+{
+	return unlink(path);
+}
+
+int
 platform_stderr_tty(void)
 {
 	return isatty(STDERR_FILENO);
@@ -518,3 +525,5 @@ platform_syslog_close(void)
 {
 	closelog();
 }
+
+#endif /* !_WIN32 */

@@ -43,7 +43,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include <sqlite3.h>
@@ -605,7 +604,7 @@ state_open(struct state **out, const char *path, int readonly,
     struct err *err)
 {
 	struct state *st = NULL;
-	struct stat sb;
+	struct platform_stat sb;
 	long long version;
 	int flags, ntables, i, rc;
 
@@ -618,7 +617,7 @@ state_open(struct state **out, const char *path, int readonly,
 	}
 	st->readonly = readonly;
 	if (readonly) {
-		if (stat(path, &sb) != 0) {
+		if (platform_stat(path, &sb) != 0) {
 			if (errno == ENOENT) {
 				rc = L2S_OK;	/* an empty store */
 				goto done;

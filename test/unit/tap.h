@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "compiler.h"
+
 static int tap_n, tap_failed;
 
-static inline int __attribute__((format(printf, 4, 5)))
+static inline int L2S_PRINTF(4, 5)
 tap_ok(int cond, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;

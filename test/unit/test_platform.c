@@ -120,6 +120,16 @@ secret_should_strip_one_newline(void)
 	is_str(s, "s3cret", "a CRLF line end is stripped");
 	platform_secret_free(s);
 
+	write_file(path, "\xef\xbb\xbfs3cret\n", 10, 0600);
+	rc = platform_read_secret(path, &s, &warning, &err);
+	is_str(s, "s3cret", "a UTF-8 byte order mark at the start is dropped");
+	platform_secret_free(s);
+
+	write_file(path, "\xef\xbb\xbf\n", 4, 0600);
+	rc = platform_read_secret(path, &s, &warning, &err);
+	is_int(rc, L2S_EIO, "a byte order mark and a newline are no secret");
+	like(err.msg, "is empty", "and the file is called empty");
+
 	write_file(path, "no newline", 10, 0400);
 	rc = platform_read_secret(path, &s, NULL, &err);
 	is_int(rc, L2S_OK, "secret without newline is read, warning NULL ok");

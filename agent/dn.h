@@ -1,0 +1,24 @@
+/*
+ * dn.h - distinguished names compared as LDAP compares them (RFC 4514)
+ *
+ * dn_norm() writes the one form that equal DNs share: no spaces around
+ * the separators, attribute types and values in lower case (ASCII only;
+ * UTF-8 bytes pass unchanged), every value unescaped and written again the
+ * same way (a backslash before , + " \ < > ; = and a leading # or space or
+ * a trailing space; \00 for NUL; other bytes as they are), a value given
+ * as #hex kept as lower-case hex.  What the Windows build uses where the
+ * POSIX build has libldap's ldap_str2dn() and ldap_dn2str(); the two agree
+ * on which DNs are equal (test_dn checks it against libldap).
+ *
+ * Pure: no I/O.
+ */
+#ifndef L2S_DN_H
+#define L2S_DN_H
+
+#include "err.h"
+
+/* The normal form of dn (the caller frees *out).  L2S_EPARSE "invalid DN
+ * 'DN'" when dn is not a DN; L2S_ENOMEM. */
+int dn_norm(const char *dn, char **out, struct err *err);
+
+#endif
