@@ -5,6 +5,8 @@
 #   make check      the same suite under AddressSanitizer + UBSan
 #   make demo       a throwaway slapd + SCIM server, dry-run, sync, change, sync
 #   make bench      the scale benchmark (test/bench/run; BENCH_ARGS=--users N)
+#   make windows    build/win64/ldap2scim.exe and ldap2scim-service.exe
+#                   (mingw-w64; mk/windows.mk, mk/service.mk, mk/windeps.mk)
 #   make install    PREFIX=/usr/local DESTDIR=
 
 CC       ?= cc
@@ -21,7 +23,8 @@ CPPFLAGS += -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lldap -llber
 
-AGENT_SRCS := $(filter-out agent/main.c agent/platform_win32.c,$(wildcard agent/*.c))
+# Windows-only sources (*_win32.c, the Wldap32 wire) are built by mk/windows.mk.
+AGENT_SRCS := $(filter-out agent/main.c agent/%_win32.c agent/wire_winldap.c,$(wildcard agent/*.c))
 AGENT_OBJS := $(AGENT_SRCS:agent/%.c=$(BUILD)/agent/%.o)
 UNIT_SRCS  := $(wildcard test/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:test/unit/%.c=$(BUILD)/test/%)
@@ -56,13 +59,14 @@ unit: $(UNIT_BINS)
 # deps first, then the build: never in parallel with the install.
 test: deps
 	$(MAKE) all
+	$(if $(filter 0,$(L2S_WINE)),,$(MAKE) windows-tests)
 	test/run
 
 check: deps
 	$(MAKE) BUILD=build/asan \
 	    CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
 	    LDFLAGS='-fsanitize=address,undefined' all
-	L2S_BUILD=build/asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	L2S_BUILD=build/asan L2S_WINE=0 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    L2S_BIG_MEMBERS=2000 \
 	    LSAN_OPTIONS=suppressions=$(CURDIR)/test/lsan.supp \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 test/run
@@ -89,3 +93,6 @@ clean:
 	rm -rf build
 
 -include $(wildcard $(BUILD)/agent/*.d $(BUILD)/test/*.d)
+
+# The Windows build (cross-compiled; tested under wine by test/wine/).
+include mk/windeps.mk mk/service.mk mk/windows.mk

@@ -190,7 +190,7 @@ printf 'not-the-password\n' >"$tmp/wrong.pass"; chmod 600 "$tmp/wrong.pass"
 write_config "$tmp/wrongpass.yaml" pass_file="$tmp/wrong.pass"
 l2s_run wrong-pass -c "$tmp/wrongpass.yaml" sync
 is "$l2s_rc" 3 "a wrong bind password exits 3"
-like "$l2s_stderr" "[Ii]nvalid credentials" "and says the credentials were refused"
+like "$l2s_stderr" "[Ii]nvalid [Cc]redentials" "and says the credentials were refused"
 
 printf 'not-the-token\n' >"$tmp/wrong.token"; chmod 600 "$tmp/wrong.token"
 write_config "$tmp/wrongtoken.yaml" token_file="$tmp/wrong.token"
@@ -206,9 +206,9 @@ is "$l2s_rc" 0 "check with the good config exits 0"
 like "$l2s_stderr" "check passed" "and says so"
 
 # --- lock and guard ----------------------------------------------------
-flock "$tmp/state.db.lock" -c "L2S_OUT='$L2S_OUT' '$L2S_BIN' -c '$cfg' sync >'$L2S_OUT/locked.out' 2>'$L2S_OUT/locked.err'; echo \$? >'$tmp/locked.rc'"
-is "$(cat "$tmp/locked.rc")" 6 "a sync while another run holds the lock exits 6"
-like "$(cat "$L2S_OUT/locked.err")" "lock" "and says a lock is held"
+l2s_while_locked "$tmp/state.db.lock" locked -c "$cfg" sync
+is "$l2s_rc" 6 "a sync while another run holds the lock exits 6"
+like "$l2s_stderr" "lock" "and says a lock is held"
 
 write_config "$tmp/empty.yaml" users_filter="(uid=nobody-at-all)"
 scim_reset_stats
@@ -236,8 +236,7 @@ ok $? "after the forced sync the SCIM server equals LDAP"
 # --- the polling loop: SIGHUP reloads, SIGTERM stops ---------------------
 printf 'dn: uid=user00011,ou=people,%s\nchangetype: modify\nreplace: title\ntitle: Loop Title\n\n' \
     "$LDAP_BASE" >"$tmp/loop.ldif"
-"$L2S_BIN" -c "$cfg" run >"$L2S_OUT/run.out" 2>"$L2S_OUT/run.err" &
-run_pid=$!
+l2s_loop_start run -c "$cfg" run
 slapd_modify "$tmp/loop.ldif" >/dev/null 2>&1
 seen=""
 for _ in $(seq 1 100); do
@@ -246,16 +245,12 @@ for _ in $(seq 1 100); do
 	sleep 0.2
 done
 is "$seen" "Loop Title" "run picks up an LDAP change on its next cycle"
-kill -HUP "$run_pid"
+l2s_loop_reload
 for _ in $(seq 1 50); do grep -q "reloaded" "$L2S_OUT/run.err" && break; sleep 0.2; done
 like "$(cat "$L2S_OUT/run.err")" "configuration reloaded" "SIGHUP reloads the configuration"
-kill -TERM "$run_pid"
-run_rc=""
-for _ in $(seq 1 50); do
-	if ! kill -0 "$run_pid" 2>/dev/null; then wait "$run_pid"; run_rc=$?; break; fi
-	sleep 0.2
-done
-is "$run_rc" 0 "SIGTERM stops run cleanly with exit 0"
+l2s_loop_stop
+l2s_loop_wait 10
+is "$l2s_loop_rc" 0 "SIGTERM stops run cleanly with exit 0"
 like "$(cat "$L2S_OUT/run.err")" "stopped" "and it says it stopped"
 
 # --- state inspection --------------------------------------------------
