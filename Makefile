@@ -59,8 +59,7 @@ unit: $(UNIT_BINS)
 # deps first, then the build: never in parallel with the install.
 test: deps
 	$(MAKE) all
-	$(if $(filter 0,$(L2S_WINE)),,$(MAKE) windows-tests)
-	test/run
+	L2S_WINE_BUILD=1 test/run
 
 check: deps
 	$(MAKE) BUILD=build/asan \
