@@ -38,6 +38,7 @@
 #include "buf.h"
 #include "err.h"
 #include "platform.h"
+#include "platform_win32.h"
 #include "secret.h"
 
 /* The byte locked: far past any pid written at the start. */
@@ -61,14 +62,15 @@ static HANDLE event_log;
 
 /* --- strings --- */
 
-/* s (UTF-8) as a new UTF-16 string, or NULL (errno EINVAL or ENOMEM). */
-static wchar_t *
-wide(const char *s)
+wchar_t *
+platform_wide(const char *s)
 {
-	int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1,
-	    NULL, 0);
 	wchar_t *w;
+	int n;
 
+	if (s == NULL)
+		return NULL;
+	n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
 	if (n <= 0) {
 		errno = EINVAL;
 		return NULL;
@@ -82,13 +84,15 @@ wide(const char *s)
 	return w;
 }
 
-/* w (UTF-16) as a new UTF-8 string, or NULL. */
-static char *
-narrow(const wchar_t *w)
+char *
+platform_narrow(const wchar_t *w)
 {
-	int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
 	char *s;
+	int n;
 
+	if (w == NULL)
+		return NULL;
+	n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
 	if (n <= 0 || (s = malloc((size_t)n)) == NULL)
 		return NULL;
 	WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL);
@@ -111,7 +115,7 @@ win_error(DWORD e)
 	while (n > 0 && (w[n - 1] == L'\r' || w[n - 1] == L'\n' ||
 	    w[n - 1] == L'.' || w[n - 1] == L' '))
 		w[--n] = L'\0';
-	if (n == 0 || (s = narrow(w)) == NULL) {
+	if (n == 0 || (s = platform_narrow(w)) == NULL) {
 		snprintf(out, sizeof(out), "Windows error %lu",
 		    (unsigned long)e);
 		return out;
@@ -154,7 +158,7 @@ static HANDLE
 open_file(const char *path, DWORD access, DWORD share, DWORD disposition,
     DWORD flags, SECURITY_ATTRIBUTES *sa)
 {
-	wchar_t *w = wide(path);
+	wchar_t *w = platform_wide(path);
 	HANDLE h;
 
 	if (w == NULL) {
@@ -182,7 +186,7 @@ platform_default_config(void)
 	n = GetEnvironmentVariableW(L"ProgramData", dir, MAX_PATH);
 	if (n == 0 || n >= MAX_PATH)
 		wcscpy(dir, L"C:\\ProgramData");
-	s = narrow(dir);
+	s = platform_narrow(dir);
 	snprintf(path, sizeof(path), "%s\\ldap2scim\\ldap2scim.yaml",
 	    s != NULL ? s : "C:\\ProgramData");
 	free(s);
@@ -201,7 +205,7 @@ platform_args(int *argc, char ***argv)
 		return -1;
 	v = calloc((size_t)n + 1, sizeof(*v));
 	for (i = 0; v != NULL && i < n; i++)
-		if ((v[i] = narrow(w[i])) == NULL) {
+		if ((v[i] = platform_narrow(w[i])) == NULL) {
 			while (i > 0)
 				free(v[--i]);
 			free(v);
@@ -225,7 +229,7 @@ platform_args(int *argc, char ***argv)
 FILE *
 platform_fopen(const char *path, const char *mode)
 {
-	wchar_t *w = wide(path), *m = wide(mode);
+	wchar_t *w = platform_wide(path), *m = platform_wide(mode);
 	FILE *f = NULL;
 
 	if (w != NULL && m != NULL)
@@ -239,7 +243,7 @@ int
 platform_stat(const char *path, struct platform_stat *st)
 {
 	WIN32_FILE_ATTRIBUTE_DATA a;
-	wchar_t *w = wide(path);
+	wchar_t *w = platform_wide(path);
 	BOOL got;
 
 	if (w == NULL)
@@ -260,7 +264,7 @@ platform_stat(const char *path, struct platform_stat *st)
 int
 platform_remove(const char *path)
 {
-	wchar_t *w = wide(path);
+	wchar_t *w = platform_wide(path);
 	BOOL ok;
 
 	if (w == NULL)
@@ -409,7 +413,7 @@ open_named(const wchar_t *var, const char *what, HANDLE *out,
 		    what);
 	*out = OpenEventW(SYNCHRONIZE | EVENT_MODIFY_STATE, FALSE, name);
 	if (*out == NULL) {
-		s = narrow(name);
+		s = platform_narrow(name);
 		n = GetLastError();
 		err_set(err, L2S_EIO, "cannot open the event '%s' named by %s: "
 		    "%s", s != NULL ? s : "?", what, win_error(n));
@@ -555,9 +559,9 @@ sid_name(PSID sid, char *out, size_t size)
 		_snwprintf(full, sizeof(full) / sizeof(full[0]), L"%ls%ls%ls",
 		    dom, dom[0] != L'\0' ? L"\\" : L"", name);
 		full[519] = L'\0';
-		s = narrow(full);
+		s = platform_narrow(full);
 	} else if (ConvertSidToStringSidW(sid, &text)) {
-		s = narrow(text);
+		s = platform_narrow(text);
 		LocalFree(text);
 	}
 	snprintf(out, size, "%s", s != NULL ? s : "another account");
@@ -782,8 +786,8 @@ platform_write_file(const char *dir, const char *name, const void *p,
 	}
 	CloseHandle(h);
 	h = INVALID_HANDLE_VALUE;
-	wtmp = wide(tmp.s);
-	wpath = wide(path.s);
+	wtmp = platform_wide(tmp.s);
+	wpath = platform_wide(path.s);
 	if (wtmp == NULL || wpath == NULL || !MoveFileExW(wtmp, wpath,
 	    MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) {
 		rc = err_set(err, L2S_EIO, "cannot write %s '%s': %s", what,
@@ -850,7 +854,7 @@ platform_each_file(const char *dir, int (*fn)(void *arg, const char *name),
 	buf_printf(&pat, "%s\\*", dir);
 	if (buf_failed(&pat))
 		return err_set(err, L2S_ENOMEM, "out of memory");
-	w = wide(pat.s);
+	w = platform_wide(pat.s);
 	buf_free(&pat);
 	if (w == NULL)
 		return err_set(err, L2S_EIO, "cannot read %s '%s': not a valid "
@@ -870,7 +874,7 @@ platform_each_file(const char *dir, int (*fn)(void *arg, const char *name),
 		if (fd.dwFileAttributes & (FILE_ATTRIBUTE_DIRECTORY |
 		    FILE_ATTRIBUTE_REPARSE_POINT | FILE_ATTRIBUTE_DEVICE))
 			continue;
-		name = narrow(fd.cFileName);
+		name = platform_narrow(fd.cFileName);
 		if (name == NULL) {
 			rc = err_set(err, L2S_ENOMEM, "out of memory");
 			break;
@@ -926,7 +930,7 @@ platform_syslog_open(const char *ident, struct err *err)
 			    "log: %s", win_error(GetLastError()));
 		return L2S_OK;
 	}
-	w = wide(ident);
+	w = platform_wide(ident);
 
 	if (w == NULL)
 		return err_set(err, L2S_EIO, "cannot open the event log: "
@@ -947,7 +951,7 @@ platform_syslog(enum log_level lvl, const char *line)
 	WORD type;
 	DWORD id;
 
-	if (event_log == NULL || (w = wide(line)) == NULL)
+	if (event_log == NULL || (w = platform_wide(line)) == NULL)
 		return;
 	switch (lvl) {
 	case LOG_LVL_ERROR:

@@ -28,6 +28,7 @@
 #include "err.h"
 #include "ldap.h"
 #include "log.h"
+#include "platform_win32.h"
 #include "wire.h"
 
 struct wire {
@@ -42,37 +43,6 @@ struct wire_msg {
 };
 
 /* --- strings and codes --- */
-
-static wchar_t *
-wide(const char *s)
-{
-	int n;
-	wchar_t *w;
-
-	if (s == NULL)
-		return NULL;
-	/* Invalid UTF-8 is an error, never a silent U+FFFD. */
-	n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
-	if (n <= 0 || (w = malloc((size_t)n * sizeof(*w))) == NULL)
-		return NULL;
-	MultiByteToWideChar(CP_UTF8, 0, s, -1, w, n);
-	return w;
-}
-
-static char *
-narrow(const wchar_t *w)
-{
-	int n;
-	char *s;
-
-	if (w == NULL)
-		return NULL;
-	n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
-	if (n <= 0 || (s = malloc((size_t)n)) == NULL)
-		return NULL;
-	WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL);
-	return s;
-}
 
 /* Wldap32's code as wire.h's. */
 static int
@@ -99,7 +69,7 @@ wire_err2string(int code)
 	static unsigned next;
 	char *t = text[next++ % 4], *s;
 
-	s = narrow(ldap_err2stringW(to_win(code)));
+	s = platform_narrow(ldap_err2stringW(to_win(code)));
 	snprintf(t, sizeof(text[0]), "%s", s != NULL ? s : "Unknown error");
 	free(s);
 	return t;
@@ -135,7 +105,7 @@ diag_take(LDAP *ld)
 	if (ldap_get_optionW(ld, LDAP_OPT_SERVER_ERROR, &w) != LDAP_SUCCESS ||
 	    w == NULL)
 		return NULL;
-	s = narrow(w);
+	s = platform_narrow(w);
 	ldap_memfreeW(w);
 	if (s != NULL && s[0] == '\0') {
 		free(s);
@@ -189,7 +159,7 @@ parse_uri(const char *uri, int *tls, wchar_t **host, ULONG *port)
 		}
 		*port = (ULONG)p;
 	}
-	*host = hs[0] != '\0' ? wide(hs) : NULL;	/* NULL: the domain */
+	*host = hs[0] != '\0' ? platform_wide(hs) : NULL;	/* NULL: the domain */
 	free(hs);
 	return 0;
 }
@@ -333,8 +303,8 @@ wire_bind(struct wire *w, const struct config_ldap *cfg, const char *uri,
 	*diag = NULL;
 	switch (cfg->bind_method) {
 	case BIND_SIMPLE:
-		dn = wide(cfg->bind_dn != NULL ? cfg->bind_dn : "");
-		pw = wide(password != NULL ? password : "");
+		dn = platform_wide(cfg->bind_dn != NULL ? cfg->bind_dn : "");
+		pw = platform_wide(password != NULL ? password : "");
 		if (dn == NULL || pw == NULL) {
 			if (pw != NULL)
 				SecureZeroMemory(pw, wcslen(pw) * sizeof(*pw));
@@ -404,7 +374,7 @@ wide_list(const char *const *attrs)
 		n++;
 	w = calloc(n + 1, sizeof(*w));
 	for (i = 0; w != NULL && i < n; i++)
-		if ((w[i] = wide(attrs[i])) == NULL) {
+		if ((w[i] = platform_wide(attrs[i])) == NULL) {
 			while (i > 0)
 				free(w[--i]);
 			free(w);
@@ -433,7 +403,7 @@ wire_search(struct wire *w, const char *base, int subtree,
 	    TRUE };
 	struct berval cv = { (ULONG)cookie->len, cookie->p };
 	PLDAPControlW pctrl = NULL, ctrls[3] = { NULL, NULL, NULL };
-	wchar_t *wbase = wide(base), *wfilter = wide(filter), **wattrs;
+	wchar_t *wbase = platform_wide(base), *wfilter = platform_wide(filter), **wattrs;
 	ULONG lrc, id = 0;
 
 	*diag = NULL;
@@ -498,7 +468,8 @@ wire_next(struct wire *w, int msgid, int timeout, struct wire_msg **m,
 	return WIRE_GOT_OTHER;
 }
 
-/* Keep a value array until the message goes. */
+/* The value array v is the message's from here on, freed with it (or now,
+ * out of memory: -1). */
 static int
 keep_vals(struct wire_msg *m, struct berval **v)
 {
@@ -506,13 +477,39 @@ keep_vals(struct wire_msg *m, struct berval **v)
 		size_t cap = m->cap ? m->cap * 2 : 16;
 		struct berval ***nv = realloc(m->vals, cap * sizeof(*nv));
 
-		if (nv == NULL)
+		if (nv == NULL) {
+			ldap_value_free_len(v);
 			return -1;
+		}
 		m->vals = nv;
 		m->cap = cap;
 	}
 	m->vals[m->nvals++] = v;
 	return 0;
+}
+
+/* One attribute (its name wname, freed here) into b: WIRE_SUCCESS,
+ * WIRE_DECODING_ERROR or WIRE_NO_MEMORY. */
+static int
+add_attribute(struct wire *w, struct wire_msg *m, struct wire_entrybuf *b,
+    PWCHAR wname)
+{
+	struct berval **v = ldap_get_values_lenW(w->ld, m->m, wname);
+	char *name = platform_narrow(wname);
+	size_t j;
+	int rc = WIRE_SUCCESS;
+
+	ldap_memfreeW(wname);
+	if (v == NULL && LdapGetLastError() != LDAP_SUCCESS)
+		rc = WIRE_DECODING_ERROR;	/* not "no values" */
+	else if ((v != NULL && keep_vals(m, v) != 0) || name == NULL ||
+	    entrybuf_attr(b, name, strlen(name)) != 0)
+		rc = WIRE_NO_MEMORY;
+	for (j = 0; rc == WIRE_SUCCESS && v != NULL && v[j] != NULL; j++)
+		if (entrybuf_value(b, v[j]->bv_val, v[j]->bv_len) != 0)
+			rc = WIRE_NO_MEMORY;
+	free(name);
+	return rc;
 }
 
 int
@@ -527,7 +524,7 @@ wire_entry(struct wire *w, struct wire_msg *m, struct wire_entrybuf *b,
 	wdn = ldap_get_dnW(w->ld, m->m);
 	if (wdn == NULL)
 		return WIRE_DECODING_ERROR;
-	dn = narrow(wdn);
+	dn = platform_narrow(wdn);
 	ldap_memfreeW(wdn);
 	if (dn == NULL)
 		return WIRE_NO_MEMORY;
@@ -538,35 +535,10 @@ wire_entry(struct wire *w, struct wire_msg *m, struct wire_entrybuf *b,
 	 * to decode, which the session's last error tells apart: a part of an
 	 * entry must never pass for the whole (a group without its members).
 	 */
-	wname = ldap_first_attributeW(w->ld, m->m, &ber);
-	while (wname != NULL) {
-		struct berval **v = ldap_get_values_lenW(w->ld, m->m, wname);
-		char *name = narrow(wname);
-		size_t j;
-
-		ldap_memfreeW(wname);
-		if (v == NULL && LdapGetLastError() != LDAP_SUCCESS)
-			rc = WIRE_DECODING_ERROR;
-		else if (name == NULL || entrybuf_attr(b, name,
-		    strlen(name)) != 0 || (v != NULL && keep_vals(m, v) != 0))
-			rc = WIRE_NO_MEMORY;
-		free(name);
-		if (rc != WIRE_SUCCESS) {
-			if (v != NULL && (m->nvals == 0 ||
-			    m->vals[m->nvals - 1] != v))
-				ldap_value_free_len(v);
+	for (wname = ldap_first_attributeW(w->ld, m->m, &ber); wname != NULL;
+	    wname = ldap_next_attributeW(w->ld, m->m, ber))
+		if ((rc = add_attribute(w, m, b, wname)) != WIRE_SUCCESS)
 			break;
-		}
-		for (j = 0; v != NULL && v[j] != NULL; j++)
-			if (entrybuf_value(b, v[j]->bv_val, v[j]->bv_len) !=
-			    0) {
-				rc = WIRE_NO_MEMORY;
-				break;
-			}
-		if (rc != WIRE_SUCCESS)
-			break;
-		wname = ldap_next_attributeW(w->ld, m->m, ber);
-	}
 	if (rc == WIRE_SUCCESS && LdapGetLastError() != LDAP_SUCCESS)
 		rc = WIRE_DECODING_ERROR;
 	if (ber != NULL)
@@ -596,8 +568,8 @@ wire_done(struct wire *w, struct wire_msg *m, int paged, int *code,
 	if (lrc != LDAP_SUCCESS)
 		return from_win(lrc);
 	*code = (int)rcode;
-	*matched = narrow(wmatched);
-	*diag = narrow(wdiag);
+	*matched = platform_narrow(wmatched);
+	*diag = platform_narrow(wdiag);
 	if (*diag != NULL && (*diag)[0] == '\0') {
 		free(*diag);
 		*diag = NULL;
