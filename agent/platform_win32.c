@@ -665,7 +665,6 @@ platform_read_secret(const char *path, char **out, const char **warning,
     struct err *err)
 {
 	HANDLE h;
-	LARGE_INTEGER size;
 	char *big = NULL, whobuf[300];
 	const char *who;
 	DWORD n = 0;
@@ -695,11 +694,7 @@ platform_read_secret(const char *path, char **out, const char **warning,
 		    path, who);
 		goto done;
 	}
-	if (!GetFileSizeEx(h, &size) || size.QuadPart > SECRET_MAX) {
-		rc = err_set(err, L2S_EIO, "secret file '%s' is larger than "
-		    "%d KiB", path, SECRET_MAX / 1024);
-		goto done;
-	}
+	/* SECRET_MAX + 1 bytes at most: secret_take() refuses more. */
 	big = malloc(SECRET_MAX + 1);
 	if (big == NULL) {
 		rc = err_set(err, L2S_ENOMEM, "out of memory");
