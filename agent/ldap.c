@@ -361,14 +361,18 @@ search_outcome(int code)
 	return L2S_EUNSAFE;
 }
 
-int
-wire_search_fail(struct err *err, const char *base, const char *filter,
-    int code, const char *diag, const char *matched)
+/* wire_search_fail(), its message starting with label when not NULL. */
+static int
+search_fail(struct err *err, const char *label, const char *base,
+    const char *filter, int code, const char *diag, const char *matched)
 {
 	struct buf b = BUF_INIT;
 	int rc;
 
-	buf_printf(&b, "search '%s' '%s': ", base, filter);
+	if (label != NULL)
+		buf_printf(&b, "%s: ", label);
+	else
+		buf_printf(&b, "search '%s' '%s': ", base, filter);
 	if (code == WIRE_NO_SUCH_OBJECT) {
 		buf_printf(&b, "base DN '%s' does not exist (%s", base,
 		    wire_err2string(code));
@@ -385,12 +389,20 @@ wire_search_fail(struct err *err, const char *base, const char *filter,
 	return rc;
 }
 
+int
+wire_search_fail(struct err *err, const char *base, const char *filter,
+    int code, const char *diag, const char *matched)
+{
+	return search_fail(err, NULL, base, filter, code, diag, matched);
+}
+
 /* One search: subtree with the paged results control, or (paged 0) a
- * base-object read without it. */
+ * base-object read without it.  A failure's message starts with label, or
+ * (NULL) with "search 'BASE' 'FILTER'". */
 static int
 search_run(struct ldapconn *c, const char *base, int paged, int deleted,
     const char *filter, const char *const *attrs, ldap_entry_fn fn,
-    void *arg, struct err *err)
+    void *arg, const char *label, struct err *err)
 {
 	struct wire_cookie cookie = { NULL, 0 };
 	struct wire_msg *msg = NULL;
@@ -403,7 +415,7 @@ search_run(struct ldapconn *c, const char *base, int paged, int deleted,
 		lrc = wire_search(c->w, base, paged, filter, attrs,
 		    c->page_size, &cookie, deleted, &msgid, &diag);
 		if (lrc != WIRE_SUCCESS) {
-			rc = wire_search_fail(err, base, filter, lrc, diag,
+			rc = search_fail(err, label, base, filter, lrc, diag,
 			    NULL);
 			msgid = -1;
 			goto done;
@@ -413,13 +425,13 @@ search_run(struct ldapconn *c, const char *base, int paged, int deleted,
 			got = wire_next(c->w, msgid, c->timeout, &msg, &code,
 			    &diag);
 			if (got == WIRE_GOT_NOTHING) {
-				rc = wire_search_fail(err, base, filter,
+				rc = search_fail(err, label, base, filter,
 				    WIRE_TIMEOUT, "no answer from the server",
 				    NULL);
 				goto done;
 			}
 			if (got == WIRE_GOT_ERROR) {
-				rc = wire_search_fail(err, base, filter, code,
+				rc = search_fail(err, label, base, filter, code,
 				    diag, NULL);
 				msgid = -1;
 				goto done;
@@ -429,8 +441,8 @@ search_run(struct ldapconn *c, const char *base, int paged, int deleted,
 			if (got == WIRE_GOT_ENTRY) {
 				lrc = wire_entry(c->w, msg, &c->eb, &e);
 				if (lrc != WIRE_SUCCESS) {
-					rc = wire_search_fail(err, base,
-					    filter, lrc, "cannot decode an "
+					rc = search_fail(err, label,
+					    base, filter, lrc, "cannot decode an "
 					    "entry", NULL);
 					goto done;
 				}
@@ -452,13 +464,13 @@ search_run(struct ldapconn *c, const char *base, int paged, int deleted,
 		msg = NULL;		/* freed by wire_done */
 		msgid = -1;
 		if (lrc != WIRE_SUCCESS) {
-			rc = wire_search_fail(err, base, filter, lrc, diag,
+			rc = search_fail(err, label, base, filter, lrc, diag,
 			    NULL);
 			goto done;
 		}
 		if (code != WIRE_SUCCESS) {
 			c->result = code;
-			rc = wire_search_fail(err, base, filter, code, diag,
+			rc = search_fail(err, label, base, filter, code, diag,
 			    matched);
 			goto done;
 		}
@@ -483,7 +495,7 @@ int
 ldapconn_search(struct ldapconn *c, const char *base, const char *filter,
     const char *const *attrs, ldap_entry_fn fn, void *arg, struct err *err)
 {
-	return search_run(c, base, 1, 0, filter, attrs, fn, arg, err);
+	return search_run(c, base, 1, 0, filter, attrs, fn, arg, NULL, err);
 }
 
 int
@@ -491,7 +503,7 @@ ldapconn_search_deleted(struct ldapconn *c, const char *base,
     const char *filter, const char *const *attrs, ldap_entry_fn fn, void *arg,
     struct err *err)
 {
-	return search_run(c, base, 1, 1, filter, attrs, fn, arg, err);
+	return search_run(c, base, 1, 1, filter, attrs, fn, arg, NULL, err);
 }
 
 int
@@ -499,7 +511,7 @@ ldapconn_read(struct ldapconn *c, const char *dn, const char *const *attrs,
     ldap_entry_fn fn, void *arg, struct err *err)
 {
 	return search_run(c, dn, 0, 0, "(objectClass=*)", attrs, fn, arg,
-	    err);
+	    NULL, err);
 }
 
 int
@@ -509,7 +521,7 @@ ldapconn_read_if(struct ldapconn *c, const char *dn, const char *filter,
 	int rc;
 
 	c->result = WIRE_SUCCESS;
-	rc = search_run(c, dn, 0, 0, filter, attrs, fn, arg, err);
+	rc = search_run(c, dn, 0, 0, filter, attrs, fn, arg, NULL, err);
 	if (rc == L2S_ELDAP && c->result == WIRE_NO_SUCH_OBJECT)
 		return L2S_ENOTFOUND;
 	return rc;
@@ -549,24 +561,25 @@ ldapconn_rootdse(struct ldapconn *c, const char *attr, char **out,
 {
 	const char *attrs[2] = { attr, NULL };
 	struct rootdse r = { attr, NULL };
-	struct err serr = ERR_INIT;
-	const char *why;
+	struct buf label = BUF_INIT;
 	int rc;
 
 	*out = NULL;
+	buf_printf(&label, "cannot read '%s' from the root DSE", attr);
+	if (buf_failed(&label))
+		return err_set(err, L2S_ENOMEM, "out of memory");
 	rc = search_run(c, "", 0, 0, "(objectClass=*)", attrs, on_rootdse, &r,
-	    &serr);
-	if (rc == L2S_ENOMEM) {
-		free(r.value);
-		return err_set(err, rc, "%s", serr.msg);
-	}
+	    label.s, err);
+	buf_free(&label);
 	if (rc != L2S_OK) {
 		free(r.value);
-		/* serr: "search '' '(objectClass=*)': why" (base and filter
-		 * are these constants, so the first "': " ends them) */
-		why = strstr(serr.msg, "': ");
-		return err_set(err, L2S_ELDAP, "cannot read '%s' from the root "
-		    "DSE: %s", attr, why != NULL ? why + 3 : serr.msg);
+		/* whatever the answer, the directory could not be used */
+		if (rc != L2S_ENOMEM) {
+			rc = L2S_ELDAP;
+			if (err != NULL)
+				err->code = rc;
+		}
+		return rc;
 	}
 	*out = r.value;
 	return L2S_OK;
