@@ -11,7 +11,7 @@ static char hmap_tomb[1];	/* key of a deleted slot */
 
 /* FNV-1a, then a full avalanche (keys such as DNs and UUIDs differ in a
  * few bytes, and the table takes the low bits). */
-static uint64_t
+uint64_t
 hmap_hash(const char *s)
 {
 	uint64_t h = 1469598103934665603ULL;

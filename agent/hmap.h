@@ -39,6 +39,10 @@ void *hmap_del(struct hmap *m, const char *key);
 /* Iterate: start with *pos = 0; returns 0 at the end. */
 int hmap_next(const struct hmap *m, size_t *pos, const char **key, void **value);
 
+/* The table's hash of s: FNV-1a, fully mixed (for other open-addressing
+ * tables that take the low bits). */
+uint64_t hmap_hash(const char *s);
+
 /* Free the table; destroy (when not NULL) is called on every value. */
 void hmap_free(struct hmap *m, void (*destroy)(void *));
 

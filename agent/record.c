@@ -26,25 +26,14 @@
 /* --- the pool of paths and member keys --- */
 
 /*
- * An open-addressing hash set of strings, grown at 3/4 full.  Its strings
- * and table stay reachable from these statics until exit: never freed.
+ * An open-addressing hash set of strings (hmap_hash()), grown at 3/4
+ * full.  Its strings and table stay reachable from these statics until
+ * exit: never freed.
  */
 static struct {
 	char **slot;
 	size_t cap, len;
 } pool;
-
-static uint64_t
-hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
 
 /* The pool's copy of s; NULL out of memory. */
 static char *
@@ -62,7 +51,7 @@ path_intern(const char *s)
 		for (j = 0; j < pool.cap; j++) {
 			if (pool.slot[j] == NULL)
 				continue;
-			i = hash_str(pool.slot[j]) & (cap - 1);
+			i = hmap_hash(pool.slot[j]) & (cap - 1);
 			while (nv[i] != NULL)
 				i = (i + 1) & (cap - 1);
 			nv[i] = pool.slot[j];
@@ -72,7 +61,7 @@ path_intern(const char *s)
 		pool.cap = cap;
 	}
 	mask = pool.cap - 1;
-	for (i = hash_str(s) & mask; pool.slot[i] != NULL; i = (i + 1) & mask)
+	for (i = hmap_hash(s) & mask; pool.slot[i] != NULL; i = (i + 1) & mask)
 		if (strcmp(pool.slot[i], s) == 0)
 			return pool.slot[i];
 	p = strdup(s);
