@@ -3,7 +3,8 @@
 #
 #   wine_setup          find wine64, use one wine prefix for the whole run
 #                       ($L2S_BUILD/wine-prefix, made once under a lock: the
-#                       first start takes a few seconds), keep wine quiet
+#                       first start takes a few seconds), start its server,
+#                       keep wine quiet
 #   wine_run EXE ARGS   run EXE under wine; its exit status is wine's
 #   wine_stop           end the prefix's wineserver (and every program still
 #                       running in it): call it from a test's cleanup
@@ -33,7 +34,12 @@ wine_setup() {
 			"$WINE" wineboot --init >/dev/null 2>&1 || exit 1
 			"$WINESERVER_BIN" -w 2>/dev/null
 		fi
-	) 9>"$build/wine-prefix.lock"
+	) 9>"$build/wine-prefix.lock" || return 1
+	# One wineserver kept for 30 s after its last program: consecutive
+	# runs never meet a server on its way out ("Connection reset by
+	# peer").  Exit status 2: one is running already.
+	"$WINESERVER_BIN" -p30 2>/dev/null
+	return 0
 }
 
 wine_run() {
