@@ -9,22 +9,45 @@
 
 static char hmap_tomb[1];	/* key of a deleted slot */
 
-/* FNV-1a, then a full avalanche (keys such as DNs and UUIDs differ in a
- * few bytes, and the table takes the low bits). */
-uint64_t
-hmap_hash(const char *s)
+/* A full avalanche of FNV-1a's state (keys such as DNs and UUIDs differ
+ * in a few bytes, and the table takes the low bits). */
+static uint64_t
+hash_mix(uint64_t h)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	while (*s != '\0') {
-		h ^= (unsigned char)*s++;
-		h *= 1099511628211ULL;
-	}
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;
 	h *= 0xc4ceb9fe1a85ec53ULL;
 	return h ^ (h >> 33);
+}
+
+#define FNV_BASIS 1469598103934665603ULL
+#define FNV_PRIME 1099511628211ULL
+
+uint64_t
+hmap_hash(const char *s)
+{
+	uint64_t h = FNV_BASIS;
+
+	while (*s != '\0') {
+		h ^= (unsigned char)*s++;
+		h *= FNV_PRIME;
+	}
+	return hash_mix(h);
+}
+
+/* hmap_hash() of the first len bytes of p (no NUL among them). */
+static uint64_t
+hash_n(const char *p, size_t len)
+{
+	uint64_t h = FNV_BASIS;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)p[i];
+		h *= FNV_PRIME;
+	}
+	return hash_mix(h);
 }
 
 static struct hmap_slot *
@@ -125,6 +148,27 @@ hmap_get(const struct hmap *m, const char *key)
 	struct hmap_slot *s = hmap_find(m, key);
 
 	return s != NULL ? s->value : NULL;
+}
+
+void *
+hmap_getn(const struct hmap *m, const char *p, size_t len)
+{
+	size_t i, mask;
+	uint64_t h;
+
+	if (m->cap == 0 || memchr(p, '\0', len) != NULL)
+		return NULL;
+	h = hash_n(p, len);
+	mask = m->cap - 1;
+	for (i = h & mask;; i = (i + 1) & mask) {
+		const struct hmap_slot *s = &m->slots[i];
+
+		if (s->key == NULL)
+			return NULL;
+		if (s->hash == h && s->key != hmap_tomb &&
+		    strncmp(s->key, p, len) == 0 && s->key[len] == '\0')
+			return s->value;
+	}
 }
 
 void *

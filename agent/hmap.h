@@ -33,6 +33,10 @@ int hmap_put(struct hmap *m, const char *key, void *value, void **old);
 /* The value stored under key, or NULL. */
 void *hmap_get(const struct hmap *m, const char *key);
 
+/* The value stored under the key of len bytes at p (not NUL-terminated),
+ * or NULL; bytes with a NUL among them are no key. */
+void *hmap_getn(const struct hmap *m, const char *p, size_t len);
+
 /* Remove key; returns its value (or NULL when absent). */
 void *hmap_del(struct hmap *m, const char *key);
 

@@ -710,7 +710,7 @@ dup_opt(char **dst, const char *s)
  * NULL out of memory (or when n is 0).
  */
 static char **
-members_block(const char *const *keys, size_t n)
+members_block(const char *const *keys, size_t n, int pooled)
 {
 	char **v;
 	size_t i;
@@ -720,6 +720,10 @@ members_block(const char *const *keys, size_t n)
 	v = malloc(n * sizeof(*v));
 	if (v == NULL)
 		return NULL;
+	if (pooled) {
+		memcpy(v, keys, n * sizeof(*v));
+		return v;
+	}
 	for (i = 0; i < n; i++)
 		if ((v[i] = path_intern(keys[i])) == NULL) {
 			free(v);
@@ -746,7 +750,7 @@ record_dup(const struct record *r)
 		goto fail;
 	if (r->nmembers > 0) {
 		d->members = members_block((const char *const *)r->members,
-		    r->nmembers);
+		    r->nmembers, 1);
 		if (d->members == NULL)
 			goto fail;
 		d->nmembers = r->nmembers;
@@ -760,11 +764,13 @@ fail:
 static int
 cmp_str(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+
+	return x == y ? 0 : strcmp(x, y);
 }
 
-int
-record_set_members(struct record *r, const char *const *keys, size_t n)
+static int
+set_members(struct record *r, const char *const *keys, size_t n, int pooled)
 {
 	const char **sorted = NULL;
 	char **v = NULL;
@@ -780,11 +786,12 @@ record_set_members(struct record *r, const char *const *keys, size_t n)
 		if (n > 1)
 			qsort(sorted, n, sizeof(*sorted), cmp_str);
 		for (i = 0; i < n; i++) {
-			if (m > 0 && strcmp(sorted[m - 1], sorted[i]) == 0)
+			if (m > 0 && (sorted[m - 1] == sorted[i] ||
+			    (!pooled && strcmp(sorted[m - 1], sorted[i]) == 0)))
 				continue;
 			sorted[m++] = sorted[i];
 		}
-		v = members_block(sorted, m);
+		v = members_block(sorted, m, pooled);
 		free(sorted);
 		if (v == NULL)
 			return -1;
@@ -793,6 +800,24 @@ record_set_members(struct record *r, const char *const *keys, size_t n)
 	r->members = v;
 	r->nmembers = m;
 	return 0;
+}
+
+int
+record_set_members(struct record *r, const char *const *keys, size_t n)
+{
+	return set_members(r, keys, n, 0);
+}
+
+const char *
+record_pooled(const char *key)
+{
+	return path_intern(key);
+}
+
+int
+record_set_member_keys(struct record *r, const char *const *keys, size_t n)
+{
+	return set_members(r, keys, n, 1);
 }
 
 int

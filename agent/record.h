@@ -110,6 +110,13 @@ struct record *record_dup(const struct record *r);
 /* Set the sorted, de-duplicated member list from n keys (copied; keys
  * may point into r's own members). */
 int record_set_members(struct record *r, const char *const *keys, size_t n);
+/* The same for keys that are the pool's already (record_pooled(), or a
+ * record's members): no lookup.  No other string may be passed. */
+int record_set_member_keys(struct record *r, const char *const *keys,
+    size_t n);
+/* The pool's copy of key (see above), for record_set_member_keys(); NULL
+ * out of memory. */
+const char *record_pooled(const char *key);
 /* Set the members from len bytes of keys, each ended by a NUL, sorted
  * (strcmp) and unique (copied).  0; -1 out of memory; 1 when blob is not
  * so.  r is unchanged unless 0. */

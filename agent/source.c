@@ -26,12 +26,28 @@
 #include "source.h"
 #include "utf8.h"
 
+struct group_raw;
+
+/*
+ * A normalised DN the read met (an entry's or a member value's), with what
+ * the read found under it.  Member values point at these: a value is looked
+ * up by its bytes as the server wrote them (source_work.raw), and resolving
+ * it then takes no further lookup.
+ */
+struct dnref {
+	struct record *user;	/* borrowed from rs.users, or NULL */
+	const char *key;	/* the user's key as record_pooled() keeps
+				 * it, once a member list needed it */
+	struct group_raw *group;	/* borrowed from group_by_dn, or NULL */
+	char norm[];
+};
+
 struct group_raw {
 	struct record *rec;	/* borrowed from rs.groups; NULL when the group
 				 * is out of scope (groups.include/exclude) and
 				 * read only for the nesting through it */
 	char *dn;		/* owned, as the server wrote it */
-	char **dns;		/* owned, normalised member DNs */
+	struct dnref **m;	/* owned array of borrowed member DNs */
 	size_t n, cap;
 	long range_next;	/* AD: first member value still to read, or -1 */
 	char *usn;		/* owned: uSNChanged when the first range came */
@@ -41,14 +57,16 @@ struct group_raw {
 };
 
 struct source_work {
-	struct hmap user_by_dn;		/* norm DN -> struct record * (borrowed) */
+	struct hmap dns;		/* norm DN -> struct dnref * (owned) */
 	struct hmap group_by_dn;	/* norm DN -> struct group_raw * (owned) */
 	struct hmap user_names;		/* lower userName -> struct record * */
 	struct hmap group_names;	/* lower name -> struct record * */
-	struct hmap managers;		/* user key -> norm manager DN (owned) */
+	struct hmap managers;		/* user key -> its manager's struct
+					 * dnref * (borrowed) */
 	struct hmap disabled;		/* user key -> (void *)1 */
-	struct hmap norm_of;		/* a user's DN as the server wrote it ->
-					 * its normalised form (owned): member
+	struct hmap raw;		/* a DN as the server wrote it (an
+					 * entry's or a member value) -> its
+					 * struct dnref * (borrowed): member
 					 * values are mostly written the same
 					 * way, and normalising is costly */
 	struct group_raw **ranged;	/* groups with member ranges to read
@@ -61,13 +79,10 @@ static void
 group_raw_free(void *p)
 {
 	struct group_raw *g = p;
-	size_t i;
 
 	if (g == NULL)
 		return;
-	for (i = 0; i < g->n; i++)
-		free(g->dns[i]);
-	free(g->dns);
+	free(g->m);
 	free(g->dn);
 	free(g->usn);
 	free(g->uuid);
@@ -97,13 +112,13 @@ work_free(struct source_work *w)
 {
 	if (w == NULL)
 		return;
-	hmap_free(&w->user_by_dn, NULL);
+	hmap_free(&w->dns, free);
 	hmap_free(&w->group_by_dn, group_raw_free);
 	hmap_free(&w->user_names, NULL);
 	hmap_free(&w->group_names, NULL);
-	hmap_free(&w->managers, free);
+	hmap_free(&w->managers, NULL);
 	hmap_free(&w->disabled, NULL);
-	hmap_free(&w->norm_of, free);
+	hmap_free(&w->raw, NULL);
 	free(w->ranged);
 	free(w);
 }
@@ -324,26 +339,80 @@ nomem:
 	return err_set(err, L2S_ENOMEM, "out of memory");
 }
 
-static int
-index_dn(struct hmap *by_dn, struct hmap *norm_of, const char *dn,
-    void *value, struct err *err)
+/* The dnref of the normalised DN norm, made when new; NULL out of memory. */
+static struct dnref *
+dnref_get(struct source_work *w, const char *norm)
 {
-	char *norm = NULL, *copy = NULL;
-	void *old = NULL;
+	struct dnref *d = hmap_get(&w->dns, norm);
+	size_t len;
+
+	if (d != NULL)
+		return d;
+	len = strlen(norm) + 1;
+	d = malloc(sizeof(*d) + len);
+	if (d == NULL)
+		return NULL;
+	d->user = NULL;
+	d->key = NULL;
+	d->group = NULL;
+	memcpy(d->norm, norm, len);
+	if (hmap_put(&w->dns, d->norm, d, NULL) != 0) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+/*
+ * The dnref of a DN as the server wrote it (len bytes at dn): looked up as
+ * written, else normalised and remembered under the written form too.  *out
+ * is NULL when the text is not a DN.  L2S_OK or L2S_ENOMEM (err set).
+ */
+static int
+dnref_of(struct source_work *w, const char *dn, size_t len,
+    struct dnref **out, struct err *err)
+{
+	struct err derr = ERR_INIT;
+	char *raw, *norm = NULL;
+	int rc;
+
+	*out = hmap_getn(&w->raw, dn, len);
+	if (*out != NULL)
+		return L2S_OK;
+	raw = str_ndup(dn, len);
+	if (raw == NULL)
+		return err_set(err, L2S_ENOMEM, "out of memory");
+	rc = ldap_dn_norm(raw, &norm, &derr);
+	if (rc == L2S_OK) {
+		*out = dnref_get(w, norm);
+		if (*out == NULL || hmap_put(&w->raw, raw, *out, NULL) != 0)
+			rc = L2S_ENOMEM;
+	} else if (rc != L2S_ENOMEM) {
+		rc = L2S_OK;	/* not a DN */
+	}
+	free(norm);
+	free(raw);
+	return rc == L2S_OK ? L2S_OK : err_set(err, rc, "out of memory");
+}
+
+/* Index user r under its DN; L2S_EPARSE (err set) when dn is no DN. */
+static int
+index_user(struct source_work *w, const char *dn, struct record *r,
+    struct err *err)
+{
+	struct dnref *d;
+	char *norm = NULL;
 	int rc;
 
 	rc = ldap_dn_norm(dn, &norm, err);
 	if (rc != L2S_OK)
 		return rc;
-	if (hmap_put(by_dn, norm, value, NULL) != 0 || (norm_of != NULL &&
-	    ((copy = strdup(norm)) == NULL ||
-	    hmap_put(norm_of, dn, copy, &old) != 0))) {
-		free(copy);
-		rc = err_set(err, L2S_ENOMEM, "out of memory");
-	}
-	free(old);	/* the copy a repeated DN replaced */
+	d = dnref_get(w, norm);
 	free(norm);
-	return rc;
+	if (d == NULL || hmap_put(&w->raw, dn, d, NULL) != 0)
+		return err_set(err, L2S_ENOMEM, "out of memory");
+	d->user = r;
+	return L2S_OK;
 }
 
 /*
@@ -466,16 +535,13 @@ source_add_user(struct source_result *res, const struct config *cfg,
 			    strcasecmp(val, "true") == 0 ? "true" : "false");
 			break;
 		case MAP_MANAGER: {
-			char *norm = NULL;
-			struct err derr = ERR_INIT;
+			struct dnref *d;
 
 			/* A manager that is not a DN is dropped, not fatal. */
-			if (ldap_dn_norm(val, &norm, &derr) != L2S_OK)
-				continue;
-			if (hmap_put(&w->managers, r->key, norm, NULL) != 0) {
-				free(norm);
+			rc = dnref_of(w, val, strlen(val), &d, err);
+			if (rc == L2S_OK && d != NULL &&
+			    hmap_put(&w->managers, r->key, d, NULL) != 0)
 				rc = L2S_ENOMEM;
-			}
 			break;
 		}
 		case MAP_STRING:
@@ -511,7 +577,7 @@ source_add_user(struct source_result *res, const struct config *cfg,
 	}
 	/* Indexed even when held below: a held user is left as it is, and
 	 * that includes the groups it is a member of. */
-	rc = index_dn(&w->user_by_dn, &w->norm_of, e->dn, r, err);
+	rc = index_user(w, e->dn, r, err);
 	if (rc == L2S_EPARSE)
 		rc = hold(r, err->msg, err);
 	if (rc != L2S_OK)
@@ -628,43 +694,30 @@ value_dup(const struct entry *e, const char *attr)
 	return v != NULL ? str_ndup(v->p, v->len) : NULL;
 }
 
-/* Append a's values that are DNs, normalised, to g->dns. */
+/* Append a's values that are DNs to g's members. */
 static int
 group_add_members(struct source_work *w, struct group_raw *g,
     const struct entry_attr *a, struct err *err)
 {
-	struct err derr = ERR_INIT;
-	char *dn, *norm = NULL;
-	const char *known;
+	struct dnref *d;
 	size_t i;
 	int rc;
 
 	if (a->nvals > g->cap - g->n) {
 		size_t cap = g->n + a->nvals;
-		char **d = realloc(g->dns, cap * sizeof(*d));
+		struct dnref **m = realloc(g->m, cap * sizeof(*m));
 
-		if (d == NULL)
+		if (m == NULL)
 			return err_set(err, L2S_ENOMEM, "out of memory");
-		g->dns = d;
+		g->m = m;
 		g->cap = cap;
 	}
 	for (i = 0; i < a->nvals; i++) {
-		dn = str_ndup(a->vals[i].p, a->vals[i].len);
-		if (dn == NULL)
-			return err_set(err, L2S_ENOMEM, "out of memory");
-		known = w != NULL ? hmap_get(&w->norm_of, dn) : NULL;
-		if (known != NULL) {
-			norm = strdup(known);
-			rc = norm != NULL ? L2S_OK : L2S_ENOMEM;
-		} else {
-			rc = ldap_dn_norm(dn, &norm, &derr);
-		}
-		free(dn);
-		if (rc == L2S_ENOMEM)
-			return err_set(err, rc, "out of memory");
-		if (rc != L2S_OK)	/* not a DN: no member of ours */
-			continue;
-		g->dns[g->n++] = norm;
+		rc = dnref_of(w, a->vals[i].p, a->vals[i].len, &d, err);
+		if (rc != L2S_OK)
+			return rc;
+		if (d != NULL)	/* else not a DN: no member of ours */
+			g->m[g->n++] = d;
 	}
 	return L2S_OK;
 }
@@ -676,6 +729,7 @@ source_add_group(struct source_result *res, const struct config *cfg,
 	struct source_work *w = NULL;
 	struct group_raw *g = NULL;
 	struct record *r;
+	struct dnref *d = NULL;
 	struct err verr = ERR_INIT;
 	char *norm = NULL;
 	size_t i;
@@ -769,11 +823,13 @@ source_add_group(struct source_result *res, const struct config *cfg,
 		}
 	}
 	rc = ldap_dn_norm(e->dn, &norm, err);
-	if (rc == L2S_OK && hmap_put(&w->group_by_dn, norm, g, NULL) != 0)
+	if (rc == L2S_OK && ((d = dnref_get(w, norm)) == NULL ||
+	    hmap_put(&w->group_by_dn, norm, g, NULL) != 0))
 		rc = err_set(err, L2S_ENOMEM, "out of memory");
 	if (rc != L2S_OK)
 		goto done;
 	/* Indexed: from here on group_by_dn owns g. */
+	d->group = g;
 	if (g->range_next >= 0 && push_group(&w->ranged, &w->nranged,
 	    &w->ranged_cap, g) != 0)
 		rc = err_set(err, L2S_ENOMEM, "out of memory");
@@ -813,8 +869,7 @@ keyv_add(struct keyv *kv, const char *k)
 }
 
 static int
-flatten(struct source_work *w, struct group_raw *root, int nested,
-    unsigned gen, struct keyv *out)
+flatten(struct group_raw *root, int nested, unsigned gen, struct keyv *out)
 {
 	struct group_raw **stack = NULL;
 	size_t n = 0, cap = 0, i;
@@ -828,16 +883,21 @@ flatten(struct source_work *w, struct group_raw *root, int nested,
 		struct group_raw *g = stack[--n];
 
 		for (i = 0; i < g->n && rc == 0; i++) {
-			struct record *u = hmap_get(&w->user_by_dn, g->dns[i]);
+			struct dnref *d = g->m[i];
 			struct group_raw *sub;
 
-			if (u != NULL) {	/* repeats go in record_set_members */
-				rc = keyv_add(out, u->key);
+			if (d->user != NULL) {	/* repeats go in
+						 * record_set_member_keys */
+				if (d->key == NULL &&
+				    (d->key = record_pooled(d->user->key)) == NULL)
+					rc = -1;
+				else
+					rc = keyv_add(out, d->key);
 				continue;
 			}
 			if (!nested)
 				continue;
-			sub = hmap_get(&w->group_by_dn, g->dns[i]);
+			sub = d->group;
 			if (sub == NULL || sub->mark == gen)	/* out of scope, or seen */
 				continue;
 			sub->mark = gen;
@@ -866,7 +926,7 @@ source_resolve(struct source_result *res, const struct config *cfg,
 	/* Managers: DN -> key; a manager outside the users read is dropped. */
 	while (hmap_next(&w->managers, &pos, &k, &v)) {
 		struct record *u = hmap_get(&res->rs.users, k);
-		struct record *mgr = hmap_get(&w->user_by_dn, v);
+		struct record *mgr = ((struct dnref *)v)->user;
 
 		if (u != NULL && mgr != NULL && mgr != u &&
 		    attrs_set(&u->attrs, SCIM_MANAGER_PATH, mgr->key) != 0)
@@ -888,17 +948,18 @@ source_resolve(struct source_result *res, const struct config *cfg,
 		if (g->rec == NULL)	/* out of scope, read for nesting */
 			continue;
 		if (cfg->groups.nested != NESTED_IN_CHAIN) {
-			if (flatten(w, g, cfg->groups.nested == NESTED_FLATTEN,
-			    ++gen, &keys) != 0)
+			if (flatten(g, cfg->groups.nested == NESTED_FLATTEN,
+			    ++gen, &keys) != 0 ||
+			    record_set_member_keys(g->rec, keys.v, keys.n) != 0)
 				goto nomem;
 		} else {	/* in_chain: what the server answered */
 			keys.n = 0;
 			while (hmap_next(&g->flat, &fpos, &k, NULL))
 				if (keyv_add(&keys, k) != 0)
 					goto nomem;
+			if (record_set_members(g->rec, keys.v, keys.n) != 0)
+				goto nomem;
 		}
-		if (record_set_members(g->rec, keys.v, keys.n) != 0)
-			goto nomem;
 		hmap_free(&g->flat, NULL);
 	}
 	goto done;
@@ -1403,22 +1464,47 @@ int
 source_member_dns(const struct config *cfg, const struct entry *e,
     char ***dns, size_t *n, struct err *err)
 {
-	struct group_raw g;
-	size_t i;
+	struct err derr = ERR_INIT;
+	char **v = NULL, *raw, *norm;
+	size_t i, j, cap = 0, k = 0;
 	int rc = L2S_OK;
 
-	memset(&g, 0, sizeof(g));
-	for (i = 0; i < e->nattrs && rc == L2S_OK; i++)
-		if (strcasecmp(e->attrs[i].name, cfg->groups.member_attribute) == 0)
-			rc = group_add_members(NULL, &g, &e->attrs[i], err);
-	if (rc != L2S_OK) {
-		for (i = 0; i < g.n; i++)
-			free(g.dns[i]);
-		free(g.dns);
-		return rc;
+	for (i = 0; i < e->nattrs && rc == L2S_OK; i++) {
+		const struct entry_attr *a = &e->attrs[i];
+
+		if (strcasecmp(a->name, cfg->groups.member_attribute) != 0)
+			continue;
+		for (j = 0; j < a->nvals && rc == L2S_OK; j++) {
+			if (k == cap) {
+				size_t c = cap ? cap * 2 : 16;
+				char **nv = realloc(v, c * sizeof(*nv));
+
+				if (nv == NULL) {
+					rc = L2S_ENOMEM;
+					break;
+				}
+				v = nv;
+				cap = c;
+			}
+			raw = str_ndup(a->vals[j].p, a->vals[j].len);
+			norm = NULL;
+			rc = raw != NULL ? ldap_dn_norm(raw, &norm, &derr) :
+			    L2S_ENOMEM;
+			free(raw);
+			if (rc == L2S_OK)
+				v[k++] = norm;
+			else if (rc != L2S_ENOMEM)
+				rc = L2S_OK;	/* not a DN: no member */
+		}
 	}
-	*dns = g.dns;
-	*n = g.n;
+	if (rc != L2S_OK) {
+		while (k > 0)
+			free(v[--k]);
+		free(v);
+		return err_set(err, rc, "out of memory");
+	}
+	*dns = v;
+	*n = k;
 	return L2S_OK;
 }
 
@@ -1426,18 +1512,33 @@ source_member_dns(const struct config *cfg, const struct entry *e,
 static int
 snapshot_members(struct source_result *res, struct err *err)
 {
-	size_t pos = 0;
+	char **dns = NULL;	/* borrowed norms of one group */
+	size_t pos = 0, cap = 0;
 	void *v;
 	int rc = L2S_OK;
 
 	while (rc == L2S_OK && hmap_next(&res->work->group_by_dn, &pos, NULL,
 	    &v)) {
 		struct group_raw *g = v;
+		size_t i;
 
-		if (g->uuid != NULL)
-			rc = snapshot_set_members(res->snap, g->uuid, g->dns,
-			    g->n, err);
+		if (g->uuid == NULL)
+			continue;
+		if (g->n > cap) {
+			char **nv = realloc(dns, g->n * sizeof(*nv));
+
+			if (nv == NULL) {
+				rc = err_set(err, L2S_ENOMEM, "out of memory");
+				break;
+			}
+			dns = nv;
+			cap = g->n;
+		}
+		for (i = 0; i < g->n; i++)
+			dns[i] = g->m[i]->norm;
+		rc = snapshot_set_members(res->snap, g->uuid, dns, g->n, err);
 	}
+	free(dns);
 	return rc;
 }
 
@@ -1538,10 +1639,9 @@ source_stray_members(const struct source_result *res,
 		    (g = hmap_get(&w->group_by_dn, norm)) == NULL)
 			continue;
 		for (j = 0; j < g->n && rc == L2S_OK; j++) {
-			const char *m = g->dns[j];
+			const char *m = g->m[j]->norm;
 
-			if (hmap_get(&w->user_by_dn, m) != NULL ||
-			    hmap_get(&w->group_by_dn, m) != NULL ||
+			if (g->m[j]->user != NULL || g->m[j]->group != NULL ||
 			    hmap_get(&seen, m) != NULL || !dn_under(m, base))
 				continue;
 			if (*n == max) {

@@ -223,6 +223,37 @@ record_set_members_should_sort_and_dedupe(void)
 }
 
 static void
+pooled_member_keys_should_sort_and_dedupe(void)
+{
+	char c[] = "c", a1[] = "a", a2[] = "a", b[] = "b";
+	const char *keys[5];
+	struct record *r = record_new(REC_GROUP, "g2");
+	struct record *d;
+
+	keys[0] = record_pooled(c);
+	keys[1] = record_pooled(a1);
+	keys[2] = record_pooled(b);
+	keys[3] = record_pooled(a2);
+	keys[4] = keys[0];
+	ok(keys[1] == keys[3] && keys[1] != a1, "record_pooled gives one "
+	    "copy, the pool's, of equal keys");
+	is_int(record_set_member_keys(r, keys, 5), 0,
+	    "record_set_member_keys succeeds");
+	ok(r->nmembers == 3 && r->members[0] == keys[1] &&
+	    r->members[1] == keys[2] && r->members[2] == keys[0],
+	    "pooled keys are sorted, repeats dropped, the pool's copies kept");
+	record_set_members(r, (const char *const *)r->members, r->nmembers);
+	ok(r->nmembers == 3 && r->members[0] == keys[1],
+	    "record_set_members finds the same copies in the pool");
+	d = record_dup(r);
+	ok(d != NULL && d->nmembers == 3 && d->members != r->members &&
+	    d->members[2] == keys[0], "a copy has its own array of the "
+	    "pool's keys");
+	record_free(d);
+	record_free(r);
+}
+
+static void
 record_dup_should_copy_deeply(void)
 {
 	const char *keys[] = { "u2", "u1" };
@@ -306,6 +337,7 @@ main(void)
 	attrs_blob_should_round_trip();
 	members_should_come_from_a_blob();
 	record_set_members_should_sort_and_dedupe();
+	pooled_member_keys_should_sort_and_dedupe();
 	record_dup_should_copy_deeply();
 	readset_should_own_its_records();
 	entry_lookups_should_ignore_case();

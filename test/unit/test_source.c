@@ -440,6 +440,61 @@ done:
 	source_result_free(&res);
 }
 
+/* Member values met before their entries, and the same DN written in
+ * several ways across groups: each resolves to one user or group. */
+static void
+test_members_order(void)
+{
+	static const char *const one[] = {
+		"uid=dave" PEOPLE, "cn=two" GROUPS, "uid=nobody" PEOPLE, NULL
+	};
+	static const char *const two[] = {
+		"UID=Dave,OU=People,DC=Example,DC=Com", "uid=erin" PEOPLE,
+		"uid=nobody" PEOPLE, "uid=dave" PEOPLE, NULL
+	};
+	static const char *const dave_erin[] = { "u-dave", "u-erin" };
+	static const char *const erin[] = { "u-erin" };
+	struct source_result res;
+	const struct record *g;
+
+	source_result_init(&res);
+	add_group(&res, cfg_flat, "cn=one" GROUPS, "g-one", "one", one);
+	add_group(&res, cfg_flat, "cn=two" GROUPS, "g-two", "two", two);
+	add_person(&res, cfg_flat, "uid=erin" PEOPLE, "u-erin", "erin", NULL);
+	add_person(&res, cfg_flat, "UID=Dave, OU=People, DC=example, DC=com",
+	    "u-dave", "dave", NULL);
+	add_person(&res, cfg_flat, "uid=frank" PEOPLE, "u-frank", "frank",
+	    "uid=dave" PEOPLE);
+	resolve(&res, cfg_flat);
+
+	g = group(&res, "g-one");
+	if (!ok(members_are(g, dave_erin, 2), "groups read before their "
+	    "users: members and nested members resolve all the same"))
+		show_members(g);
+	g = group(&res, "g-two");
+	if (!ok(members_are(g, dave_erin, 2), "one user listed twice, written "
+	    "two ways, is one member; an unknown DN in two groups adds "
+	    "nobody"))
+		show_members(g);
+	is_str(attrs_get(&user(&res, "u-frank")->attrs, ENT ":manager"),
+	    "u-dave", "a manager written otherwise than its entry's DN "
+	    "resolves");
+	source_result_free(&res);
+	/* Without nesting, the nested group adds nobody. */
+	source_result_init(&res);
+	add_group(&res, cfg_direct, "cn=one" GROUPS, "g-one", "one", one);
+	add_group(&res, cfg_direct, "cn=two" GROUPS, "g-two", "two", two);
+	add_person(&res, cfg_direct, "uid=erin" PEOPLE, "u-erin", "erin", NULL);
+	resolve(&res, cfg_direct);
+	g = group(&res, "g-one");
+	ok(g != NULL && g->nmembers == 0, "nested direct: a group whose only "
+	    "user is unknown and whose other member is a group has none");
+	if (!ok(members_are(group(&res, "g-two"), erin, 1), "nested direct: "
+	    "the users read are the members"))
+		show_members(group(&res, "g-two"));
+	source_result_free(&res);
+}
+
 /* Three levels: top > middle > bottom, each with one user of its own. */
 static void
 test_nested(const struct config *cfg, int flatten)
@@ -781,6 +836,7 @@ main(void)
 	test_key_text();
 	test_objectguid_user();
 	test_members();
+	test_members_order();
 	test_nested(cfg_flat, 1);
 	test_nested(cfg_direct, 0);
 	test_cycle();
