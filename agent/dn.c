@@ -167,6 +167,34 @@ parse_value(const char **sp, struct buf *out, struct buf *tmp)
 	return 0;
 }
 
+/* A byte a plain value may hold (see dn_plain()). */
+static int
+plain_value_char(char c)
+{
+	return is_alpha(c) || is_digit(c) || c == ' ' || c == '-' ||
+	    c == '.' || c == '_' || c == '@';
+}
+
+int
+dn_plain(const char *dn)
+{
+	const char *s = dn, *v;
+
+	do {
+		if (!is_alpha(*s))
+			return 0;
+		while (is_alpha(*s) || is_digit(*s) || *s == '-')
+			s++;
+		if (*s++ != '=')
+			return 0;
+		for (v = s; plain_value_char(*s); s++)
+			;
+		if (s == v || *v == ' ' || s[-1] == ' ')
+			return 0;
+	} while (*s++ == ',');
+	return s[-1] == '\0';
+}
+
 int
 dn_norm(const char *dn, char **out, struct err *err)
 {

@@ -21,4 +21,10 @@
  * 'DN'" when dn is not a DN; L2S_ENOMEM. */
 int dn_norm(const char *dn, char **out, struct err *err);
 
+/* Is dn plain: RDNs of one type=value each, types a letter then letters,
+ * digits or '-', values of letters, digits, '-', '.', '_', '@' and inner
+ * spaces, nothing around the separators?  Then its normal form is dn in
+ * ASCII lower case, whoever normalises it: a shortcut past the parsers. */
+int dn_plain(const char *dn);
+
 #endif

@@ -22,6 +22,7 @@
 #include <ldap.h>		/* the system one: agent/ is -iquote only */
 
 #include "buf.h"
+#include "dn.h"
 #include "err.h"
 #include "kerberos.h"
 #include "ldap.h"
@@ -532,10 +533,15 @@ ldap_dn_norm(const char *dn, char **out, struct err *err)
 {
 	LDAPDN parsed = NULL;
 	char *s = NULL;
+	const char *form;
 	size_t i, n;
 	int lrc, rc = L2S_OK;
 
 	*out = NULL;
+	if (dn_plain(dn)) {	/* libldap would write it as it is */
+		form = dn;
+		goto lower;
+	}
 	lrc = ldap_str2dn(dn, &parsed, LDAP_DN_FORMAT_LDAPV3);
 	if (lrc != LDAP_SUCCESS) {
 		rc = err_set(err, L2S_EPARSE, "invalid DN '%s'", dn);
@@ -547,7 +553,9 @@ ldap_dn_norm(const char *dn, char **out, struct err *err)
 		    L2S_EPARSE, "invalid DN '%s'", dn);
 		goto done;
 	}
-	n = s != NULL ? strlen(s) : 0;
+	form = s != NULL ? s : "";
+lower:
+	n = strlen(form);
 	*out = malloc(n + 1);
 	if (*out == NULL) {
 		rc = err_set(err, L2S_ENOMEM, "out of memory");
@@ -555,8 +563,8 @@ ldap_dn_norm(const char *dn, char **out, struct err *err)
 	}
 	/* ASCII only, whatever the locale: UTF-8 bytes pass unchanged. */
 	for (i = 0; i < n; i++)
-		(*out)[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] + 32) :
-		    s[i];
+		(*out)[i] = form[i] >= 'A' && form[i] <= 'Z' ?
+		    (char)(form[i] + 32) : form[i];
 	(*out)[n] = '\0';
 done:
 	if (parsed != NULL)

@@ -1,11 +1,15 @@
 /*
  * test_dn.c - dn_norm(): the normal form of DNs, and agreement with
  * libldap (ldap_dn_norm() in the POSIX build) on which DNs are equal and
- * which are not DNs at all
+ * which are not DNs at all; dn_plain(): the DNs whose normal form is
+ * themselves in lower case, checked against libldap's own parser
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <ldap.h>		/* the system one, for the reference form */
 
 #include "dn.h"
 #include "err.h"
@@ -194,11 +198,115 @@ acceptance(void)
 	    sizeof(odd) / sizeof(odd[0]));
 }
 
+/* libldap's form of dn in ASCII lower case, without ldap_dn_norm()'s
+ * shortcut; NULL when libldap takes no DN. */
+static char *
+libldap_form(const char *dn)
+{
+	LDAPDN parsed = NULL;
+	char *s = NULL, *out = NULL, *p;
+
+	if (ldap_str2dn(dn, &parsed, LDAP_DN_FORMAT_LDAPV3) == LDAP_SUCCESS &&
+	    ldap_dn2str(parsed, &s, LDAP_DN_FORMAT_LDAPV3) == LDAP_SUCCESS)
+		out = strdup(s != NULL ? s : "");
+	for (p = out; p != NULL && *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p + 32);
+	if (parsed != NULL)
+		ldap_dnfree(parsed);
+	ldap_memfree(s);
+	return out;
+}
+
+static void
+plain_cases(void)
+{
+	static const char *const yes[] = {
+		"uid=user00001,ou=people,dc=example,dc=com",
+		"CN=Alice Smith,OU=People,DC=Example,DC=Com",
+		"cn=a.b_c-d@example.org,o=x-1", "x=1", "c1-x=y",
+	};
+	static const char *const no[] = {
+		"", "uid=bob, ou=people", "uid=bob ,ou=people", "cn= x",
+		"cn=x ", "cn =x", "cn=", "=x", "1cn=x", "2.5.4.3=x",
+		"cn=a+sn=b", "cn=a\\,b", "cn=#04", "cn=a,", ",cn=a",
+		"cn=a;dc=x", "cn=\"q\"", "cn=caf\xc3\xa9", "cn=a=b",
+		"cn=a\tb", "cn=a<b", "cn=x,,dc=y",
+	};
+	size_t i;
+	int bad = 0;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!dn_plain(yes[i]) && bad++ < 3)
+			printf("# not plain: '%s'\n", yes[i]);
+	is_int(bad, 0, "plain DNs are taken as plain");
+	bad = 0;
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (dn_plain(no[i]) && bad++ < 3)
+			printf("# plain: '%s'\n", no[i]);
+	is_int(bad, 0, "spaces at separators, escapes, multi-valued RDNs, "
+	    "numeric types, odd bytes and broken DNs are not plain");
+}
+
+/*
+ * Random DNs over an alphabet of plain bytes and of bytes that need a
+ * parser: every one dn_plain() takes must be, in lower case, what libldap
+ * writes; most of the rest must go to libldap.
+ */
+static void
+plain_oracle(void)
+{
+	static const char alpha[] = "aZ0-._@ ,=+\\\"#;<>\xc3\xa9\t";
+	uint64_t x = 0x2545f4914f6cdd1dULL;
+	char dn[48];
+	int plain = 0, other = 0, bad = 0, n;
+
+	for (n = 0; n < 200000; n++) {
+		size_t len, i;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		len = 3 + (size_t)(x % 20);
+		/* mostly plain shapes: a type, '=', then random bytes */
+		memcpy(dn, "cn=", 3);
+		for (i = 3; i < len; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			dn[i] = x % 4 ? "aZ0-._@ ,=ou"[x % 12] :
+			    alpha[(x >> 8) % (sizeof(alpha) - 1)];
+		}
+		dn[len] = '\0';
+		if (dn_plain(dn)) {
+			char *ref = libldap_form(dn), *low = strdup(dn), *p;
+
+			for (p = low; *p != '\0'; p++)
+				if (*p >= 'A' && *p <= 'Z')
+					*p = (char)(*p + 32);
+			if ((ref == NULL || strcmp(ref, low) != 0) && bad++ < 3)
+				printf("# plain '%s': libldap '%s'\n", dn,
+				    ref != NULL ? ref : "(no DN)");
+			free(ref);
+			free(low);
+			plain++;
+		} else {
+			other++;
+		}
+	}
+	is_int(bad, 0, "every plain DN is, in lower case, libldap's form "
+	    "(%d plain of 200000 random DNs)", plain);
+	ok(plain > 10000 && other > 10000, "the random DNs hold both kinds "
+	    "(%d plain, %d not)", plain, other);
+}
+
 int
 main(void)
 {
 	cases();
 	oracle();
 	acceptance();
+	plain_cases();
+	plain_oracle();
 	return tap_done();
 }
