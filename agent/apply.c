@@ -1626,8 +1626,9 @@ apply_plan(const struct plan *p, const struct config *cfg,
 		    "check scim.url and scim.profile");
 		goto done;
 	}
-	if (owners_build(&a.user_owner, have_users) != 0 ||
-	    owners_build(&a.group_owner, have_groups) != 0) {
+	/* Only operations look owners up: a plan without any needs none. */
+	if (p->n > 0 && (owners_build(&a.user_owner, have_users) != 0 ||
+	    owners_build(&a.group_owner, have_groups) != 0)) {
 		rc = err_set(err, L2S_ENOMEM, "out of memory");
 		goto done;
 	}
