@@ -412,6 +412,7 @@ index_user(struct source_work *w, const char *dn, struct record *r,
 	if (d == NULL || hmap_put(&w->raw, dn, d, NULL) != 0)
 		return err_set(err, L2S_ENOMEM, "out of memory");
 	d->user = r;
+	d->key = NULL;	/* the pooled key is r's, looked up when needed */
 	return L2S_OK;
 }
 
