@@ -824,8 +824,20 @@ source_add_group(struct source_result *res, const struct config *cfg,
 		}
 	}
 	rc = ldap_dn_norm(e->dn, &norm, err);
-	if (rc == L2S_OK && ((d = dnref_get(w, norm)) == NULL ||
-	    hmap_put(&w->group_by_dn, norm, g, NULL) != 0))
+	if (rc == L2S_OK && (d = dnref_get(w, norm)) == NULL)
+		rc = err_set(err, L2S_ENOMEM, "out of memory");
+	if (rc == L2S_OK && d->group != NULL) {
+		/* Two groups under one DN (a server that sent two entries
+		 * whose DNs differ in case only, say): which one a member
+		 * value names is unknown, so neither changes. */
+		if (r != NULL)
+			rc = hold(r, "another group has the same DN", err);
+		if (rc == L2S_OK && d->group->rec != NULL)
+			rc = hold(d->group->rec, "another group has the same "
+			    "DN", err);
+		goto done;
+	}
+	if (rc == L2S_OK && hmap_put(&w->group_by_dn, norm, g, NULL) != 0)
 		rc = err_set(err, L2S_ENOMEM, "out of memory");
 	if (rc != L2S_OK)
 		goto done;
@@ -1087,7 +1099,8 @@ on_group(void *arg, const struct entry *e, struct err *err)
 	if (rc == L2S_OK)
 		g = hmap_get(&ctx->res->work->group_by_dn, norm);
 	free(norm);
-	if (rc == L2S_OK && g != NULL) {
+	/* (A group with a uuid already is another entry's, of the same DN.) */
+	if (rc == L2S_OK && g != NULL && g->uuid == NULL) {
 		/* The member list is recorded once every range arrived. */
 		g->uuid = uuid;
 		return snapshot_put(ctx->res->snap, uuid, REC_GROUP, 0, e,

@@ -495,6 +495,34 @@ test_members_order(void)
 	source_result_free(&res);
 }
 
+/* Two group entries whose DNs normalise alike: neither may lose its
+ * members to the other, so both are held. */
+static void
+test_groups_one_dn(void)
+{
+	static const char *const a[] = { "uid=alice" PEOPLE, NULL };
+	static const char *const b[] = { "uid=bob" PEOPLE, NULL };
+	struct source_result res;
+	const struct record *ga, *gb;
+
+	source_result_init(&res);
+	add_person(&res, cfg_flat, "uid=alice" PEOPLE, "u-alice", "alice", NULL);
+	add_person(&res, cfg_flat, "uid=bob" PEOPLE, "u-bob", "bob", NULL);
+	add_group(&res, cfg_flat, "cn=staff" GROUPS, "g-a", "Staff", a);
+	add_group(&res, cfg_flat, "CN=Staff, OU=Groups, DC=example, DC=com",
+	    "g-b", "Team", b);
+	resolve(&res, cfg_flat);
+	ga = group(&res, "g-a");
+	gb = group(&res, "g-b");
+	ok(ga != NULL && ga->held != NULL &&
+	    strstr(ga->held, "another group has the same DN") != NULL,
+	    "the first of two groups under one DN is held, not emptied");
+	ok(gb != NULL && gb->held != NULL &&
+	    strstr(gb->held, "another group has the same DN") != NULL,
+	    "the second of two groups under one DN is held");
+	source_result_free(&res);
+}
+
 /* Three levels: top > middle > bottom, each with one user of its own. */
 static void
 test_nested(const struct config *cfg, int flatten)
@@ -837,6 +865,7 @@ main(void)
 	test_objectguid_user();
 	test_members();
 	test_members_order();
+	test_groups_one_dn();
 	test_nested(cfg_flat, 1);
 	test_nested(cfg_direct, 0);
 	test_cycle();
