@@ -21,33 +21,24 @@ hash_mix(uint64_t h)
 	return h ^ (h >> 33);
 }
 
-#define FNV_BASIS 1469598103934665603ULL
-#define FNV_PRIME 1099511628211ULL
-
-uint64_t
-hmap_hash(const char *s)
-{
-	uint64_t h = FNV_BASIS;
-
-	while (*s != '\0') {
-		h ^= (unsigned char)*s++;
-		h *= FNV_PRIME;
-	}
-	return hash_mix(h);
-}
-
-/* hmap_hash() of the first len bytes of p (no NUL among them). */
+/* FNV-1a of the len bytes at p, fully mixed. */
 static uint64_t
 hash_n(const char *p, size_t len)
 {
-	uint64_t h = FNV_BASIS;
+	uint64_t h = 1469598103934665603ULL;
 	size_t i;
 
 	for (i = 0; i < len; i++) {
 		h ^= (unsigned char)p[i];
-		h *= FNV_PRIME;
+		h *= 1099511628211ULL;
 	}
 	return hash_mix(h);
+}
+
+uint64_t
+hmap_hash(const char *s)
+{
+	return hash_n(s, strlen(s));
 }
 
 static struct hmap_slot *

@@ -401,16 +401,13 @@ index_user(struct source_work *w, const char *dn, struct record *r,
     struct err *err)
 {
 	struct dnref *d;
-	char *norm = NULL;
 	int rc;
 
-	rc = ldap_dn_norm(dn, &norm, err);
+	rc = dnref_of(w, dn, strlen(dn), &d, err);
 	if (rc != L2S_OK)
 		return rc;
-	d = dnref_get(w, norm);
-	free(norm);
-	if (d == NULL || hmap_put(&w->raw, dn, d, NULL) != 0)
-		return err_set(err, L2S_ENOMEM, "out of memory");
+	if (d == NULL)
+		return err_set(err, L2S_EPARSE, "invalid DN '%s'", dn);
 	d->user = r;
 	d->key = NULL;	/* the pooled key is r's, looked up when needed */
 	return L2S_OK;

@@ -538,23 +538,21 @@ ldap_dn_norm(const char *dn, char **out, struct err *err)
 	int lrc, rc = L2S_OK;
 
 	*out = NULL;
-	if (dn_plain(dn)) {	/* libldap would write it as it is */
-		form = dn;
-		goto lower;
+	form = dn;	/* a plain DN: libldap would write it as it is */
+	if (!dn_plain(dn)) {
+		lrc = ldap_str2dn(dn, &parsed, LDAP_DN_FORMAT_LDAPV3);
+		if (lrc != LDAP_SUCCESS) {
+			rc = err_set(err, L2S_EPARSE, "invalid DN '%s'", dn);
+			goto done;
+		}
+		lrc = ldap_dn2str(parsed, &s, LDAP_DN_FORMAT_LDAPV3);
+		if (lrc != LDAP_SUCCESS) {
+			rc = err_set(err, lrc == LDAP_NO_MEMORY ? L2S_ENOMEM :
+			    L2S_EPARSE, "invalid DN '%s'", dn);
+			goto done;
+		}
+		form = s != NULL ? s : "";
 	}
-	lrc = ldap_str2dn(dn, &parsed, LDAP_DN_FORMAT_LDAPV3);
-	if (lrc != LDAP_SUCCESS) {
-		rc = err_set(err, L2S_EPARSE, "invalid DN '%s'", dn);
-		goto done;
-	}
-	lrc = ldap_dn2str(parsed, &s, LDAP_DN_FORMAT_LDAPV3);
-	if (lrc != LDAP_SUCCESS) {
-		rc = err_set(err, lrc == LDAP_NO_MEMORY ? L2S_ENOMEM :
-		    L2S_EPARSE, "invalid DN '%s'", dn);
-		goto done;
-	}
-	form = s != NULL ? s : "";
-lower:
 	n = strlen(form);
 	*out = malloc(n + 1);
 	if (*out == NULL) {

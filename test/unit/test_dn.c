@@ -198,20 +198,29 @@ acceptance(void)
 	    sizeof(odd) / sizeof(odd[0]));
 }
 
+/* A copy of s in ASCII lower case, as ldap_dn_norm() writes it. */
+static char *
+lower_dup(const char *s)
+{
+	char *out = strdup(s), *p;
+
+	for (p = out; p != NULL && *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p + 32);
+	return out;
+}
+
 /* libldap's form of dn in ASCII lower case, without ldap_dn_norm()'s
  * shortcut; NULL when libldap takes no DN. */
 static char *
 libldap_form(const char *dn)
 {
 	LDAPDN parsed = NULL;
-	char *s = NULL, *out = NULL, *p;
+	char *s = NULL, *out = NULL;
 
 	if (ldap_str2dn(dn, &parsed, LDAP_DN_FORMAT_LDAPV3) == LDAP_SUCCESS &&
 	    ldap_dn2str(parsed, &s, LDAP_DN_FORMAT_LDAPV3) == LDAP_SUCCESS)
-		out = strdup(s != NULL ? s : "");
-	for (p = out; p != NULL && *p != '\0'; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p + 32);
+		out = lower_dup(s != NULL ? s : "");
 	if (parsed != NULL)
 		ldap_dnfree(parsed);
 	ldap_memfree(s);
@@ -279,11 +288,8 @@ plain_oracle(void)
 		}
 		dn[len] = '\0';
 		if (dn_plain(dn)) {
-			char *ref = libldap_form(dn), *low = strdup(dn), *p;
+			char *ref = libldap_form(dn), *low = lower_dup(dn);
 
-			for (p = low; *p != '\0'; p++)
-				if (*p >= 'A' && *p <= 'Z')
-					*p = (char)(*p + 32);
 			if ((ref == NULL || strcmp(ref, low) != 0) && bad++ < 3)
 				printf("# plain '%s': libldap '%s'\n", dn,
 				    ref != NULL ? ref : "(no DN)");
