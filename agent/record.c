@@ -27,11 +27,19 @@
 
 /*
  * An open-addressing hash set of strings (hmap_hash()), grown at 3/4
- * full.  Its strings and table stay reachable from these statics until
- * exit: never freed.
+ * full.  A slot keeps its string's hash beside it, so a probe compares
+ * strings only when the hashes agree: with a hundred thousand member
+ * keys in the pool, most probes would otherwise fetch a string from a
+ * cold cache line just to find it different.  Its strings and table stay
+ * reachable from these statics until exit: never freed.
  */
+struct pool_slot {
+	char *s;		/* NULL: empty */
+	uint64_t h;		/* hmap_hash(s) */
+};
+
 static struct {
-	char **slot;
+	struct pool_slot *slot;
 	size_t cap, len;
 } pool;
 
@@ -39,20 +47,21 @@ static struct {
 static char *
 path_intern(const char *s)
 {
+	uint64_t h = hmap_hash(s);
 	size_t i, mask;
 	char *p;
 
 	if (pool.len + 1 > pool.cap / 4 * 3) {
 		size_t cap = pool.cap ? pool.cap * 2 : 64, j;
-		char **nv = calloc(cap, sizeof(*nv));
+		struct pool_slot *nv = calloc(cap, sizeof(*nv));
 
 		if (nv == NULL)
 			return NULL;
 		for (j = 0; j < pool.cap; j++) {
-			if (pool.slot[j] == NULL)
+			if (pool.slot[j].s == NULL)
 				continue;
-			i = hmap_hash(pool.slot[j]) & (cap - 1);
-			while (nv[i] != NULL)
+			i = pool.slot[j].h & (cap - 1);
+			while (nv[i].s != NULL)
 				i = (i + 1) & (cap - 1);
 			nv[i] = pool.slot[j];
 		}
@@ -61,13 +70,14 @@ path_intern(const char *s)
 		pool.cap = cap;
 	}
 	mask = pool.cap - 1;
-	for (i = hmap_hash(s) & mask; pool.slot[i] != NULL; i = (i + 1) & mask)
-		if (strcmp(pool.slot[i], s) == 0)
-			return pool.slot[i];
+	for (i = h & mask; pool.slot[i].s != NULL; i = (i + 1) & mask)
+		if (pool.slot[i].h == h && strcmp(pool.slot[i].s, s) == 0)
+			return pool.slot[i].s;
 	p = strdup(s);
 	if (p == NULL)
 		return NULL;
-	pool.slot[i] = p;
+	pool.slot[i].s = p;
+	pool.slot[i].h = h;
 	pool.len++;
 	return p;
 }

@@ -1,6 +1,7 @@
 /*
  * test_hmap.c - the string-keyed hash table: put, get, replace, delete,
- * lookups by a counted key (hmap_getn), and growth past many resizes
+ * lookups by a counted key (hmap_getn), growth past many resizes, and
+ * the hash: every byte counts, and the low bits the tables use spread
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,11 +92,67 @@ test_many(void)
 	hmap_free(&m, NULL);
 }
 
+/* The hash reads its key eight bytes at a time and the tail apart: a
+ * change in any byte of a key of any length changes it, and so does
+ * dropping the last byte. */
+static void
+test_hash_bytes(void)
+{
+	char a[41], b[41];
+	size_t len, i, same = 0;
+
+	for (len = 1; len <= 40; len++) {
+		memset(a, 'x', len);
+		a[len] = '\0';
+		for (i = 0; i < len; i++) {
+			memcpy(b, a, len + 1);
+			b[i] = 'y';
+			if (hmap_hash(a) == hmap_hash(b))
+				same++;
+		}
+		memcpy(b, a, len + 1);
+		b[len - 1] = '\0';
+		if (hmap_hash(a) == hmap_hash(b))
+			same++;
+	}
+	ok(same == 0, "one byte changed anywhere in keys of 1 to 40 bytes, "
+	    "or the last one dropped: the hash changes (%zu did not)", same);
+}
+
+/* Keys that differ only in their last characters (as UUIDs and DNs of a
+ * directory do) spread over the low bits the tables index by as random
+ * values would: 65,536 keys fill about 63% of 65,536 buckets. */
+static void
+test_hash_spread(void)
+{
+	unsigned char *seen = calloc(65536, 1);
+	char key[40];
+	size_t i, used = 0;
+
+	if (seen == NULL) {
+		ok(0, "out of memory");
+		return;
+	}
+	for (i = 0; i < 65536; i++) {
+		snprintf(key, sizeof(key), "5f1c0a2e-9b7d-4c1e-8a3f-00000000%04zx",
+		    i);
+		seen[hmap_hash(key) & 0xffff] = 1;
+	}
+	for (i = 0; i < 65536; i++)
+		used += seen[i];
+	ok(used > 65536 * 6 / 10, "65,536 keys differing in their last four "
+	    "characters fill %zu of 65,536 buckets (random: about 41,400)",
+	    used);
+	free(seen);
+}
+
 int
 main(void)
 {
 	test_basic();
 	test_getn();
 	test_many();
+	test_hash_bytes();
+	test_hash_spread();
 	return tap_done();
 }
