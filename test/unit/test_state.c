@@ -747,6 +747,57 @@ state_new_file_should_be_private(void)
 	state_close(st);
 }
 
+static int
+page_size(const char *p)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int size = -1;
+
+	if (sqlite3_open_v2(p, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &s, NULL) ==
+	    SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		size = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return size;
+}
+
+/* New files get 16 KiB pages; a file made with other pages keeps them
+ * and works as before. */
+static void
+state_page_size_should_be_set_once(void)
+{
+	struct hmap u = HMAP_INIT, g = HMAP_INIT;
+	struct err err = ERR_INIT;
+	struct state *st = NULL;
+	struct record *a = user("k-a", "alice", "id-a");
+	sqlite3 *db = NULL;
+
+	rm_db(path);
+	state_open(&st, path, 0, &err);
+	state_close(st);
+	is_int(page_size(path), 16384, "a new state file has 16 KiB pages");
+
+	/* The same file rewritten with 4 KiB pages, as older releases made. */
+	sqlite3_open(path, &db);
+	sqlite3_exec(db, "PRAGMA journal_mode = DELETE; PRAGMA page_size = "
+	    "4096; VACUUM", NULL, NULL, NULL);
+	sqlite3_close(db);
+	is_int(page_size(path), 4096, "(the file now has 4 KiB pages)");
+	is_int(state_open(&st, path, 0, &err), L2S_OK, "it opens");
+	is_int(state_put(st, a, &err), L2S_OK, "takes a user");
+	state_close(st);
+	state_open(&st, path, 1, &err);
+	is_int(state_load(st, &u, &g, &err), L2S_OK, "and loads");
+	ok(u.len == 1 && hmap_get(&u, "k-a") != NULL, "with that user");
+	state_close(st);
+	is_int(page_size(path), 4096, "and keeps its 4 KiB pages");
+	record_free(a);
+	hmap_free(&u, record_free_v);
+	hmap_free(&g, record_free_v);
+}
+
 static double
 now(void)
 {
@@ -857,6 +908,7 @@ main(void)
 	state_v2_should_upgrade();
 	state_should_keep_any_path_and_key();
 	state_new_file_should_be_private();
+	state_page_size_should_be_set_once();
 	state_should_be_quick_with_many_users();
 
 	rm_db(path);
