@@ -43,32 +43,42 @@ static struct {
 	size_t cap, len;
 } pool;
 
-/* The pool's copy of s; NULL out of memory. */
-static char *
-path_intern(const char *s)
+/* Room for one more string: grow at 3/4 full.  0, or -1 out of memory. */
+static int
+pool_room(void)
 {
-	uint64_t h = hmap_hash(s);
+	size_t cap, i, j;
+	struct pool_slot *nv;
+
+	if (pool.len + 1 <= pool.cap / 4 * 3)
+		return 0;
+	cap = pool.cap ? pool.cap * 2 : 64;
+	nv = calloc(cap, sizeof(*nv));
+	if (nv == NULL)
+		return -1;
+	for (j = 0; j < pool.cap; j++) {
+		if (pool.slot[j].s == NULL)
+			continue;
+		i = pool.slot[j].h & (cap - 1);
+		while (nv[i].s != NULL)
+			i = (i + 1) & (cap - 1);
+		nv[i] = pool.slot[j];
+	}
+	free(pool.slot);
+	pool.slot = nv;
+	pool.cap = cap;
+	return 0;
+}
+
+/* The pool's copy of s, whose hmap_hash() is h; NULL out of memory. */
+static char *
+pool_intern_h(const char *s, uint64_t h)
+{
 	size_t i, mask;
 	char *p;
 
-	if (pool.len + 1 > pool.cap / 4 * 3) {
-		size_t cap = pool.cap ? pool.cap * 2 : 64, j;
-		struct pool_slot *nv = calloc(cap, sizeof(*nv));
-
-		if (nv == NULL)
-			return NULL;
-		for (j = 0; j < pool.cap; j++) {
-			if (pool.slot[j].s == NULL)
-				continue;
-			i = pool.slot[j].h & (cap - 1);
-			while (nv[i].s != NULL)
-				i = (i + 1) & (cap - 1);
-			nv[i] = pool.slot[j];
-		}
-		free(pool.slot);
-		pool.slot = nv;
-		pool.cap = cap;
-	}
+	if (pool_room() != 0)
+		return NULL;
 	mask = pool.cap - 1;
 	for (i = h & mask; pool.slot[i].s != NULL; i = (i + 1) & mask)
 		if (pool.slot[i].h == h && strcmp(pool.slot[i].s, s) == 0)
@@ -80,6 +90,53 @@ path_intern(const char *s)
 	pool.slot[i].h = h;
 	pool.len++;
 	return p;
+}
+
+/* The pool's copy of s; NULL out of memory. */
+static char *
+path_intern(const char *s)
+{
+	return pool_intern_h(s, hmap_hash(s));
+}
+
+/*
+ * out[i] = the pool's copy of s[i], for i < n; 0, or -1 out of memory.
+ * For a long list (a group's members, as the state store gives them):
+ * the hashes come first, then each lookup asks the memory for the slot a
+ * few keys ahead, and for the string of the slot nearer ahead, so that
+ * the lookups wait for those reads together instead of one by one.
+ */
+#define POOL_AHEAD 8
+
+static int
+pool_intern_many(const char *const *s, size_t n, char **out)
+{
+	uint64_t *h;
+	size_t i;
+
+	h = malloc((n > 0 ? n : 1) * sizeof(*h));
+	if (h == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		h[i] = hmap_hash(s[i]);
+	for (i = 0; i < n; i++) {
+		if (pool.cap > 0 && i + POOL_AHEAD < n)
+			__builtin_prefetch(&pool.slot[h[i + POOL_AHEAD] &
+			    (pool.cap - 1)]);
+		if (pool.cap > 0 && i + POOL_AHEAD / 2 < n) {
+			const struct pool_slot *sl = &pool.slot[h[i +
+			    POOL_AHEAD / 2] & (pool.cap - 1)];
+
+			if (sl->s != NULL)
+				__builtin_prefetch(sl->s);
+		}
+		if ((out[i] = pool_intern_h(s[i], h[i])) == NULL) {
+			free(h);
+			return -1;
+		}
+	}
+	free(h);
+	return 0;
 }
 
 /* --- value blocks --- */
@@ -850,11 +907,13 @@ record_members_from_blob(struct record *r, const char *blob, size_t len)
 		v = malloc(n * sizeof(*v));
 		if (v == NULL)
 			return -1;
+		/* v holds the keys in blob first, then the pool's copies. */
 		for (off = 0, n = 0; off < len; off += strlen(blob + off) + 1)
-			if ((v[n++] = path_intern(blob + off)) == NULL) {
-				free(v);
-				return -1;
-			}
+			v[n++] = (char *)(uintptr_t)(blob + off);
+		if (pool_intern_many((const char *const *)v, n, v) != 0) {
+			free(v);
+			return -1;
+		}
 	}
 	free(r->members);
 	r->members = v;

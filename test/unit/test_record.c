@@ -197,6 +197,38 @@ members_should_come_from_a_blob(void)
 	record_free(r);
 }
 
+/* A long blob: 5,000 keys, half of them new to the pool, read while the
+ * pool grows; every member is the pool's one copy of its key. */
+static void
+many_members_should_come_from_a_blob(void)
+{
+	struct record *r = record_new(REC_GROUP, "g-many");
+	struct buf blob = BUF_INIT;
+	char key[40];
+	size_t i, bad = 0, n = 5000;
+
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "blob-key-%06zu", i);
+		buf_add(&blob, key, strlen(key) + 1);
+		if (i % 2 == 0)
+			record_pooled(key);	/* in the pool already */
+	}
+	is_int(record_members_from_blob(r, blob.s, blob.len), 0,
+	    "a blob of 5,000 keys is taken");
+	is_int((int)r->nmembers, (int)n, "all of them");
+	for (i = 0; i < n && i < r->nmembers; i++) {
+		snprintf(key, sizeof(key), "blob-key-%06zu", i);
+		if (strcmp(r->members[i], key) != 0 ||
+		    r->members[i] != record_pooled(key) ||
+		    r->members[i] == blob.s + i * (strlen(key) + 1))
+			bad++;
+	}
+	ok(bad == 0, "each is its key, the pool's copy, not the blob's "
+	    "(%zu wrong)", bad);
+	buf_free(&blob);
+	record_free(r);
+}
+
 static void
 record_set_members_should_sort_and_dedupe(void)
 {
@@ -336,6 +368,7 @@ main(void)
 	attrs_json_should_read_any_escape();
 	attrs_blob_should_round_trip();
 	members_should_come_from_a_blob();
+	many_members_should_come_from_a_blob();
 	record_set_members_should_sort_and_dedupe();
 	pooled_member_keys_should_sort_and_dedupe();
 	record_dup_should_copy_deeply();
