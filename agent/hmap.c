@@ -150,15 +150,19 @@ hmap_get(const struct hmap *m, const char *key)
 	return s != NULL ? s->value : NULL;
 }
 
+uint64_t
+hmap_hashn(const char *p, size_t len)
+{
+	return hash_n(p, len);
+}
+
 void *
-hmap_getn(const struct hmap *m, const char *p, size_t len)
+hmap_getn_h(const struct hmap *m, const char *p, size_t len, uint64_t h)
 {
 	size_t i, mask;
-	uint64_t h;
 
 	if (m->cap == 0 || memchr(p, '\0', len) != NULL)
 		return NULL;
-	h = hash_n(p, len);
 	mask = m->cap - 1;
 	for (i = h & mask;; i = (i + 1) & mask) {
 		const struct hmap_slot *s = &m->slots[i];
@@ -168,6 +172,28 @@ hmap_getn(const struct hmap *m, const char *p, size_t len)
 		if (s->hash == h && s->key != hmap_tomb &&
 		    strncmp(s->key, p, len) == 0 && s->key[len] == '\0')
 			return s->value;
+	}
+}
+
+void *
+hmap_getn(const struct hmap *m, const char *p, size_t len)
+{
+	return hmap_getn_h(m, p, len, hash_n(p, len));
+}
+
+void
+hmap_prefetch(const struct hmap *m, uint64_t h, int key)
+{
+	const struct hmap_slot *s;
+
+	if (m->cap == 0)
+		return;
+	s = &m->slots[h & (m->cap - 1)];
+	if (!key) {
+		__builtin_prefetch(s);
+	} else if (s->hash == h && s->key != NULL) {
+		__builtin_prefetch(s->key);
+		__builtin_prefetch(s->value);
 	}
 }
 
@@ -201,6 +227,51 @@ hmap_next(const struct hmap *m, size_t *pos, const char **key, void **value)
 				*value = s->value;
 			return 1;
 		}
+	}
+	return 0;
+}
+
+/* How far ahead hmap_next_join() asks for b's slots, then their keys
+ * (in slots of a: at most three in four hold a key). */
+#define JOIN_SLOT_AHEAD 16
+#define JOIN_KEY_AHEAD 8
+
+/* Slot i of m when it holds a key, else NULL. */
+static const struct hmap_slot *
+slot_used(const struct hmap *m, size_t i)
+{
+	const struct hmap_slot *s;
+
+	if (i >= m->cap)
+		return NULL;
+	s = &m->slots[i];
+	return s->key != NULL && s->key != hmap_tomb ? s : NULL;
+}
+
+int
+hmap_next_join(const struct hmap *a, const struct hmap *b, size_t *pos,
+    const char **key, void **avalue, void **bvalue)
+{
+	const struct hmap_slot *s, *ahead, *bs;
+
+	while (*pos < a->cap) {
+		if ((s = slot_used(a, (*pos)++)) == NULL)
+			continue;
+		if ((ahead = slot_used(a, *pos + JOIN_SLOT_AHEAD)) != NULL) {
+			hmap_prefetch(b, ahead->hash, 0);
+			__builtin_prefetch(ahead->value);
+		}
+		if ((ahead = slot_used(a, *pos + JOIN_KEY_AHEAD)) != NULL)
+			hmap_prefetch(b, ahead->hash, 1);
+		if (key != NULL)
+			*key = s->key;
+		if (avalue != NULL)
+			*avalue = s->value;
+		if (bvalue != NULL) {
+			bs = b->cap > 0 ? hmap_find_h(b, s->key, s->hash) : NULL;
+			*bvalue = bs != NULL ? bs->value : NULL;
+		}
+		return 1;
 	}
 	return 0;
 }

@@ -37,11 +37,38 @@ void *hmap_get(const struct hmap *m, const char *key);
  * or NULL; bytes with a NUL among them are no key. */
 void *hmap_getn(const struct hmap *m, const char *p, size_t len);
 
+/*
+ * Looking up many keys known ahead (the member values of a group): each
+ * lookup waits for two reads from memory, the slot and then its key, when
+ * the table is larger than the CPU's caches.  hmap_prefetch() asks the
+ * memory for the slot where a key of hash h would be (key 0), or, once
+ * that slot has arrived, for the key and value it holds (key 1), and
+ * returns at once; so a caller that looks up key i can ask for the slot of
+ * key i + 16 and the key of key i + 8, and the waits overlap.  A hint
+ * only: it changes no result.  hmap_hashn() is the table's hash of len
+ * bytes at p, hmap_getn_h() hmap_getn() with that hash known.
+ */
+uint64_t hmap_hashn(const char *p, size_t len);
+void hmap_prefetch(const struct hmap *m, uint64_t h, int key);
+void *hmap_getn_h(const struct hmap *m, const char *p, size_t len,
+    uint64_t h);
+
 /* Remove key; returns its value (or NULL when absent). */
 void *hmap_del(struct hmap *m, const char *key);
 
 /* Iterate: start with *pos = 0; returns 0 at the end. */
 int hmap_next(const struct hmap *m, size_t *pos, const char **key, void **value);
+
+/*
+ * Iterate a as hmap_next() does, and give with each entry the value b
+ * holds under the same key (*bvalue: NULL when none).  For walking one
+ * large table against another (what a directory holds against what the
+ * state remembers): while it looks up one key in b, it asks the memory
+ * for the slots of keys a little ahead, so the waits for those reads
+ * overlap instead of coming one after another.
+ */
+int hmap_next_join(const struct hmap *a, const struct hmap *b, size_t *pos,
+    const char **key, void **avalue, void **bvalue);
 
 /* The table's hash of s: FNV-1a, fully mixed (for other open-addressing
  * tables that take the low bits). */

@@ -1,7 +1,8 @@
 /*
  * test_hmap.c - the string-keyed hash table: put, get, replace, delete,
- * lookups by a counted key (hmap_getn), growth past many resizes, and
- * the hash: every byte counts, and the low bits the tables use spread
+ * lookups by a counted key (hmap_getn), growth past many resizes, joins
+ * of one table against another, and the hash: every byte counts, and the
+ * low bits the tables use spread
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +93,54 @@ test_many(void)
 	hmap_free(&m, NULL);
 }
 
+/* A join gives every entry of a once, with what b holds under its key:
+ * through deletions in both tables, and against an empty table. */
+static void
+test_join(void)
+{
+	struct hmap a = HMAP_INIT, b = HMAP_INIT, empty = HMAP_INIT;
+	char key[32];
+	const char *k;
+	void *av, *bv;
+	size_t i, pos, seen = 0, bad = 0, nulls = 0;
+
+	for (i = 0; i < 20000; i++) {
+		snprintf(key, sizeof(key), "uid=u%zu", i);
+		if (i < 15000)
+			hmap_put(&a, key, (void *)(i + 1), NULL);
+		if (i >= 5000)
+			hmap_put(&b, key, (void *)(i + 100001), NULL);
+	}
+	for (i = 0; i < 20000; i += 7) {
+		snprintf(key, sizeof(key), "uid=u%zu", i);
+		hmap_del(&a, key);
+		if (i % 2 == 0)
+			hmap_del(&b, key);
+	}
+	pos = 0;
+	while (hmap_next_join(&a, &b, &pos, &k, &av, &bv)) {
+		seen++;
+		if (hmap_get(&a, k) != av || hmap_get(&b, k) != bv)
+			bad++;
+	}
+	ok(seen == a.len && bad == 0, "a join visits each of %zu entries once "
+	    "with both values right (%zu visits, %zu wrong)", a.len, seen, bad);
+	pos = 0;
+	seen = 0;
+	while (hmap_next_join(&a, &empty, &pos, NULL, NULL, &bv)) {
+		seen++;
+		if (bv == NULL)
+			nulls++;
+	}
+	ok(seen == a.len && nulls == seen, "against an empty table every "
+	    "entry comes with NULL");
+	pos = 0;
+	ok(!hmap_next_join(&empty, &a, &pos, &k, &av, &bv), "an empty table "
+	    "gives nothing");
+	hmap_free(&a, NULL);
+	hmap_free(&b, NULL);
+}
+
 /* The hash reads its key eight bytes at a time and the tail apart: a
  * change in any byte of a key of any length changes it, and so does
  * dropping the last byte. */
@@ -152,6 +201,7 @@ main(void)
 	test_basic();
 	test_getn();
 	test_many();
+	test_join();
 	test_hash_bytes();
 	test_hash_spread();
 	return tap_done();
