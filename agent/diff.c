@@ -131,7 +131,7 @@ diff_build(struct plan *out, const struct readset *want,
 	struct op *rest = NULL, op;
 	size_t ncreates = 0, nrest = 0, cap, i, pos;
 	const char *key;
-	void *v;
+	void *v, *hv;
 	int rc = L2S_ENOMEM;
 
 	memset(out, 0, sizeof(*out));
@@ -146,8 +146,8 @@ diff_build(struct plan *out, const struct readset *want,
 
 	/* Users present in LDAP. */
 	pos = 0;
-	while (hmap_next(&want->users, &pos, &key, &v)) {
-		const struct record *w = v, *h = hmap_get(have_users, key);
+	while (hmap_next_join(&want->users, have_users, &pos, &key, &v, &hv)) {
+		const struct record *w = v, *h = hv;
 
 		if (w->held != NULL) {
 			out->held++;
@@ -168,10 +168,11 @@ diff_build(struct plan *out, const struct readset *want,
 	}
 	/* Users that left LDAP. */
 	pos = 0;
-	while (hmap_next(have_users, &pos, &key, &v)) {
+	while (hmap_next_join(have_users, &want->users, &pos, &key, &v,
+	    &hv)) {
 		const struct record *h = v;
 
-		if (hmap_get(&want->users, key) != NULL)
+		if (hv != NULL)
 			continue;
 		if (h->removed && cfg->sync.removal == REMOVAL_DEACTIVATE)
 			continue;
@@ -184,8 +185,9 @@ diff_build(struct plan *out, const struct readset *want,
 	/* Groups; untouched altogether when the config has no groups. */
 	if (cfg->groups.enabled) {
 		pos = 0;
-		while (hmap_next(&want->groups, &pos, &key, &v)) {
-			const struct record *w = v, *h = hmap_get(have_groups, key);
+		while (hmap_next_join(&want->groups, have_groups, &pos, &key,
+		    &v, &hv)) {
+			const struct record *w = v, *h = hv;
 
 			if (w->held != NULL) {
 				out->held++;
@@ -218,8 +220,9 @@ diff_build(struct plan *out, const struct readset *want,
 			rest[nrest++] = op;
 		}
 		pos = 0;
-		while (hmap_next(have_groups, &pos, &key, &v)) {
-			if (hmap_get(&want->groups, key) != NULL)
+		while (hmap_next_join(have_groups, &want->groups, &pos, &key,
+		    &v, &hv)) {
+			if (hv != NULL)
 				continue;
 			memset(&op, 0, sizeof(op));
 			op.have = v;

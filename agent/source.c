@@ -926,7 +926,7 @@ source_resolve(struct source_result *res, const struct config *cfg,
 	struct source_work *w = res->work;
 	struct keyv keys = { NULL, 0, 0 };
 	size_t pos = 0;
-	void *v;
+	void *v, *uv;
 	const char *k;
 	unsigned gen = 0;
 	int rc = L2S_OK;
@@ -934,8 +934,9 @@ source_resolve(struct source_result *res, const struct config *cfg,
 	if (w == NULL)
 		return L2S_OK;
 	/* Managers: DN -> key; a manager outside the users read is dropped. */
-	while (hmap_next(&w->managers, &pos, &k, &v)) {
-		struct record *u = hmap_get(&res->rs.users, k);
+	while (hmap_next_join(&w->managers, &res->rs.users, &pos, &k, &v,
+	    &uv)) {
+		struct record *u = uv;
 		struct record *mgr = ((struct dnref *)v)->user;
 
 		if (u != NULL && mgr != NULL && mgr != u &&
