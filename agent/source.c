@@ -7,6 +7,7 @@
  */
 #include <ctype.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,19 +365,20 @@ dnref_get(struct source_work *w, const char *norm)
 }
 
 /*
- * The dnref of a DN as the server wrote it (len bytes at dn): looked up as
- * written, else normalised and remembered under the written form too.  *out
- * is NULL when the text is not a DN.  L2S_OK or L2S_ENOMEM (err set).
+ * The dnref of a DN as the server wrote it (len bytes at dn, whose
+ * hmap_hashn() is h): looked up as written, else normalised and remembered
+ * under the written form too.  *out is NULL when the text is not a DN.
+ * L2S_OK or L2S_ENOMEM (err set).
  */
 static int
-dnref_of(struct source_work *w, const char *dn, size_t len,
+dnref_of_h(struct source_work *w, const char *dn, size_t len, uint64_t h,
     struct dnref **out, struct err *err)
 {
 	struct err derr = ERR_INIT;
 	char *raw, *norm = NULL;
 	int rc;
 
-	*out = hmap_getn(&w->raw, dn, len);
+	*out = hmap_getn_h(&w->raw, dn, len, h);
 	if (*out != NULL)
 		return L2S_OK;
 	raw = str_ndup(dn, len);
@@ -393,6 +395,13 @@ dnref_of(struct source_work *w, const char *dn, size_t len,
 	free(norm);
 	free(raw);
 	return rc == L2S_OK ? L2S_OK : err_set(err, rc, "out of memory");
+}
+
+static int
+dnref_of(struct source_work *w, const char *dn, size_t len,
+    struct dnref **out, struct err *err)
+{
+	return dnref_of_h(w, dn, len, hmap_hashn(dn, len), out, err);
 }
 
 /* Index user r under its DN; L2S_EPARSE (err set) when dn is no DN. */
@@ -692,17 +701,23 @@ value_dup(const struct entry *e, const char *attr)
 	return v != NULL ? str_ndup(v->p, v->len) : NULL;
 }
 
+/* How far ahead group_add_members() asks for the slots of member values,
+ * then for their keys (hmap_prefetch()). */
+#define MEMBER_SLOT_AHEAD 16
+#define MEMBER_KEY_AHEAD 8
+
 /* Append a's values that are DNs to g's members. */
 static int
 group_add_members(struct source_work *w, struct group_raw *g,
     const struct entry_attr *a, struct err *err)
 {
 	struct dnref *d;
-	size_t i;
+	uint64_t *h;
+	size_t i, n = a->nvals;
 	int rc;
 
-	if (a->nvals > g->cap - g->n) {
-		size_t cap = g->n + a->nvals;
+	if (n > g->cap - g->n) {
+		size_t cap = g->n + n;
 		struct dnref **m = realloc(g->m, cap * sizeof(*m));
 
 		if (m == NULL)
@@ -710,14 +725,25 @@ group_add_members(struct source_work *w, struct group_raw *g,
 		g->m = m;
 		g->cap = cap;
 	}
-	for (i = 0; i < a->nvals; i++) {
-		rc = dnref_of(w, a->vals[i].p, a->vals[i].len, &d, err);
-		if (rc != L2S_OK)
-			return rc;
-		if (d != NULL)	/* else not a DN: no member of ours */
+	/* Hashes first, so that each lookup can ask for the ones ahead
+	 * (hmap_prefetch()): thousands of values, each a lookup in a table
+	 * of every DN read. */
+	h = malloc((n > 0 ? n : 1) * sizeof(*h));
+	if (h == NULL)
+		return err_set(err, L2S_ENOMEM, "out of memory");
+	for (i = 0; i < n; i++)
+		h[i] = hmap_hashn(a->vals[i].p, a->vals[i].len);
+	for (i = 0, rc = L2S_OK; i < n && rc == L2S_OK; i++) {
+		if (i + MEMBER_SLOT_AHEAD < n)
+			hmap_prefetch(&w->raw, h[i + MEMBER_SLOT_AHEAD], 0);
+		if (i + MEMBER_KEY_AHEAD < n)
+			hmap_prefetch(&w->raw, h[i + MEMBER_KEY_AHEAD], 1);
+		rc = dnref_of_h(w, a->vals[i].p, a->vals[i].len, h[i], &d, err);
+		if (rc == L2S_OK && d != NULL)	/* else not a DN: no member */
 			g->m[g->n++] = d;
 	}
-	return L2S_OK;
+	free(h);
+	return rc;
 }
 
 int
@@ -895,6 +921,9 @@ flatten(struct group_raw *root, int nested, unsigned gen, struct keyv *out)
 		for (i = 0; i < g->n && rc == 0; i++) {
 			struct dnref *d = g->m[i];
 			struct group_raw *sub;
+
+			if (i + MEMBER_KEY_AHEAD < g->n)
+				__builtin_prefetch(g->m[i + MEMBER_KEY_AHEAD]);
 
 			if (d->user != NULL) {	/* repeats go in
 						 * record_set_member_keys */

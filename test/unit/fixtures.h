@@ -86,7 +86,7 @@ fx_config(const char *yaml)
 }
 
 #define FX_MAXATTRS 32
-#define FX_MAXVALS 64
+#define FX_MAXVALS 1024
 
 struct fx_entry {
 	struct entry e;

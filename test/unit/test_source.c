@@ -495,6 +495,63 @@ test_members_order(void)
 	source_result_free(&res);
 }
 
+/* A long member list (group_add_members() looks ahead as it resolves):
+ * 300 users each listed twice, written two ways, among values that are no
+ * DN and DNs of nobody read; every user is a member once. */
+static void
+test_members_many(void)
+{
+	enum { NU = 300, NV = 3 * NU };
+	char (*text)[80] = calloc(NV, sizeof(*text));
+	char (*keys)[16] = calloc(NU, sizeof(*keys));
+	const char **vals = calloc(NV + 1, sizeof(*vals));
+	const char **want = calloc(NU, sizeof(*want));
+	struct source_result res;
+	char dn[80], uid[16];
+	size_t i, n = 0;
+
+	source_result_init(&res);
+	for (i = 0; i < NU; i++) {
+		snprintf(uid, sizeof(uid), "m%03zu", i);
+		snprintf(keys[i], sizeof(keys[i]), "u-m%03zu", i);
+		snprintf(dn, sizeof(dn), "uid=%s" PEOPLE, uid);
+		add_person(&res, cfg_flat, dn, keys[i], uid, NULL);
+		want[i] = keys[i];
+	}
+	for (i = 0; i < NU; i++) {
+		snprintf(text[n], sizeof(text[n]), "uid=m%03zu" PEOPLE, i);
+		vals[n] = text[n];
+		n++;
+		if (i % 3 == 0) {
+			snprintf(text[n], sizeof(text[n]), "not a DN %zu", i);
+			vals[n] = text[n];
+			n++;
+		} else if (i % 3 == 1) {
+			snprintf(text[n], sizeof(text[n]), "uid=gone%03zu" PEOPLE,
+			    i);
+			vals[n] = text[n];
+			n++;
+		}
+	}
+	for (i = NU; i-- > 0;) {
+		snprintf(text[n], sizeof(text[n]), "UID=M%03zu,OU=People,"
+		    "DC=Example,DC=Com", i);
+		vals[n] = text[n];
+		n++;
+	}
+	vals[n] = NULL;
+	add_group(&res, cfg_flat, "cn=many" GROUPS, "g-many", "many", vals);
+	resolve(&res, cfg_flat);
+	if (!ok(members_are(group(&res, "g-many"), want, NU), "%zu member "
+	    "values: each of the %d users once, the rest ignored", n, NU))
+		show_members(group(&res, "g-many"));
+	source_result_free(&res);
+	free(want);
+	free(vals);
+	free(keys);
+	free(text);
+}
+
 /* Two group entries whose DNs normalise alike: neither may lose its
  * members to the other, so both are held. */
 static void
@@ -865,6 +922,7 @@ main(void)
 	test_objectguid_user();
 	test_members();
 	test_members_order();
+	test_members_many();
 	test_groups_one_dn();
 	test_nested(cfg_flat, 1);
 	test_nested(cfg_direct, 0);
