@@ -254,6 +254,58 @@ record_set_members_should_sort_and_dedupe(void)
 	record_free(r);
 }
 
+static int
+cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Member keys come out in strcmp() order, whatever their lengths and
+ * bytes: 4,000 random keys of 0 to 19 bytes, many sharing their first
+ * eight, some with bytes over 0x7f, some repeated; qsort() with strcmp()
+ * is the oracle. */
+static void
+members_should_sort_as_strcmp(void)
+{
+	static const char alpha[] = "ab-9\x7f\x80\xff";
+	enum { N = 4000 };
+	char (*text)[20] = calloc(N, sizeof(*text));
+	const char **keys = calloc(N, sizeof(*keys));
+	struct record *r = record_new(REC_GROUP, "g-sort");
+	unsigned long long x = 88172645463325252ULL;
+	size_t i, j, len, m = 0, bad = 0;
+
+	for (i = 0; i < N; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		len = (size_t)(x % 20);
+		for (j = 0; j < len; j++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			/* mostly "aaaaaaaa..." so that prefixes tie */
+			text[i][j] = j < 8 && x % 4 != 0 ? 'a' :
+			    alpha[x % (sizeof(alpha) - 1)];
+		}
+		text[i][len] = '\0';
+		keys[i] = text[i];
+	}
+	is_int(record_set_members(r, keys, N), 0, "4,000 random keys are taken");
+	qsort(keys, N, sizeof(*keys), cmp_strp);
+	for (i = 0; i < N; i++)
+		if (m == 0 || strcmp(keys[m - 1], keys[i]) != 0)
+			keys[m++] = keys[i];
+	for (i = 0; i < m && i < r->nmembers; i++)
+		if (strcmp(r->members[i], keys[i]) != 0)
+			bad++;
+	ok(r->nmembers == m && bad == 0, "in strcmp() order without repeats "
+	    "(%zu of %zu, %zu out of place)", r->nmembers, m, bad);
+	record_free(r);
+	free(keys);
+	free(text);
+}
+
 static void
 pooled_member_keys_should_sort_and_dedupe(void)
 {
@@ -370,6 +422,7 @@ main(void)
 	members_should_come_from_a_blob();
 	many_members_should_come_from_a_blob();
 	record_set_members_should_sort_and_dedupe();
+	members_should_sort_as_strcmp();
 	pooled_member_keys_should_sort_and_dedupe();
 	record_dup_should_copy_deeply();
 	readset_should_own_its_records();
