@@ -1865,14 +1865,12 @@ done:
 static int
 prepare_pending(const struct config *cfg, struct state *state,
     struct scim *scim, struct hmap *have_users, struct hmap *have_groups,
-    struct hmap *owners, struct hmap *doubt, size_t *changed,
-    struct err *err)
+    struct hmap *owners, char **names, size_t n, struct hmap *doubt,
+    size_t *changed, struct err *err)
 {
-	char **names = NULL;
-	size_t n = 0, i;
-	int rc;
+	size_t i;
+	int rc = L2S_OK;
 
-	rc = state_meta_names(state, PENDING_PREFIX, &names, &n, err);
 	for (i = 0; rc == L2S_OK && i < n; i++) {
 		struct err e = ERR_INIT;
 		const char *key = strchr(names[i] + strlen(PENDING_PREFIX), ':');
@@ -1893,9 +1891,6 @@ prepare_pending(const struct config *cfg, struct state *state,
 		if (key != NULL && hmap_put(doubt, key + 1, (void *)1, NULL) != 0)
 			rc = err_set(err, L2S_ENOMEM, "out of memory");
 	}
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
 	return rc;
 }
 
@@ -2011,13 +2006,12 @@ members_cover(const struct record *have, const struct record *want)
 static int
 prepare_retire(const struct config *cfg, struct state *state,
     struct scim *scim, struct hmap *have_groups, const struct hmap *want,
-    struct hmap *owners, size_t *changed, struct err *err)
+    struct hmap *owners, char **names, size_t n, size_t *changed,
+    struct err *err)
 {
-	char **names = NULL;
-	size_t n = 0, i;
-	int rc;
+	size_t i;
+	int rc = L2S_OK;
 
-	rc = state_meta_names(state, RETIRE_PREFIX, &names, &n, err);
 	for (i = 0; rc == L2S_OK && i < n; i++) {
 		const char *old_id = names[i] + strlen(RETIRE_PREFIX);
 		struct record *g, *now = NULL;
@@ -2097,10 +2091,17 @@ next:
 		free(nid);
 		free(key);
 	}
+	return rc;
+}
+
+static void
+names_free(char **names, size_t n)
+{
+	size_t i;
+
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
-	return rc;
 }
 
 int
@@ -2110,26 +2111,43 @@ apply_prepare(const struct config *cfg, struct state *state,
     struct err *err)
 {
 	struct hmap owners = HMAP_INIT;
-	int rc = L2S_OK;
+	char **pending = NULL, **retire = NULL;
+	size_t npending = 0, nretire = 0;
+	int boot_users = have_users->len == 0 && want->users.len > 0;
+	int boot_groups = cfg->groups.enabled && have_groups->len == 0 &&
+	    want->groups.len > 0;
+	int rc;
 
+	/* The marks are set by operations only (never by what follows), so
+	 * they can be read first. */
+	rc = state_meta_names(state, PENDING_PREFIX, &pending, &npending, err);
+	if (rc == L2S_OK)
+		rc = state_meta_names(state, RETIRE_PREFIX, &retire, &nretire,
+		    err);
+	/* Most cycles have nothing to bootstrap, read back or finish: they
+	 * need no index of who owns which SCIM id. */
+	if (rc != L2S_OK ||
+	    (!boot_users && !boot_groups && npending == 0 && nretire == 0))
+		goto done;
 	if (owners_build(&owners, have_users) != 0) {
 		rc = err_set(err, L2S_ENOMEM, "out of memory");
 		goto done;
 	}
-	if (have_users->len == 0 && want->users.len > 0)
+	if (boot_users)
 		rc = prepare_bootstrap(cfg, state, scim, have_users,
 		    &want->users, REC_USER, &owners, changed, err);
-	if (rc == L2S_OK && cfg->groups.enabled && have_groups->len == 0 &&
-	    want->groups.len > 0)
+	if (rc == L2S_OK && boot_groups)
 		rc = prepare_bootstrap(cfg, state, scim, have_groups,
 		    &want->groups, REC_GROUP, &owners, changed, err);
 	if (rc == L2S_OK)
 		rc = prepare_pending(cfg, state, scim, have_users, have_groups,
-		    &owners, doubt, changed, err);
+		    &owners, pending, npending, doubt, changed, err);
 	if (rc == L2S_OK)
 		rc = prepare_retire(cfg, state, scim, have_groups,
-		    &want->groups, &owners, changed, err);
+		    &want->groups, &owners, retire, nretire, changed, err);
 done:
+	names_free(pending, npending);
+	names_free(retire, nretire);
 	hmap_free(&owners, free);
 	return rc;
 }
