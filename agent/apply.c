@@ -1859,14 +1859,15 @@ done:
 	return rc;
 }
 
-/* Read back every object whose change is in doubt.  One that cannot be
- * read back keeps its mark and goes into doubt: its operations wait (this
- * cycle must not act on a state that may be wrong). */
+/* Read back every object whose change is in doubt (names[0..n): their
+ * pending marks, borrowed).  One that cannot be read back keeps its mark
+ * and goes into doubt: its operations wait (this cycle must not act on a
+ * state that may be wrong). */
 static int
 prepare_pending(const struct config *cfg, struct state *state,
     struct scim *scim, struct hmap *have_users, struct hmap *have_groups,
-    struct hmap *owners, char **names, size_t n, struct hmap *doubt,
-    size_t *changed, struct err *err)
+    struct hmap *owners, const char *const *names, size_t n,
+    struct hmap *doubt, size_t *changed, struct err *err)
 {
 	size_t i;
 	int rc = L2S_OK;
@@ -1967,14 +1968,6 @@ prepare_bootstrap(const struct config *cfg, struct state *state,
 	return rc;
 }
 
-/*
- * Finish the recreates a previous run left half done (RETIRE_PREFIX).
- * When the state still records the old group for the key, the new one
- * was created or not: looked up by externalId (other than the old id) and
- * recorded when found, else the mark is dropped (the diff plans the
- * recreate again).  Then the old group is deleted; never the one the
- * state records.  A failure leaves the mark for the next cycle.
- */
 /* The state record that holds SCIM id id among groups, or NULL. */
 static const struct record *
 group_owning(const struct hmap *groups, const char *id)
@@ -2003,11 +1996,20 @@ members_cover(const struct record *have, const struct record *want)
 	return 1;
 }
 
+/*
+ * Finish the recreates a previous run left half done (names[0..n): their
+ * RETIRE_PREFIX marks, borrowed).  When the state still records the old
+ * group for the key, the new one was created or not: looked up by
+ * externalId (other than the old id) and recorded when found, else the
+ * mark is dropped (the diff plans the recreate again).  Then the old group
+ * is deleted; never the one the state records.  A failure leaves the mark
+ * for the next cycle.
+ */
 static int
 prepare_retire(const struct config *cfg, struct state *state,
     struct scim *scim, struct hmap *have_groups, const struct hmap *want,
-    struct hmap *owners, char **names, size_t n, size_t *changed,
-    struct err *err)
+    struct hmap *owners, const char *const *names, size_t n,
+    size_t *changed, struct err *err)
 {
 	size_t i;
 	int rc = L2S_OK;
@@ -2141,10 +2143,12 @@ apply_prepare(const struct config *cfg, struct state *state,
 		    &want->groups, REC_GROUP, &owners, changed, err);
 	if (rc == L2S_OK)
 		rc = prepare_pending(cfg, state, scim, have_users, have_groups,
-		    &owners, pending, npending, doubt, changed, err);
+		    &owners, (const char *const *)pending, npending, doubt,
+		    changed, err);
 	if (rc == L2S_OK)
 		rc = prepare_retire(cfg, state, scim, have_groups,
-		    &want->groups, &owners, retire, nretire, changed, err);
+		    &want->groups, &owners, (const char *const *)retire,
+		    nretire, changed, err);
 done:
 	names_free(pending, npending);
 	names_free(retire, nretire);

@@ -7,6 +7,9 @@
  * otherwise: the Windows build uses mingw-w64's C99 stdio (%zu, %lld) and
  * sets L2S_PRINTF_DIALECT=gnu_printf, since "printf" there means
  * Microsoft's.
+ *
+ * L2S_PREFETCH(p) asks the memory for the line at p and returns at once: a
+ * hint, which never faults (p may be NULL or stale) and changes no result.
  */
 #ifndef L2S_COMPILER_H
 #define L2S_COMPILER_H
@@ -16,5 +19,7 @@
 #endif
 
 #define L2S_PRINTF(f, a) __attribute__((format(L2S_PRINTF_DIALECT, f, a)))
+
+#define L2S_PREFETCH(p) __builtin_prefetch(p)
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compiler.h"
 #include "hmap.h"
 
 static char hmap_tomb[1];	/* key of a deleted slot */
@@ -182,18 +183,23 @@ hmap_getn(const struct hmap *m, const char *p, size_t len)
 }
 
 void
-hmap_prefetch(const struct hmap *m, uint64_t h, int key)
+hmap_prefetch_slot(const struct hmap *m, uint64_t h)
+{
+	if (m->cap > 0)
+		L2S_PREFETCH(&m->slots[h & (m->cap - 1)]);
+}
+
+void
+hmap_prefetch_key(const struct hmap *m, uint64_t h)
 {
 	const struct hmap_slot *s;
 
 	if (m->cap == 0)
 		return;
 	s = &m->slots[h & (m->cap - 1)];
-	if (!key) {
-		__builtin_prefetch(s);
-	} else if (s->hash == h && s->key != NULL) {
-		__builtin_prefetch(s->key);
-		__builtin_prefetch(s->value);
+	if (s->hash == h && s->key != NULL) {
+		L2S_PREFETCH(s->key);
+		L2S_PREFETCH(s->value);
 	}
 }
 
@@ -231,11 +237,6 @@ hmap_next(const struct hmap *m, size_t *pos, const char **key, void **value)
 	return 0;
 }
 
-/* How far ahead hmap_next_join() asks for b's slots, then their keys
- * (in slots of a: at most three in four hold a key). */
-#define JOIN_SLOT_AHEAD 16
-#define JOIN_KEY_AHEAD 8
-
 /* Slot i of m when it holds a key, else NULL. */
 static const struct hmap_slot *
 slot_used(const struct hmap *m, size_t i)
@@ -257,12 +258,14 @@ hmap_next_join(const struct hmap *a, const struct hmap *b, size_t *pos,
 	while (*pos < a->cap) {
 		if ((s = slot_used(a, (*pos)++)) == NULL)
 			continue;
-		if ((ahead = slot_used(a, *pos + JOIN_SLOT_AHEAD)) != NULL) {
-			hmap_prefetch(b, ahead->hash, 0);
-			__builtin_prefetch(ahead->value);
+		/* Ahead in slots of a, of which at most three in four hold
+		 * an entry. */
+		if ((ahead = slot_used(a, *pos + HMAP_AHEAD_SLOT)) != NULL) {
+			hmap_prefetch_slot(b, ahead->hash);
+			L2S_PREFETCH(ahead->value);
 		}
-		if ((ahead = slot_used(a, *pos + JOIN_KEY_AHEAD)) != NULL)
-			hmap_prefetch(b, ahead->hash, 1);
+		if ((ahead = slot_used(a, *pos + HMAP_AHEAD_KEY)) != NULL)
+			hmap_prefetch_key(b, ahead->hash);
 		if (key != NULL)
 			*key = s->key;
 		if (avalue != NULL)

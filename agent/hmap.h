@@ -40,16 +40,20 @@ void *hmap_getn(const struct hmap *m, const char *p, size_t len);
 /*
  * Looking up many keys known ahead (the member values of a group): each
  * lookup waits for two reads from memory, the slot and then its key, when
- * the table is larger than the CPU's caches.  hmap_prefetch() asks the
- * memory for the slot where a key of hash h would be (key 0), or, once
- * that slot has arrived, for the key and value it holds (key 1), and
- * returns at once; so a caller that looks up key i can ask for the slot of
- * key i + 16 and the key of key i + 8, and the waits overlap.  A hint
- * only: it changes no result.  hmap_hashn() is the table's hash of len
- * bytes at p, hmap_getn_h() hmap_getn() with that hash known.
+ * the table is larger than the CPU's caches.  hmap_prefetch_slot() asks
+ * the memory for the slot where a key of hash h would be; once that slot
+ * has arrived, hmap_prefetch_key() asks for the key and value it holds.
+ * Both return at once and change no result.  A caller looking up key i
+ * asks for the slot of key i + HMAP_AHEAD_SLOT and the key of key
+ * i + HMAP_AHEAD_KEY, and the waits overlap.  hmap_hashn() is the table's
+ * hash of len bytes at p, hmap_getn_h() hmap_getn() with that hash known.
  */
+#define HMAP_AHEAD_SLOT 16
+#define HMAP_AHEAD_KEY 8
+
 uint64_t hmap_hashn(const char *p, size_t len);
-void hmap_prefetch(const struct hmap *m, uint64_t h, int key);
+void hmap_prefetch_slot(const struct hmap *m, uint64_t h);
+void hmap_prefetch_key(const struct hmap *m, uint64_t h);
 void *hmap_getn_h(const struct hmap *m, const char *p, size_t len,
     uint64_t h);
 
@@ -64,14 +68,15 @@ int hmap_next(const struct hmap *m, size_t *pos, const char **key, void **value)
  * holds under the same key (*bvalue: NULL when none).  For walking one
  * large table against another (what a directory holds against what the
  * state remembers): while it looks up one key in b, it asks the memory
- * for the slots of keys a little ahead, so the waits for those reads
- * overlap instead of coming one after another.
+ * for the slots and keys of entries ahead (as hmap_prefetch_slot() and
+ * hmap_prefetch_key() below), so the waits for those reads overlap
+ * instead of coming one after another.
  */
 int hmap_next_join(const struct hmap *a, const struct hmap *b, size_t *pos,
     const char **key, void **avalue, void **bvalue);
 
-/* The table's hash of s: FNV-1a, fully mixed (for other open-addressing
- * tables that take the low bits). */
+/* The table's hash of s, fully mixed (for other open-addressing tables
+ * that take the low bits): the same as hmap_hashn(s, strlen(s)). */
 uint64_t hmap_hash(const char *s);
 
 /* Free the table; destroy (when not NULL) is called on every value. */

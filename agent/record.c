@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "compiler.h"
 #include "record.h"
 
 /* --- the pool of paths and member keys --- */
@@ -100,37 +101,41 @@ path_intern(const char *s)
 }
 
 /*
- * out[i] = the pool's copy of s[i], for i < n; 0, or -1 out of memory.
- * For a long list (a group's members, as the state store gives them):
- * the hashes come first, then each lookup asks the memory for the slot a
- * few keys ahead, and for the string of the slot nearer ahead, so that
- * the lookups wait for those reads together instead of one by one.
+ * out[i] = the pool's copy of key i of blob (len bytes: n keys, each ended
+ * by a NUL), for i < n; 0, or -1 out of memory.  For a long list (a
+ * group's members, as the state store gives them): the hashes come first,
+ * then each lookup asks the memory for the slot POOL_AHEAD keys ahead,
+ * and for the string of the slot half as far ahead, so that the lookups
+ * wait for those reads together instead of one by one.
  */
 #define POOL_AHEAD 8
 
 static int
-pool_intern_many(const char *const *s, size_t n, char **out)
+pool_intern_blob(const char *blob, size_t n, char **out)
 {
+	const char *p;
 	uint64_t *h;
-	size_t i;
+	size_t i, l;
 
 	h = malloc((n > 0 ? n : 1) * sizeof(*h));
 	if (h == NULL)
 		return -1;
-	for (i = 0; i < n; i++)
-		h[i] = hmap_hash(s[i]);
-	for (i = 0; i < n; i++) {
+	for (i = 0, p = blob; i < n; i++, p += l + 1) {
+		l = strlen(p);
+		h[i] = hmap_hashn(p, l);
+	}
+	for (i = 0, p = blob; i < n; i++, p += strlen(p) + 1) {
 		if (pool.cap > 0 && i + POOL_AHEAD < n)
-			__builtin_prefetch(&pool.slot[h[i + POOL_AHEAD] &
+			L2S_PREFETCH(&pool.slot[h[i + POOL_AHEAD] &
 			    (pool.cap - 1)]);
 		if (pool.cap > 0 && i + POOL_AHEAD / 2 < n) {
 			const struct pool_slot *sl = &pool.slot[h[i +
 			    POOL_AHEAD / 2] & (pool.cap - 1)];
 
 			if (sl->s != NULL)
-				__builtin_prefetch(sl->s);
+				L2S_PREFETCH(sl->s);
 		}
-		if ((out[i] = pool_intern_h(s[i], h[i])) == NULL) {
+		if ((out[i] = pool_intern_h(p, h[i])) == NULL) {
 			free(h);
 			return -1;
 		}
@@ -907,10 +912,7 @@ record_members_from_blob(struct record *r, const char *blob, size_t len)
 		v = malloc(n * sizeof(*v));
 		if (v == NULL)
 			return -1;
-		/* v holds the keys in blob first, then the pool's copies. */
-		for (off = 0, n = 0; off < len; off += strlen(blob + off) + 1)
-			v[n++] = (char *)(uintptr_t)(blob + off);
-		if (pool_intern_many((const char *const *)v, n, v) != 0) {
+		if (pool_intern_blob(blob, n, v) != 0) {
 			free(v);
 			return -1;
 		}

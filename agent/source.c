@@ -16,6 +16,7 @@
 
 #include "adattr.h"
 #include "buf.h"
+#include "compiler.h"
 #include "filter.h"
 #include "glob.h"
 #include "hmap.h"
@@ -701,11 +702,6 @@ value_dup(const struct entry *e, const char *attr)
 	return v != NULL ? str_ndup(v->p, v->len) : NULL;
 }
 
-/* How far ahead group_add_members() asks for the slots of member values,
- * then for their keys (hmap_prefetch()). */
-#define MEMBER_SLOT_AHEAD 16
-#define MEMBER_KEY_AHEAD 8
-
 /* Append a's values that are DNs to g's members. */
 static int
 group_add_members(struct source_work *w, struct group_raw *g,
@@ -726,18 +722,18 @@ group_add_members(struct source_work *w, struct group_raw *g,
 		g->cap = cap;
 	}
 	/* Hashes first, so that each lookup can ask for the ones ahead
-	 * (hmap_prefetch()): thousands of values, each a lookup in a table
-	 * of every DN read. */
+	 * (hmap_prefetch_slot()): thousands of values, each a lookup in a
+	 * table of every DN read. */
 	h = malloc((n > 0 ? n : 1) * sizeof(*h));
 	if (h == NULL)
 		return err_set(err, L2S_ENOMEM, "out of memory");
 	for (i = 0; i < n; i++)
 		h[i] = hmap_hashn(a->vals[i].p, a->vals[i].len);
 	for (i = 0, rc = L2S_OK; i < n && rc == L2S_OK; i++) {
-		if (i + MEMBER_SLOT_AHEAD < n)
-			hmap_prefetch(&w->raw, h[i + MEMBER_SLOT_AHEAD], 0);
-		if (i + MEMBER_KEY_AHEAD < n)
-			hmap_prefetch(&w->raw, h[i + MEMBER_KEY_AHEAD], 1);
+		if (i + HMAP_AHEAD_SLOT < n)
+			hmap_prefetch_slot(&w->raw, h[i + HMAP_AHEAD_SLOT]);
+		if (i + HMAP_AHEAD_KEY < n)
+			hmap_prefetch_key(&w->raw, h[i + HMAP_AHEAD_KEY]);
 		rc = dnref_of_h(w, a->vals[i].p, a->vals[i].len, h[i], &d, err);
 		if (rc == L2S_OK && d != NULL)	/* else not a DN: no member */
 			g->m[g->n++] = d;
@@ -922,8 +918,8 @@ flatten(struct group_raw *root, int nested, unsigned gen, struct keyv *out)
 			struct dnref *d = g->m[i];
 			struct group_raw *sub;
 
-			if (i + MEMBER_KEY_AHEAD < g->n)
-				__builtin_prefetch(g->m[i + MEMBER_KEY_AHEAD]);
+			if (i + HMAP_AHEAD_KEY < g->n)
+				L2S_PREFETCH(g->m[i + HMAP_AHEAD_KEY]);
 
 			if (d->user != NULL) {	/* repeats go in
 						 * record_set_member_keys */
