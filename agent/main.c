@@ -342,15 +342,35 @@ cmd_check(const struct config *cfg)
 	return code;
 }
 
+static int
+record_cmp_key(const void *a, const void *b)
+{
+	const struct record *x = *(const struct record *const *)a;
+	const struct record *y = *(const struct record *const *)b;
+
+	return strcmp(x->key, y->key);
+}
+
+/* The records of m as a JSON array, in the order of their keys (the
+ * same state exports the same text, whatever the table's order). */
 static cJSON *
 state_json(const struct hmap *m)
 {
 	cJSON *arr = cJSON_CreateArray();
-	size_t pos = 0;
+	const struct record **sorted;
+	size_t pos = 0, n = 0, k;
 	void *v;
 
-	while (arr != NULL && hmap_next(m, &pos, NULL, &v)) {
-		const struct record *r = v;
+	sorted = malloc((m->len > 0 ? m->len : 1) * sizeof(*sorted));
+	if (sorted == NULL) {
+		cJSON_Delete(arr);
+		return NULL;
+	}
+	while (n < m->len && hmap_next(m, &pos, NULL, &v))
+		sorted[n++] = v;
+	qsort(sorted, n, sizeof(*sorted), record_cmp_key);
+	for (k = 0; arr != NULL && k < n; k++) {
+		const struct record *r = sorted[k];
 		cJSON *o = cJSON_CreateObject(), *attrs, *mem;
 		size_t i;
 
@@ -381,8 +401,9 @@ fail_o:
 		cJSON_Delete(o);
 fail:
 		cJSON_Delete(arr);
-		return NULL;
+		arr = NULL;
 	}
+	free(sorted);
 	return arr;
 }
 

@@ -259,6 +259,9 @@ is "$l2s_rc" 0 "state show exits 0"
 like "$l2s_stdout" "users: 1000 \\(61 deactivated" "state show counts users and deactivated ones"
 l2s_run state-export -c "$cfg" state export
 is "$(jq '.users | length' <<<"$l2s_stdout")" 1000 "state export lists every user as JSON"
+jq -r '.users[].key' <<<"$l2s_stdout" | LC_ALL=C sort -c 2>/dev/null &&
+    jq -r '.groups[].key' <<<"$l2s_stdout" | LC_ALL=C sort -c 2>/dev/null
+ok $? "state export lists users and groups in the order of their keys"
 
 # --- users.email_domains: who is out of scope is in the plan -------------
 # A new state, and a domain list that keeps only user00001's address.
