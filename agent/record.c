@@ -101,8 +101,8 @@ path_intern(const char *s)
 }
 
 /*
- * out[i] = the pool's copy of key i of blob (len bytes: n keys, each ended
- * by a NUL), for i < n; 0, or -1 out of memory.  For a long list (a
+ * out[i] = the pool's copy of key i of blob (n keys one after another,
+ * each ended by a NUL), for i < n; 0, or -1 out of memory.  For a long list (a
  * group's members, as the state store gives them): the hashes come first,
  * then each lookup asks the memory for the slot POOL_AHEAD keys ahead,
  * and for the string of the slot half as far ahead, so that the lookups

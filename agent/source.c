@@ -849,11 +849,12 @@ source_add_group(struct source_result *res, const struct config *cfg,
 		/* Two groups under one DN (a server that sent two entries
 		 * whose DNs differ in case only, say): which one a member
 		 * value names is unknown, so neither changes. */
+		static const char why[] = "another group has the same DN";
+
 		if (r != NULL)
-			rc = hold(r, "another group has the same DN", err);
+			rc = hold(r, why, err);
 		if (rc == L2S_OK && d->group->rec != NULL)
-			rc = hold(d->group->rec, "another group has the same "
-			    "DN", err);
+			rc = hold(d->group->rec, why, err);
 		goto done;
 	}
 	if (rc == L2S_OK && hmap_put(&w->group_by_dn, norm, g, NULL) != 0)
