@@ -358,34 +358,39 @@ pragma(struct state *st, const char *sql, struct err *err)
  */
 #define PACKED_UUID 0xff
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
+/* hexv[c]: one more than the value of lower-case hex digit c; 0 for any
+ * other byte. */
+static const unsigned char hexv[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
+	['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15,
+	['f'] = 16,
+};
 
-/* Pack key into out[16] if it is a lower-case UUID; 1 if so, else 0. */
+/* Where the 16 bytes of a UUID's text start, two digits each. */
+static const unsigned char uuid_at[16] = {
+	0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34
+};
+
+/* Pack key into out[16] if it is a lower-case UUID; 1 if so, else 0.
+ * Called for every member of every group saved: no branch per digit. */
 static int
 uuid_pack(const char *k, unsigned char *out)
 {
-	size_t i, j = 0;
-	int hi, lo;
+	const unsigned char *p = (const unsigned char *)k;
+	unsigned bad = 0;
+	size_t i;
 
-	for (i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (k[i] != '-')
-				return 0;
-			continue;
-		}
-		if ((hi = hexval(k[i])) < 0 || (lo = hexval(k[++i])) < 0)
-			return 0;
-		out[j++] = (unsigned char)(hi << 4 | lo);
+	if (strlen(k) != 36 || p[8] != '-' || p[13] != '-' || p[18] != '-' ||
+	    p[23] != '-')
+		return 0;
+	for (i = 0; i < 16; i++) {
+		unsigned hi = hexv[p[uuid_at[i]]], lo = hexv[p[uuid_at[i] + 1]];
+
+		bad |= (hi - 1) | (lo - 1);	/* > 15 for a 0 */
+		out[i] = (unsigned char)((hi - 1) << 4 | (lo - 1));
 	}
-	return k[36] == '\0';
+	return bad < 16;
 }
 
 static int

@@ -209,6 +209,56 @@ failed_upgrade_should_leave_version_2(void)
 	rm_db(path);
 }
 
+/* Keys that look like UUIDs but are not quite one (upper case, a
+ * non-hex digit, a dash out of place, one character short or long) read
+ * back as they were; real lower-case UUIDs are packed in 17 bytes. */
+static void
+near_uuid_keys_should_read_back(void)
+{
+	static const char *const keys[] = {
+		"0123abcd-4567-89ef-0123-456789abcdef",	/* packed */
+		"0123abcd-4567-89ef-0123-456789abcdeF",	/* upper case */
+		"0123abcd-4567-89ef-0123-456789abcdefa",	/* 37 */
+		"0123abcd-4567-89ef-0123-456789abcde",	/* 35 */
+		"0123abcd-4567-89ef-0123-456789abcdeg",	/* not hex */
+		"0123abcd-4567-89ef-0123-45678-abcdef",	/* dash in a digit */
+		"0123abcd04567-89ef-0123-456789abcdef",	/* digit for a dash */
+		"ffffffff-ffff-ffff-ffff-ffffffffffff",	/* packed */
+		"g",
+	};
+	size_t n = sizeof(keys) / sizeof(keys[0]), i, same = 0, text = 0;
+	struct hmap u = HMAP_INIT, g = HMAP_INIT;
+	struct err err = ERR_INIT;
+	const struct record *r;
+	sqlite3 *db = NULL;
+	int rc, len = 0;
+
+	r = round_trip(keys, n, &u, &g, &err, &rc);
+	is_int(rc, L2S_OK, "a group with near-UUID member keys loads");
+	ok(r != NULL && r->nmembers == n, "with all %zu members (got %zu)",
+	    n, r ? r->nmembers : 0);
+	for (i = 0; r != NULL && i < r->nmembers && i < n; i++) {
+		size_t j;
+
+		for (j = 0; j < n; j++)
+			same += strcmp(r->members[i], keys[j]) == 0;
+	}
+	is_int((int)same, (int)n, "every key reads back exactly");
+	hmap_free(&u, record_free_v);
+	hmap_free(&g, record_free_v);
+	/* Two packed (17 bytes each), the rest text with their NULs. */
+	for (i = 0; i < n; i++)
+		if (i != 0 && i != 7)
+			text += strlen(keys[i]) + 1;
+	sqlite3_open(path, &db);
+	sqlite3_exec(db, "SELECT length(members) FROM group_members",
+	    one_int, &len, NULL);
+	is_int(len, (int)(2 * 17 + text), "two keys are packed, the rest "
+	    "kept as text");
+	sqlite3_close(db);
+	rm_db(path);
+}
+
 int
 main(void)
 {
@@ -217,5 +267,6 @@ main(void)
 	empty_path_should_read_back();
 	v2_member_key_starting_with_byte_1_should_still_load();
 	failed_upgrade_should_leave_version_2();
+	near_uuid_keys_should_read_back();
 	return tap_done();
 }
