@@ -462,16 +462,86 @@ wire_next(struct wire *w, int msgid, int timeout, struct wire_msg **m,
 	return WIRE_GOT_OTHER;
 }
 
-/* Decode msg into b and fill e.  The values point into msg (valid until it
- * is freed); names are copied. */
+/*
+ * One BER element of [*p, end): its tag (one byte: LDAP uses no other),
+ * its contents at [*cp, *cp + *clen), and *p moved past it.  Definite
+ * lengths only (RFC 4511, section 5.1), at most four length bytes, and
+ * never past end.  0, or -1 when the bytes are not such an element.
+ */
+static int
+ber_elem(const unsigned char **p, const unsigned char *end, int *tag,
+    const unsigned char **cp, size_t *clen)
+{
+	const unsigned char *q = *p;
+	size_t len, n;
+
+	if (end - q < 2)
+		return -1;
+	*tag = *q++;
+	if ((*tag & 0x1f) == 0x1f)
+		return -1;		/* a multi-byte tag: not LDAP's */
+	len = *q++;
+	if (len >= 0x80) {
+		n = len & 0x7f;
+		if (n == 0 || n > 4 || (size_t)(end - q) < n)
+			return -1;	/* indefinite, or too long */
+		for (len = 0; n > 0; n--)
+			len = len << 8 | *q++;
+	}
+	if ((size_t)(end - q) < len)
+		return -1;
+	*cp = q;
+	*clen = len;
+	*p = q + len;
+	return 0;
+}
+
+/*
+ * The contents of one PartialAttribute (RFC 4511, section 4.1.7): its
+ * type, an OCTET STRING, then a SET OF OCTET STRING values, and nothing
+ * after.  The values are left in place in the message.  LDAP_SUCCESS,
+ * LDAP_NO_MEMORY or LDAP_DECODING_ERROR.
+ */
+static int
+attr_decode(const unsigned char *p, size_t len, struct wire_entrybuf *b)
+{
+	const unsigned char *end = p + len, *c, *vend;
+	size_t clen;
+	int tag;
+
+	if (ber_elem(&p, end, &tag, &c, &clen) != 0 ||
+	    tag != LBER_OCTETSTRING || clen == 0)
+		return LDAP_DECODING_ERROR;
+	if (entrybuf_attr(b, (const char *)c, clen) != 0)
+		return LDAP_NO_MEMORY;
+	if (ber_elem(&p, end, &tag, &c, &clen) != 0 || tag != LBER_SET ||
+	    p != end)
+		return LDAP_DECODING_ERROR;
+	for (vend = c + clen, p = c; p < vend;) {
+		if (ber_elem(&p, vend, &tag, &c, &clen) != 0 ||
+		    tag != LBER_OCTETSTRING)
+			return LDAP_DECODING_ERROR;
+		if (entrybuf_value(b, (const char *)c, clen) != 0)
+			return LDAP_NO_MEMORY;
+	}
+	return LDAP_SUCCESS;
+}
+
+/*
+ * Decode msg into b and fill e.  The values point into msg (valid until it
+ * is freed); names are copied.  libldap reads the DN and enters the list
+ * of attributes; each attribute is then taken whole (ber_skip_element(),
+ * no copy) and read here: ldap_get_attribute_ber() would allocate an
+ * array for the values of every attribute of every entry, a seventh of a
+ * full cycle's work.
+ */
 static int
 entry_build(LDAP *ld, LDAPMessage *msg, struct wire_entrybuf *b,
     struct entry *e)
 {
 	BerElement *ber = NULL;
-	struct berval dn = { 0, NULL }, name = { 0, NULL };
-	struct berval *vals = NULL;
-	size_t j;
+	struct berval dn = { 0, NULL }, bv;
+	ber_len_t left = 0;
 	int lrc;
 
 	lrc = ldap_get_dn_ber(ld, msg, &ber, &dn);
@@ -479,28 +549,25 @@ entry_build(LDAP *ld, LDAPMessage *msg, struct wire_entrybuf *b,
 		goto done;
 	entrybuf_start(b, dn.bv_val, dn.bv_len);
 	for (;;) {
-		lrc = ldap_get_attribute_ber(ld, msg, ber, &name, &vals);
-		if (lrc != LDAP_SUCCESS || name.bv_val == NULL)
-			break;
-		if (entrybuf_attr(b, name.bv_val, name.bv_len) != 0) {
-			lrc = LDAP_NO_MEMORY;
+		if (ber_get_option(ber, LBER_OPT_REMAINING_BYTES, &left) !=
+		    LBER_OPT_SUCCESS) {
+			lrc = LDAP_DECODING_ERROR;
 			break;
 		}
-		for (j = 0; vals != NULL && vals[j].bv_val != NULL; j++)
-			if (entrybuf_value(b, vals[j].bv_val,
-			    vals[j].bv_len) != 0) {
-				lrc = LDAP_NO_MEMORY;
-				break;
-			}
-		ber_memfree(vals);
-		vals = NULL;
+		if (left == 0)
+			break;
+		if (ber_skip_element(ber, &bv) != LBER_SEQUENCE) {
+			lrc = LDAP_DECODING_ERROR;
+			break;
+		}
+		lrc = attr_decode((const unsigned char *)bv.bv_val,
+		    bv.bv_len, b);
 		if (lrc != LDAP_SUCCESS)
 			break;
 	}
 	if (lrc == LDAP_SUCCESS && entrybuf_finish(b, e) != 0)
 		lrc = LDAP_NO_MEMORY;
 done:
-	ber_memfree(vals);
 	if (ber != NULL)
 		ber_free(ber, 0);
 	return lrc;

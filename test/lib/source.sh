@@ -15,6 +15,12 @@
 #   ldap_pause_arm N            hold the next new connection after page N
 #   ldap_pause_wait_held [S]    wait (up to S s, default 20) until held
 #   ldap_pause_release          let the held connection go on
+#   ldap_pause_garble MODE N    on the next new connection, damage the Nth
+#                               entry (SearchResultEntry) relayed, its
+#                               lengths unchanged: MODE set (the first
+#                               attribute's SET OF values tagged as an
+#                               OCTET STRING) or len (its first value one
+#                               byte longer than the SET holds)
 #   ldap_pause_stop             kill the proxy (by pid)
 #   ldap_pause_held             "DONES ENTRIES": the search results (pages)
 #                               and entries relayed on the held connection
@@ -26,7 +32,8 @@ ldap_pause_start() {
 	local dir=$1 i
 	mkdir -p "$dir" || return 1
 	PAUSE_DIR=$(cd "$dir" && pwd)
-	rm -f "$PAUSE_DIR/port" "$PAUSE_DIR/arm" "$PAUSE_DIR/held" "$PAUSE_DIR/release"
+	rm -f "$PAUSE_DIR/port" "$PAUSE_DIR/arm" "$PAUSE_DIR/held" "$PAUSE_DIR/release" \
+	    "$PAUSE_DIR/garble" "$PAUSE_DIR/garbled"
 	cat >"$PAUSE_DIR/proxy.py" <<'PY'
 import os, socket, sys, threading, time
 
@@ -67,11 +74,43 @@ def split_message(buf):
     return msg, tag
 
 
+def elem(buf, i):
+    """(tag, contents offset, contents length) of the element at i."""
+    n, off = ber_len(buf, i + 1)
+    return buf[i], off, n
+
+
+def garble(msg, mode):
+    """msg (a SearchResultEntry) damaged as mode says, or None."""
+    b = bytearray(msg)
+    _, c, _ = elem(b, 0)                   # LDAPMessage
+    _, o, n = elem(b, c)                   # messageID
+    _, c, _ = elem(b, o + n)               # protocolOp [APPLICATION 4]
+    _, o, n = elem(b, c)                   # objectName
+    _, a, _ = elem(b, o + n)               # attributes
+    _, f, _ = elem(b, a)                   # the first PartialAttribute
+    _, o, n = elem(b, f)                   # its type
+    t = o + n                              # its SET OF values
+    tag, sc, sn = elem(b, t)
+    if tag != 0x31 or sn < 2 or b[sc] != 0x04:
+        return None
+    if mode == "set":
+        b[t] = 0x04
+        return bytes(b)
+    room = sc + sn - (sc + 2)              # what the SET holds after the
+    if b[sc + 1] >= 0x80 or room + 1 >= 0x80:  # first value's header
+        return None
+    b[sc + 1] = room + 1
+    return bytes(b)
+
+
 class Conn:
-    def __init__(self, c, hold_after):
+    def __init__(self, c, hold_after, garble_mode=None, garble_at=0):
         self.c = c
         self.u = socket.create_connection((up_host, up_port))
         self.hold_after = hold_after
+        self.garble_mode = garble_mode
+        self.garble_at = garble_at
         self.dones = 0
         self.entries = 0
         self.held = False
@@ -125,6 +164,11 @@ class Conn:
                     self.wait_release()
                     if tag == 0x64:
                         self.entries += 1
+                        if self.garble_at == self.entries:
+                            g = garble(msg, self.garble_mode)
+                            with open(path("garbled"), "w") as f:
+                                f.write("yes\n" if g else "no\n")
+                            msg = g or msg
                     if tag == 0x65:
                         self.dones += 1
                         if self.hold_after and self.dones == self.hold_after:
@@ -156,8 +200,15 @@ while True:
         os.unlink(path("arm"))
     except (OSError, ValueError):
         pass
+    garble_mode, garble_at = None, 0
     try:
-        conn = Conn(c, hold_after)
+        garble_mode, n = open(path("garble")).read().split()
+        garble_at = int(n)
+        os.unlink(path("garble"))
+    except (OSError, ValueError):
+        pass
+    try:
+        conn = Conn(c, hold_after, garble_mode, garble_at)
     except OSError:
         c.close()
         continue
@@ -184,6 +235,11 @@ PY
 ldap_pause_arm() {
 	rm -f "$PAUSE_DIR/held" "$PAUSE_DIR/release"
 	echo "$1" >"$PAUSE_DIR/arm"
+}
+
+ldap_pause_garble() {
+	rm -f "$PAUSE_DIR/garbled"
+	echo "$1 $2" >"$PAUSE_DIR/garble"
 }
 
 ldap_pause_wait_held() {
