@@ -33,12 +33,19 @@ entry_attr(const struct entry *e, const char *name)
 {
 	size_t i;
 
+	int c0;
+
 	if (e == NULL || name == NULL)
 		return NULL;
+	/* Every mapped value looks its attribute up here: the first
+	 * letter, compared in line, turns most names away. */
+	c0 = ascii_lower((unsigned char)name[0]);
 	for (i = 0; i < e->nattrs; i++) {
 		const struct entry_attr *a = &e->attrs[i];
 
-		if (a->name != NULL && ascii_caseeq(a->name, name))
+		if (a->name != NULL &&
+		    ascii_lower((unsigned char)a->name[0]) == c0 &&
+		    ascii_caseeq(a->name, name))
 			return a;
 	}
 	return NULL;
