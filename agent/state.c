@@ -372,6 +372,17 @@ static const unsigned char uuid_at[16] = {
 	0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34
 };
 
+/* Byte b as two lower-case hex digits: hex2 + 2 * b. */
+static const char hex2[] =
+	"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+	"404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+	"606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+	"808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+	"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+	"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+	"e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
 /* Pack key into out[16] if it is a lower-case UUID; 1 if so, else 0.
  * Called for every member of every group saved: no branch per digit. */
 static int
@@ -418,12 +429,11 @@ members_blob(const char *const *keys, size_t n, struct buf *b)
 static int
 members_unpack(const char *blob, size_t len, struct buf *out)
 {
-	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)blob;
 	const unsigned char *end = p + len;
 	const char *z;
 	char t[37];
-	size_t i, j;
+	size_t i;
 
 	buf_reset(out);
 	if (len > 0 && blob == NULL)
@@ -432,12 +442,9 @@ members_unpack(const char *blob, size_t len, struct buf *out)
 		if (*p == PACKED_UUID) {
 			if (end - p < 17)
 				return 1;
-			for (i = 0, j = 0; i < 16; i++) {
-				if (i == 4 || i == 6 || i == 8 || i == 10)
-					t[j++] = '-';
-				t[j++] = hex[p[1 + i] >> 4];
-				t[j++] = hex[p[1 + i] & 15];
-			}
+			for (i = 0; i < 16; i++)
+				memcpy(t + uuid_at[i], hex2 + 2 * p[1 + i], 2);
+			t[8] = t[13] = t[18] = t[23] = '-';
 			t[36] = '\0';
 			buf_add(out, t, sizeof(t));
 			p += 17;
