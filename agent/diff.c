@@ -65,7 +65,9 @@ member_delta(struct op *op, const struct record *want, const struct record *have
 	if (op->add == NULL || op->del == NULL)
 		return -1;
 	while (i < nw || j < nh) {
+		/* Member keys are the pool's: equal keys are one pointer. */
 		int c = i == nw ? 1 : j == nh ? -1 :
+		    want->members[i] == have->members[j] ? 0 :
 		    strcmp(want->members[i], have->members[j]);
 
 		if (c < 0)

@@ -64,8 +64,10 @@ hmap_find_h(const struct hmap *m, const char *key, uint64_t h)
 
 		if (s->key == NULL)
 			return NULL;
+		/* The same pointer: a pooled key (record.h) found by
+		 * itself, no need to read the bytes. */
 		if (s->hash == h && s->key != hmap_tomb &&
-		    strcmp(s->key, key) == 0)
+		    (s->key == key || strcmp(s->key, key) == 0))
 			return s;
 	}
 }
@@ -125,7 +127,7 @@ hmap_put(struct hmap *m, const char *key, void *value, void **old)
 		if (hmap_resize(m, cap) != 0)
 			return -1;
 	}
-	k = strdup(key);
+	k = m->borrowed ? (char *)key : strdup(key);
 	if (k == NULL)
 		return -1;
 	mask = m->cap - 1;
@@ -212,7 +214,8 @@ hmap_del(struct hmap *m, const char *key)
 	if (s == NULL)
 		return NULL;
 	v = s->value;
-	free(s->key);
+	if (!m->borrowed)
+		free(s->key);
 	s->key = hmap_tomb;
 	s->value = NULL;
 	m->len--;
@@ -291,7 +294,8 @@ hmap_free(struct hmap *m, void (*destroy)(void *))
 			continue;
 		if (destroy != NULL)
 			destroy(s->value);
-		free(s->key);
+		if (!m->borrowed)
+			free(s->key);
 	}
 	free(m->slots);
 	m->slots = NULL;

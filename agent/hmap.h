@@ -1,9 +1,11 @@
 /*
  * hmap.h - a string-keyed hash table (open addressing, linear probing)
  *
- * Keys are copied into the table and freed with it.  Values are borrowed
- * pointers: the table never frees them unless a destructor was given to
- * hmap_free().  Iteration order is unspecified; callers that print sort first.
+ * Keys are copied into the table and freed with it, except in a table
+ * made with HMAP_INIT_BORROWED: there each key is the caller's and must
+ * outlive the table (the record pool's keys, record.h, which live as long
+ * as the process).  Values are borrowed pointers: the table never frees
+ * them unless a destructor was given to hmap_free().  Iteration order is unspecified; callers that print sort first.
  */
 #ifndef L2S_HMAP_H
 #define L2S_HMAP_H
@@ -22,9 +24,12 @@ struct hmap {
 	size_t cap;		/* 0 or a power of two */
 	size_t len;
 	size_t tombs;		/* deleted slots still probing */
+	int borrowed;		/* keys are the caller's: not copied, not
+				   freed (kept by hmap_free()) */
 };
 
-#define HMAP_INIT { NULL, 0, 0, 0 }
+#define HMAP_INIT { NULL, 0, 0, 0, 0 }
+#define HMAP_INIT_BORROWED { NULL, 0, 0, 0, 1 }
 
 /* Insert or replace.  Returns 0, or -1 when out of memory (table unchanged).
  * When old is not NULL, *old receives the value replaced (or NULL). */

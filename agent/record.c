@@ -735,7 +735,7 @@ record_new(enum rec_kind kind, const char *key)
 		return NULL;
 	r->kind = kind;
 	if (key != NULL) {
-		r->key = strdup(key);
+		r->key = path_intern(key);
 		if (r->key == NULL) {
 			free(r);
 			return NULL;
@@ -749,7 +749,6 @@ record_free(struct record *r)
 {
 	if (r == NULL)
 		return;
-	free(r->key);
 	free(r->dn);
 	free(r->name);
 	attrs_free(&r->attrs);
@@ -814,7 +813,8 @@ record_dup(const struct record *r)
 		return NULL;
 	d->kind = r->kind;
 	d->removed = r->removed;
-	if (dup_opt(&d->key, r->key) != 0 || dup_opt(&d->dn, r->dn) != 0 ||
+	d->key = r->key;	/* the pool's */
+	if (dup_opt(&d->dn, r->dn) != 0 ||
 	    dup_opt(&d->name, r->name) != 0 ||
 	    dup_opt(&d->held, r->held) != 0 ||
 	    dup_opt(&d->scim_id, r->scim_id) != 0 ||
@@ -946,8 +946,9 @@ void
 readset_init(struct readset *rs)
 {
 	memset(rs, 0, sizeof(*rs));
-	rs->users = (struct hmap)HMAP_INIT;
-	rs->groups = (struct hmap)HMAP_INIT;
+	/* Keyed by each record's key, which is the pool's. */
+	rs->users = (struct hmap)HMAP_INIT_BORROWED;
+	rs->groups = (struct hmap)HMAP_INIT_BORROWED;
 }
 
 void

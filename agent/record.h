@@ -83,7 +83,10 @@ enum rec_kind { REC_USER, REC_GROUP };
 
 struct record {
 	enum rec_kind kind;
-	char *key;		/* owned: the immutable directory id */
+	const char *key;	/* the pool's (see above: never freed, never
+				   written): the immutable directory id, so
+				   a read record and the state's record of
+				   one object share one string */
 	char *dn;		/* owned; may be NULL for state records */
 	char *name;		/* owned: userName, or the group's displayName */
 	struct attrs attrs;	/* user: mapped SCIM attributes incl. "active";

@@ -38,8 +38,6 @@ struct group_raw;
  */
 struct dnref {
 	struct record *user;	/* borrowed from rs.users, or NULL */
-	const char *key;	/* the user's key as record_pooled() keeps
-				 * it, once a member list needed it */
 	struct group_raw *group;	/* borrowed from group_by_dn, or NULL */
 	char norm[];
 };
@@ -162,6 +160,8 @@ work_get(struct source_result *res, struct source_work **out, struct err *err)
 		res->work = calloc(1, sizeof(*res->work));
 		if (res->work == NULL)
 			return err_set(err, L2S_ENOMEM, "out of memory");
+		/* Keyed by each dnref's own norm[]. */
+		res->work->dns = (struct hmap)HMAP_INIT_BORROWED;
 	}
 	*out = res->work;
 	return L2S_OK;
@@ -355,7 +355,6 @@ dnref_get(struct source_work *w, const char *norm)
 	if (d == NULL)
 		return NULL;
 	d->user = NULL;
-	d->key = NULL;
 	d->group = NULL;
 	memcpy(d->norm, norm, len);
 	if (hmap_put(&w->dns, d->norm, d, NULL) != 0) {
@@ -419,7 +418,6 @@ index_user(struct source_work *w, const char *dn, struct record *r,
 	if (d == NULL)
 		return err_set(err, L2S_EPARSE, "invalid DN '%s'", dn);
 	d->user = r;
-	d->key = NULL;	/* the pooled key is r's, looked up when needed */
 	return L2S_OK;
 }
 
@@ -924,11 +922,7 @@ flatten(struct group_raw *root, int nested, unsigned gen, struct keyv *out)
 
 			if (d->user != NULL) {	/* repeats go in
 						 * record_set_member_keys */
-				if (d->key == NULL &&
-				    (d->key = record_pooled(d->user->key)) == NULL)
-					rc = -1;
-				else
-					rc = keyv_add(out, d->key);
+				rc = keyv_add(out, d->user->key);
 				continue;
 			}
 			if (!nested)

@@ -814,7 +814,8 @@ int
 state_load(struct state *st, struct hmap *users, struct hmap *groups,
     struct err *err)
 {
-	struct hmap u = HMAP_INIT, g = HMAP_INIT;
+	/* Keyed by each record's key, which is the pool's. */
+	struct hmap u = HMAP_INIT_BORROWED, g = HMAP_INIT_BORROWED;
 	sqlite3_stmt *so = NULL, *sm = NULL;
 	struct record *r = NULL;
 	struct buf mb = BUF_INIT;
@@ -891,7 +892,7 @@ state_load(struct state *st, struct hmap *users, struct hmap *groups,
 			    key);
 			goto done;
 		}
-		if (hmap_put(k == REC_USER ? &u : &g, key, r, &old) != 0) {
+		if (hmap_put(k == REC_USER ? &u : &g, r->key, r, &old) != 0) {
 			rc = nomem(st, err, "cannot load objects");
 			goto done;
 		}

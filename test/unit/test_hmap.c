@@ -2,7 +2,7 @@
  * test_hmap.c - the string-keyed hash table: put, get, replace, delete,
  * lookups by a counted key (hmap_getn), growth past many resizes, joins
  * of one table against another, and the hash: every byte counts, and the
- * low bits the tables use spread
+ * low bits the tables use spread; a table of borrowed keys
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,10 +195,43 @@ test_hash_spread(void)
 	free(seen);
 }
 
+/* HMAP_INIT_BORROWED: keys are not copied, not freed (ASan would see a
+ * free of the stack buffer), and a lookup by the same pointer needs no
+ * comparison of bytes. */
+static void
+test_borrowed(void)
+{
+	struct hmap m = HMAP_INIT_BORROWED, c = HMAP_INIT;
+	char k1[] = "carol", k2[] = "dave", same[] = "carol";
+	const char *key;
+	void *v;
+	size_t pos = 0;
+	int a = 1, b = 2;
+
+	ok(hmap_put(&m, k1, &a, NULL) == 0 && hmap_put(&m, k2, &b, NULL) == 0,
+	    "borrowed keys go in");
+	ok(hmap_next(&m, &pos, &key, &v) && (key == k1 || key == k2),
+	    "the table holds the caller's pointer, not a copy");
+	ok(hmap_get(&m, same) == &a, "an equal key at another address finds "
+	    "the entry");
+	ok(hmap_del(&m, k2) == &b && hmap_get(&m, "dave") == NULL,
+	    "a borrowed key is deleted without being freed");
+	hmap_free(&m, NULL);
+	ok(m.borrowed == 1, "hmap_free() keeps the table borrowing");
+	ok(hmap_put(&m, k1, &a, NULL) == 0 && hmap_get(&m, "carol") == &a,
+	    "and it can be used again");
+	hmap_free(&m, NULL);
+	ok(hmap_put(&c, k1, &a, NULL) == 0 && hmap_next(&c, &(size_t){ 0 },
+	    &key, &v) && key != k1 && strcmp(key, k1) == 0,
+	    "a table made with HMAP_INIT still keeps copies");
+	hmap_free(&c, NULL);
+}
+
 int
 main(void)
 {
 	test_basic();
+	test_borrowed();
 	test_getn();
 	test_many();
 	test_join();

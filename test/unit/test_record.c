@@ -306,6 +306,29 @@ members_should_sort_as_strcmp(void)
 	free(text);
 }
 
+/* A record's key is the pool's: two records of one object (the one read,
+ * the one the state remembers) share it, and so do member lists. */
+static void
+record_keys_should_be_the_pools(void)
+{
+	char k[] = "0a6c7f3e-key-of-two-records";
+	struct record *r1 = record_new(REC_USER, k);
+	struct record *r2 = record_new(REC_USER, "0a6c7f3e-key-of-two-records");
+	struct record *d = r1 != NULL ? record_dup(r1) : NULL;
+
+	ok(r1 != NULL && r2 != NULL && d != NULL, "records are made");
+	ok(r1->key != k && strcmp(r1->key, k) == 0, "a record's key is a "
+	    "copy of the text it was given");
+	ok(r1->key == r2->key && r1->key == record_pooled(k),
+	    "two records of one key share the pool's copy");
+	ok(d->key == r1->key, "and so does a duplicate");
+	record_free(r1);
+	ok(strcmp(r2->key, k) == 0, "freeing one record leaves the key of "
+	    "the other whole");
+	record_free(r2);
+	record_free(d);
+}
+
 static void
 pooled_member_keys_should_sort_and_dedupe(void)
 {
@@ -423,6 +446,7 @@ main(void)
 	many_members_should_come_from_a_blob();
 	record_set_members_should_sort_and_dedupe();
 	members_should_sort_as_strcmp();
+	record_keys_should_be_the_pools();
 	pooled_member_keys_should_sort_and_dedupe();
 	record_dup_should_copy_deeply();
 	readset_should_own_its_records();

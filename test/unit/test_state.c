@@ -842,8 +842,7 @@ state_should_be_quick_with_many_users(void)
 	state_begin(st, &err);
 	for (i = 0; i < n; i++) {
 		snprintf(name, sizeof(name), "user%d", i);
-		free(r->key);
-		r->key = strdup(keys[i]);
+		r->key = record_pooled(keys[i]);
 		attrs_set(&r->attrs, "userName", name);
 		if (state_put(st, r, &err) != L2S_OK)
 			failed++;
@@ -854,8 +853,7 @@ state_should_be_quick_with_many_users(void)
 		for (j = 0; j < 700; j++)
 			m[j] = keys[(i * 7 + j * 131) % n];
 		snprintf(name, sizeof(name), "group%d", i);
-		free(grp->key);
-		grp->key = strdup(name);
+		grp->key = record_pooled(name);
 		record_set_members(grp, m, 700);
 		if (state_put(st, grp, &err) != L2S_OK)
 			failed++;

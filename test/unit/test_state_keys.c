@@ -244,6 +244,9 @@ near_uuid_keys_should_read_back(void)
 			same += strcmp(r->members[i], keys[j]) == 0;
 	}
 	is_int((int)same, (int)n, "every key reads back exactly");
+	ok(r != NULL && r->key == record_pooled("g1") &&
+	    r->members[0] == record_pooled(r->members[0]),
+	    "the loaded group's key and member keys are the pool's");
 	hmap_free(&u, record_free_v);
 	hmap_free(&g, record_free_v);
 	/* Two packed (17 bytes each), the rest text with their NULs. */
