@@ -729,46 +729,53 @@ filter_apply(const struct filter *f, struct buf *v, const char *name,
 }
 
 int
-template_render(const struct template *t, const struct entry *e, char **out,
-    struct err *err)
+template_render_buf(const struct template *t, const struct entry *e,
+    struct buf *out, struct buf *v, struct err *err)
 {
-	struct buf b = BUF_INIT, v = BUF_INIT;
 	size_t i, j;
 	int rc;
 
-	*out = NULL;
+	buf_reset(out);
 	for (i = 0; i < t->nseg; i++) {
 		const struct segment *sg = &t->seg[i];
 
 		if (!sg->is_attr) {
-			buf_puts(&b, sg->text);
+			buf_puts(out, sg->text);
 			continue;
 		}
-		buf_reset(&v);
-		rc = segment_select(sg, e, &v, err);
+		buf_reset(v);
+		rc = segment_select(sg, e, v, err);
 		for (j = sg->raw; rc == L2S_OK && j < sg->nfilters; j++)
-			rc = filter_apply(&sg->filters[j], &v, sg->text, e, err);
-		if (rc == L2S_OK && buf_failed(&v))
+			rc = filter_apply(&sg->filters[j], v, sg->text, e, err);
+		if (rc == L2S_OK && buf_failed(v))
 			rc = err_set(err, L2S_ENOMEM, "out of memory");
 		if (rc != L2S_OK)
-			goto done;
-		if (v.len == 0) {
-			rc = L2S_ENOTFOUND;
-			goto done;
-		}
-		if (b.len + v.len > MAPPING_VALUE_MAX) {
-			rc = too_long(sg->text, e, err);
-			goto done;
-		}
-		buf_add(&b, v.s, v.len);
+			return rc;
+		if (v->len == 0)
+			return L2S_ENOTFOUND;
+		if (out->len + v->len > MAPPING_VALUE_MAX)
+			return too_long(sg->text, e, err);
+		buf_add(out, v->s, v->len);
 	}
-	if (buf_failed(&b)) {
-		rc = err_set(err, L2S_ENOMEM, "out of memory");
-		goto done;
+	if (buf_failed(out))
+		return err_set(err, L2S_ENOMEM, "out of memory");
+	return L2S_OK;
+}
+
+int
+template_render(const struct template *t, const struct entry *e, char **out,
+    struct err *err)
+{
+	struct buf b = BUF_INIT, v = BUF_INIT;
+	int rc;
+
+	*out = NULL;
+	rc = template_render_buf(t, e, &b, &v, err);
+	if (rc == L2S_OK) {
+		*out = buf_take(&b);
+		if (*out == NULL)
+			rc = err_set(err, L2S_ENOMEM, "out of memory");
 	}
-	*out = buf_take(&b);
-	rc = *out != NULL ? L2S_OK : err_set(err, L2S_ENOMEM, "out of memory");
-done:
 	buf_free(&b);
 	buf_free(&v);
 	return rc;

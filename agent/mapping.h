@@ -31,6 +31,7 @@
 
 #include <stddef.h>
 
+#include "buf.h"
 #include "entry.h"
 #include "err.h"
 
@@ -61,6 +62,12 @@ const char *template_attr(const struct template *t, size_t i);
  * and the entry. */
 int template_render(const struct template *t, const struct entry *e,
     char **out, struct err *err);
+/* The same into out (emptied first, a NUL after the value: buf_str()),
+ * with v as scratch; both the caller's, reused from value to value, so
+ * that rendering allocates nothing once they have grown.  out holds
+ * nothing of use unless L2S_OK. */
+int template_render_buf(const struct template *t, const struct entry *e,
+    struct buf *out, struct buf *v, struct err *err);
 
 enum map_kind {
 	MAP_STRING,		/* a SCIM string attribute */

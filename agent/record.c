@@ -187,6 +187,17 @@ attrs_find(const struct attrs *a, const char *path, int *found)
 	size_t lo = 0, hi = a->n;
 
 	*found = 0;
+	if (hi > 0) {
+		/* Paths mostly come in order: try after the last first. */
+		int c = a->v[hi - 1].path == path ? 0 :
+		    strcmp(a->v[hi - 1].path, path);
+
+		if (c <= 0) {
+			*found = c == 0;
+			return c == 0 ? hi - 1 : hi;
+		}
+		hi--;
+	}
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		int c = a->v[mid].path == path ? 0 :
@@ -222,9 +233,11 @@ attrs_grow(struct attrs *a)
 	return 0;
 }
 
-/* attrs_set() of len bytes at value (no NUL needed). */
+/* attrs_set() of len bytes at value (no NUL needed); path is the pool's
+ * already when pooled. */
 static int
-attrs_setn(struct attrs *a, const char *path, const char *value, size_t len)
+attrs_put(struct attrs *a, const char *path, int pooled, const char *value,
+    size_t len)
 {
 	char *p = NULL, *v;
 	size_t i;
@@ -234,7 +247,8 @@ attrs_setn(struct attrs *a, const char *path, const char *value, size_t len)
 	if (found && strncmp(a->v[i].value, value, len) == 0 &&
 	    a->v[i].value[len] == '\0')
 		return 0;
-	if (!found && ((p = path_intern(path)) == NULL || attrs_grow(a) != 0))
+	if (!found && ((p = pooled ? (char *)path : path_intern(path)) ==
+	    NULL || attrs_grow(a) != 0))
 		return -1;
 	/* Old values stay where they are: value may point at one. */
 	v = blk_alloc(a, len + 1);
@@ -253,10 +267,23 @@ attrs_setn(struct attrs *a, const char *path, const char *value, size_t len)
 	return 0;
 }
 
+static int
+attrs_setn(struct attrs *a, const char *path, const char *value, size_t len)
+{
+	return attrs_put(a, path, 0, value, len);
+}
+
 int
 attrs_set(struct attrs *a, const char *path, const char *value)
 {
 	return attrs_setn(a, path, value, strlen(value));
+}
+
+int
+attrs_set_pooled(struct attrs *a, const char *path, const char *value,
+    size_t len)
+{
+	return attrs_put(a, path, 1, value, len);
 }
 
 const char *

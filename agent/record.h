@@ -54,6 +54,10 @@ struct buf;
 /* Set path to a copy of value (replacing any).  0, or -1 out of memory.
  * value may point into a itself. */
 int attrs_set(struct attrs *a, const char *path, const char *value);
+/* The same for len bytes at value (no NUL needed) and a path that is the
+ * pool's already (record_pooled()): the path is not looked up again. */
+int attrs_set_pooled(struct attrs *a, const char *path, const char *value,
+    size_t len);
 /* Borrowed value, or NULL. */
 const char *attrs_get(const struct attrs *a, const char *path);
 int attrs_del(struct attrs *a, const char *path);	/* 1 removed, 0 absent */

@@ -73,6 +73,10 @@ struct source_work {
 					 * (borrowed from group_by_dn) */
 	size_t nranged, ranged_cap;
 	int ad;				/* the directory is Active Directory */
+	const struct mapping *pmap;	/* the users map paths[] is for */
+	const char **paths;		/* owned array: its paths, the pool's */
+	struct buf val, seg;		/* a mapped value, and scratch:
+					 * reused from value to value */
 };
 
 static void
@@ -120,6 +124,9 @@ work_free(struct source_work *w)
 	hmap_free(&w->disabled, NULL);
 	hmap_free(&w->raw, NULL);
 	free(w->ranged);
+	free(w->paths);
+	buf_free(&w->val);
+	buf_free(&w->seg);
 	free(w);
 }
 
@@ -486,6 +493,26 @@ user_photo(struct source_result *res, const struct config *cfg,
 	return rc;
 }
 
+/* w->paths: the paths of map m, the pool's, looked up once per read. */
+static int
+map_paths(struct source_work *w, const struct mapping *m, struct err *err)
+{
+	size_t i, n = mapping_count(m);
+
+	if (w->pmap == m)
+		return L2S_OK;
+	free(w->paths);
+	w->pmap = NULL;
+	w->paths = malloc((n > 0 ? n : 1) * sizeof(*w->paths));
+	if (w->paths == NULL)
+		return err_set(err, L2S_ENOMEM, "out of memory");
+	for (i = 0; i < n; i++)
+		if ((w->paths[i] = record_pooled(mapping_path(m, i))) == NULL)
+			return err_set(err, L2S_ENOMEM, "out of memory");
+	w->pmap = m;
+	return L2S_OK;
+}
+
 int
 source_add_user(struct source_result *res, const struct config *cfg,
     const struct entry *e, int disabled, struct err *err)
@@ -494,22 +521,23 @@ source_add_user(struct source_result *res, const struct config *cfg,
 	struct source_work *w = NULL;
 	struct record *r;
 	struct err verr = ERR_INIT;
-	char *val = NULL;
+	const char *val;
 	size_t i;
 	int rc;
 
 	rc = work_get(res, &w, err);
+	if (rc == L2S_OK)
+		rc = map_paths(w, m, err);
 	if (rc == L2S_OK)
 		rc = record_start(res, REC_USER, user_key(w, cfg), e,
 		    &res->rs.users, &r, err);
 	if (rc != L2S_OK || r == NULL)
 		return rc;
 	for (i = 0; i < mapping_count(m); i++) {
-		const char *path = mapping_path(m, i);
+		const char *path = w->paths[i];
 
-		free(val);
-		val = NULL;
-		rc = template_render(mapping_template(m, i), e, &val, &verr);
+		rc = template_render_buf(mapping_template(m, i), e, &w->val,
+		    &w->seg, &verr);
 		if (rc == L2S_ENOTFOUND)
 			continue;
 		if (rc == L2S_EPARSE) {
@@ -522,8 +550,9 @@ source_add_user(struct source_result *res, const struct config *cfg,
 			rc = err_set(err, rc, "%s", verr.msg);
 			goto done;
 		}
-		if (val[0] == '\0')
+		if (w->val.len == 0)
 			continue;
+		val = buf_str(&w->val);
 		switch (mapping_kind(m, i)) {
 		case MAP_BOOLEAN:
 			if (strcasecmp(val, "true") != 0 &&
@@ -551,7 +580,8 @@ source_add_user(struct source_result *res, const struct config *cfg,
 			break;
 		}
 		case MAP_STRING:
-			rc = attrs_set(&r->attrs, path, val);
+			rc = attrs_set_pooled(&r->attrs, path, val,
+			    w->val.len);
 			break;
 		}
 		if (rc != L2S_OK) {
@@ -599,7 +629,6 @@ source_add_user(struct source_result *res, const struct config *cfg,
 	}
 	rc = claim_name(&w->user_names, r, "userName", err);
 done:
-	free(val);
 	return rc;
 }
 

@@ -14,19 +14,44 @@
 #define ENT SCIM_ENTERPRISE_URN
 #define DN "uid=alice,ou=people,dc=example,dc=com"
 
+/* template_render_buf() into buffers kept from call to call, beside
+ * every template_render() below: renders that disagree, and how many. */
+static struct buf kept_out = BUF_INIT, kept_seg = BUF_INIT;
+static size_t buf_renders, buf_disagree;
+
 /* Compile text and render it against e; *rc gets the render outcome. */
 static char *
 render(const char *text, const struct entry *e, int *rc, struct err *err)
 {
 	struct template *t = NULL;
+	struct err e2 = ERR_INIT;
 	char *out = NULL;
+	int rc2;
 
 	*rc = template_compile(&t, text, err);
 	if (*rc != L2S_OK)
 		return NULL;
 	*rc = template_render(t, e, &out, err);
+	rc2 = template_render_buf(t, e, &kept_out, &kept_seg, &e2);
+	buf_renders++;
+	if (rc2 != *rc || (rc2 == L2S_OK && (out == NULL ||
+	    strlen(out) != kept_out.len || strcmp(out, buf_str(&kept_out)) != 0)) ||
+	    (rc2 != L2S_OK && rc2 != L2S_ENOTFOUND &&
+	    strcmp(e2.msg, err->msg) != 0))
+		buf_disagree++;
 	template_free(t);
 	return out;
+}
+
+static void
+render_buf_should_agree(void)
+{
+	ok(buf_renders > 50, "template_render_buf() ran beside %zu renders",
+	    buf_renders);
+	is_int((int)buf_disagree, 0, "and gave the same outcome, text and "
+	    "message every time, its buffers reused");
+	buf_free(&kept_out);
+	buf_free(&kept_seg);
 }
 
 static void
@@ -923,5 +948,6 @@ main(void)
 	test_paths();
 	test_mapping();
 	test_filters_digest();
+	render_buf_should_agree();
 	return tap_done();
 }

@@ -2,11 +2,14 @@
  * test_record.c - attribute sets, their JSON form, member lists, read sets
  * and entry lookups
  */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "entry.h"
+#include "mapping.h"
 #include "record.h"
 #include "tap.h"
 
@@ -37,6 +40,68 @@ attrs_should_stay_sorted_and_unique(void)
 	attrs_free(&a);
 	attrs_free(&a);
 	ok(a.n == 0 && a.v == NULL, "attrs_free leaves an empty set");
+}
+
+/* Paths set in any order, some already the pool's, some set twice: the
+ * set stays sorted and unique and every value is found. */
+static void
+attrs_in_any_order_should_stay_sorted(void)
+{
+	static const char *const paths[] = { "userName", "active", "title",
+	    "name.givenName", "name.familyName", "displayName",
+	    "emails[type eq \"work\"].value", "nickName", "a", "zz",
+	    SCIM_ENTERPRISE_URN ":employeeNumber", "phoneNumbers[type eq "
+	    "\"work\"].value" };
+	enum { N = sizeof(paths) / sizeof(paths[0]) };
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	size_t round, i, bad = 0;
+	char val[32];
+
+	for (round = 0; round < 300; round++) {
+		struct attrs a = ATTRS_INIT;
+		size_t order[N];
+
+		for (i = 0; i < N; i++)
+			order[i] = i;
+		for (i = N - 1; i > 0; i--) {	/* Fisher-Yates */
+			size_t j, t;
+
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			j = (size_t)(x % (i + 1));
+			t = order[i];
+			order[i] = order[j];
+			order[j] = t;
+		}
+		for (i = 0; i < N; i++) {
+			const char *p = paths[order[i]];
+
+			snprintf(val, sizeof(val), "v%zu", order[i]);
+			if ((x >> (i % 60)) & 1)
+				attrs_set(&a, p, "first");
+			if (i % 2)
+				attrs_set_pooled(&a, record_pooled(p), val,
+				    strlen(val));
+			else
+				attrs_set(&a, p, val);
+		}
+		for (i = 1; i < a.n; i++)
+			if (strcmp(a.v[i - 1].path, a.v[i].path) >= 0)
+				bad++;
+		for (i = 0; i < N; i++) {
+			const char *got = attrs_get(&a, paths[i]);
+
+			snprintf(val, sizeof(val), "v%zu", i);
+			if (got == NULL || strcmp(got, val) != 0)
+				bad++;
+		}
+		if (a.n != N)
+			bad++;
+		attrs_free(&a);
+	}
+	is_int((int)bad, 0, "300 orders of %d paths: sorted, unique, every "
+	    "value found", (int)N);
 }
 
 static void
@@ -438,6 +503,7 @@ int
 main(void)
 {
 	attrs_should_stay_sorted_and_unique();
+	attrs_in_any_order_should_stay_sorted();
 	attrs_should_compare_and_copy();
 	attrs_json_should_round_trip_utf8_and_quotes();
 	attrs_json_should_read_any_escape();
