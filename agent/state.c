@@ -65,6 +65,9 @@ enum {
 	ST_META_DEL,
 	ST_LOAD_OBJ,
 	ST_LOAD_MEM,
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
 	ST__N
 };
 
@@ -85,6 +88,11 @@ static const char *const stmt_sql[ST__N] = {
 	[ST_LOAD_OBJ] = "SELECT kind, key, scim_id, name, dn, attrs, removed,"
 	    " vals FROM objects",
 	[ST_LOAD_MEM] = "SELECT group_key, members FROM group_members",
+	/* A group's two statements inside a batch (tx_begin()): prepared
+	 * once, not parsed again for each of thousands of groups. */
+	[ST_SAVEPOINT] = "SAVEPOINT w",
+	[ST_RELEASE] = "RELEASE w",
+	[ST_ROLLBACK_TO] = "ROLLBACK TO w",
 };
 
 static const char schema_sql[] =
@@ -208,13 +216,29 @@ writable(struct state *st, struct err *err)
 	return L2S_OK;
 }
 
+/* Run one of the savepoint statements (by its text while state_open()
+ * has not prepared them: migrations); an SQLite result code. */
+static int
+tx_step(struct state *st, int which)
+{
+	sqlite3_stmt *s = st->stmt[which];
+	int rc;
+
+	if (s == NULL)
+		return sqlite3_exec(st->db, stmt_sql[which], NULL, NULL, NULL);
+	rc = stmt_run(s);
+	sqlite3_reset(s);
+	return rc;
+}
+
 /* Open a transaction, or a savepoint inside one. */
 static int
 tx_begin(struct state *st, struct err *err)
 {
-	const char *sql = st->depth == 0 ? "BEGIN IMMEDIATE" : "SAVEPOINT w";
+	int src = st->depth == 0 ? sqlite3_exec(st->db, "BEGIN IMMEDIATE",
+	    NULL, NULL, NULL) : tx_step(st, ST_SAVEPOINT);
 
-	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+	if (src != SQLITE_OK)
 		return db_fail(st, err, "cannot begin transaction");
 	st->depth++;
 	return L2S_OK;
@@ -247,9 +271,8 @@ tx_end(struct state *st, int rc, struct err *err)
 		return rc;
 	}
 	if (rc != L2S_OK)
-		sqlite3_exec(st->db, "ROLLBACK TO w", NULL, NULL, NULL);
-	if (sqlite3_exec(st->db, "RELEASE w", NULL, NULL, NULL) != SQLITE_OK &&
-	    rc == L2S_OK)
+		tx_step(st, ST_ROLLBACK_TO);
+	if (tx_step(st, ST_RELEASE) != SQLITE_OK && rc == L2S_OK)
 		rc = db_fail(st, err, "cannot release savepoint");
 	return rc;
 }
