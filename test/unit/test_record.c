@@ -499,6 +499,35 @@ entry_lookups_should_ignore_case(void)
 	ok(entry_first(&e, "cn") == NULL, "entry_first of an absent name is NULL");
 }
 
+/* entry_attr() remembers where a name was last found; entries laid out
+ * otherwise must still be read right. */
+static void
+entry_lookups_should_survive_other_layouts(void)
+{
+	static const char title[] = "title";
+	struct value v1[] = { { "x", 1 } }, v2[] = { { "y", 1 } };
+	struct entry_attr a1[] = { { "cn", 1, v1 }, { "title", 1, v2 } };
+	struct entry_attr a2[] = { { "Title", 1, v2 }, { "cn", 1, v1 } };
+	struct entry_attr a3[] = { { "cn", 1, v1 } };
+	struct entry_attr a4[] = { { "cn", 1, v1 }, { "sn", 1, v2 },
+	    { "TITLE", 1, v1 } };
+	struct entry e1 = { "cn=1", 2, a1 }, e2 = { "cn=2", 2, a2 };
+	struct entry e3 = { "cn=3", 1, a3 }, e4 = { "cn=4", 3, a4 };
+	struct entry e5 = { "cn=5", 0, NULL };
+
+	ok(entry_attr(&e1, title) == &a1[1], "found second");
+	ok(entry_attr(&e1, title) == &a1[1], "found second again");
+	ok(entry_attr(&e2, title) == &a2[0], "then first in an entry laid "
+	    "out otherwise");
+	ok(entry_attr(&e1, title) == &a1[1], "then second again");
+	ok(entry_attr(&e3, title) == NULL, "absent from a shorter entry");
+	ok(entry_attr(&e4, title) == &a4[2], "third in a longer one");
+	ok(entry_attr(&e2, title) == &a2[0], "first again");
+	ok(entry_attr(&e3, title) == NULL, "absent where another name holds "
+	    "the place");
+	ok(entry_attr(&e5, title) == NULL, "absent from an empty entry");
+}
+
 int
 main(void)
 {
@@ -517,5 +546,6 @@ main(void)
 	record_dup_should_copy_deeply();
 	readset_should_own_its_records();
 	entry_lookups_should_ignore_case();
+	entry_lookups_should_survive_other_layouts();
 	return tap_done();
 }
