@@ -39,7 +39,8 @@ buf_grow(struct buf *b, size_t extra)
 void
 buf_add(struct buf *b, const void *p, size_t n)
 {
-	if (buf_grow(b, n) != 0)
+	/* Room already there (len + n + 1 <= cap) needs no call. */
+	if ((b->failed || n >= b->cap - b->len) && buf_grow(b, n) != 0)
 		return;
 	if (n > 0)
 		memcpy(b->s + b->len, p, n);
