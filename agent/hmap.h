@@ -5,7 +5,8 @@
  * made with HMAP_INIT_BORROWED: there each key is the caller's and must
  * outlive the table (the record pool's keys, record.h, which live as long
  * as the process).  Values are borrowed pointers: the table never frees
- * them unless a destructor was given to hmap_free().  Iteration order is unspecified; callers that print sort first.
+ * them unless a destructor was given to hmap_free().  Iteration order is
+ * unspecified; callers that print sort first.
  */
 #ifndef L2S_HMAP_H
 #define L2S_HMAP_H
