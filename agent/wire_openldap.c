@@ -8,8 +8,8 @@
  * handshake), StartTLS when asked, then a read-ahead buffer under it;
  * simple, anonymous, SASL EXTERNAL and
  * SASL GSSAPI binds (a fresh Kerberos ticket from the keytab first).
- * Entries are decoded with the BER walk (ldap_get_dn_ber /
- * ldap_get_attribute_ber), values left in place in the message.  RFC 4533
+ * Entries: libldap reads the DN (ldap_get_dn_ber), each attribute is read
+ * here (attr_decode()), values left in place in the message.  RFC 4533
  * content synchronisation lives here too: its controls are BER that
  * liblber reads and writes.
  */
@@ -237,25 +237,105 @@ do_bind(LDAP *ld, const struct config_ldap *cfg, const char *password)
 /*
  * Left alone, liblber reads each message with two read() calls (its tag
  * and length, then the rest) after a poll(): three system calls for every
- * entry, 300,000 for a directory of 100,000 users.  liblber's read-ahead
- * layer, put just above the socket (under TLS and SASL, which sit higher),
- * reads what the socket holds, up to 64 KiB at a time, and tells libldap
- * that data is waiting, which spares the poll().  The bytes and their
- * order are the same.  Best effort: without it the reads are only slower.
+ * entry, 300,000 for a directory of 100,000 users.  A read-ahead layer
+ * just above the socket (under TLS and SASL, which sit higher) reads what
+ * the socket holds, up to 64 KiB at a time, hands it out as liblber asks,
+ * and tells libldap that data is waiting while it holds some, which
+ * spares the poll().
+ *
+ * It reads the socket only when it holds nothing, that is only when
+ * libldap has polled and found data (or a layer above says data waits):
+ * that read never blocks.  liblber's own read-ahead layer (meant for UDP)
+ * tops its buffer up from the socket whenever it cannot give all that is
+ * asked: on a server that stops half way through a message, that read
+ * waits forever, past ldap.timeout and past a stop request.
  */
 #define READ_AHEAD (64 * 1024)
 
+struct ahead {
+	size_t start, end;		/* unread bytes: buf[start, end) */
+	char buf[READ_AHEAD];
+};
+
+static int
+ahead_setup(Sockbuf_IO_Desc *d, void *arg)
+{
+	d->sbiod_pvt = arg;		/* allocated by read_ahead(): no
+					 * failure after the layer is in */
+	return 0;
+}
+
+static int
+ahead_remove(Sockbuf_IO_Desc *d)
+{
+	free(d->sbiod_pvt);
+	d->sbiod_pvt = NULL;
+	return 0;
+}
+
+static int
+ahead_ctrl(Sockbuf_IO_Desc *d, int opt, void *arg)
+{
+	const struct ahead *a = d->sbiod_pvt;
+
+	if (opt == LBER_SB_OPT_DATA_READY && a->start < a->end)
+		return 1;
+	return LBER_SBIOD_CTRL_NEXT(d, opt, arg);
+}
+
+static ber_slen_t
+ahead_read(Sockbuf_IO_Desc *d, void *buf, ber_len_t len)
+{
+	struct ahead *a = d->sbiod_pvt;
+	ber_slen_t n;
+
+	if (a->start == a->end) {
+		if (len >= sizeof(a->buf))	/* big enough to read direct */
+			return LBER_SBIOD_READ_NEXT(d, buf, len);
+		n = LBER_SBIOD_READ_NEXT(d, a->buf, sizeof(a->buf));
+		if (n <= 0)
+			return n;
+		a->start = 0;
+		a->end = (size_t)n;
+	}
+	n = (ber_slen_t)(a->end - a->start < len ? a->end - a->start : len);
+	memcpy(buf, a->buf + a->start, (size_t)n);
+	a->start += (size_t)n;
+	return n;
+}
+
+static ber_slen_t
+ahead_write(Sockbuf_IO_Desc *d, void *buf, ber_len_t len)
+{
+	return LBER_SBIOD_WRITE_NEXT(d, buf, len);
+}
+
+static Sockbuf_IO ahead_io = {
+	ahead_setup, ahead_remove, ahead_ctrl, ahead_read, ahead_write, NULL
+};
+
+/* Put the read-ahead layer on ld's connection.  Without it (out of
+ * memory), reads are only slower. */
 static void
 read_ahead(LDAP *ld)
 {
 	Sockbuf *sb = NULL;
-	int size = READ_AHEAD;
+	struct ahead *a;
 
-	if (ldap_get_option(ld, LDAP_OPT_SOCKBUF, &sb) == LDAP_OPT_SUCCESS &&
-	    sb != NULL &&
-	    ber_sockbuf_add_io(sb, &ber_sockbuf_io_readahead,
-	    LBER_SBIOD_LEVEL_PROVIDER, &size) != 0)
+	if (ldap_get_option(ld, LDAP_OPT_SOCKBUF, &sb) != LDAP_OPT_SUCCESS ||
+	    sb == NULL)
+		return;
+	a = malloc(sizeof(*a));
+	if (a == NULL) {
 		log_debug("ldap: no read-ahead buffer on this connection");
+		return;
+	}
+	a->start = a->end = 0;
+	if (ber_sockbuf_add_io(sb, &ahead_io, LBER_SBIOD_LEVEL_PROVIDER,
+	    a) != 0) {
+		free(a);
+		log_debug("ldap: no read-ahead buffer on this connection");
+	}
 }
 
 int

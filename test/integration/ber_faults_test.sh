@@ -3,6 +3,9 @@
 # slapd: the agent reads each attribute of an entry itself (BER, RFC 4511
 # section 4.1.7), so a damaged one must fail the whole read, say so, send
 # nothing and leave the state as it was; never turn into a missing user.
+# And an entry cut off half way, the server silent after it: the agent
+# reads ahead of libldap, and must still give up at ldap.timeout (exit 3)
+# instead of waiting in a read() for the rest.
 #
 # slapd cannot send a damaged entry, so the pacing proxy of
 # test/lib/source.sh relays its traffic and damages one entry of the users
@@ -52,6 +55,22 @@ for mode in set len; do
 	ok $? "the state is exactly as it was ($mode)"
 	is "$(scim_dump | jq -S .)" "$dump_before" "the SCIM server is exactly as it was ($mode)"
 done
+
+# Half an entry, then silence: ldap.timeout (2 s) ends the cycle.  (An
+# agent stuck in a read() ignores the SIGTERM of timeout(1): -k 5 kills it.)
+write_config "$tmp/stalled.yaml" uri="$PAUSE_URI" extra="  timeout: 2s"
+scim_reset_stats
+ldap_pause_stall 5
+t0=$(date +%s)
+mkdir -p "$L2S_OUT"
+timeout -k 5 20 "$L2S_BIN" -c "$tmp/stalled.yaml" sync >"$L2S_OUT/stalled.out" 2>"$L2S_OUT/stalled.err"
+l2s_rc=$? l2s_stderr=$(cat "$L2S_OUT/stalled.err")
+elapsed=$(($(date +%s) - t0))
+is "$(cat "$PAUSE_DIR/stalled" 2>/dev/null)" yes "the proxy cut the fifth entry off half way"
+is "$l2s_rc" 3 "a server silent half way through an entry ends the cycle with exit 3"
+ok $((elapsed < 15 ? 0 : 1)) "within ldap.timeout and some, not never (${elapsed} s)"
+like "$l2s_stderr" "no answer from the server" "and says the server did not answer"
+is "$(requests)" 0 "no request reached the SCIM server (stalled)"
 
 # The same proxy, nothing damaged: the read is whole again.
 l2s_run proxied -c "$tmp/proxied.yaml" sync

@@ -21,6 +21,10 @@
 #                               attribute's SET OF values tagged as an
 #                               OCTET STRING) or len (its first value one
 #                               byte longer than the SET holds)
+#   ldap_pause_stall N          on the next new connection, relay the
+#                               first half of the Nth entry, then nothing
+#                               more (the connection stays open): a server
+#                               that stops in the middle of a message
 #   ldap_pause_stop             kill the proxy (by pid)
 #   ldap_pause_held             "DONES ENTRIES": the search results (pages)
 #                               and entries relayed on the held connection
@@ -33,7 +37,8 @@ ldap_pause_start() {
 	mkdir -p "$dir" || return 1
 	PAUSE_DIR=$(cd "$dir" && pwd)
 	rm -f "$PAUSE_DIR/port" "$PAUSE_DIR/arm" "$PAUSE_DIR/held" "$PAUSE_DIR/release" \
-	    "$PAUSE_DIR/garble" "$PAUSE_DIR/garbled"
+	    "$PAUSE_DIR/garble" "$PAUSE_DIR/garbled" "$PAUSE_DIR/stall" \
+	    "$PAUSE_DIR/stalled"
 	cat >"$PAUSE_DIR/proxy.py" <<'PY'
 import os, socket, sys, threading, time
 
@@ -105,12 +110,14 @@ def garble(msg, mode):
 
 
 class Conn:
-    def __init__(self, c, hold_after, garble_mode=None, garble_at=0):
+    def __init__(self, c, hold_after, garble_mode=None, garble_at=0,
+                 stall_at=0):
         self.c = c
         self.u = socket.create_connection((up_host, up_port))
         self.hold_after = hold_after
         self.garble_mode = garble_mode
         self.garble_at = garble_at
+        self.stall_at = stall_at
         self.dones = 0
         self.entries = 0
         self.held = False
@@ -169,6 +176,12 @@ class Conn:
                             with open(path("garbled"), "w") as f:
                                 f.write("yes\n" if g else "no\n")
                             msg = g or msg
+                        if self.stall_at == self.entries:
+                            self.c.sendall(msg[:len(msg) // 2])
+                            open(path("stalled"), "w").write("yes\n")
+                            while not self.closed:
+                                time.sleep(0.05)
+                            break
                     if tag == 0x65:
                         self.dones += 1
                         if self.hold_after and self.dones == self.hold_after:
@@ -207,8 +220,14 @@ while True:
         os.unlink(path("garble"))
     except (OSError, ValueError):
         pass
+    stall_at = 0
     try:
-        conn = Conn(c, hold_after, garble_mode, garble_at)
+        stall_at = int(open(path("stall")).read().strip())
+        os.unlink(path("stall"))
+    except (OSError, ValueError):
+        pass
+    try:
+        conn = Conn(c, hold_after, garble_mode, garble_at, stall_at)
     except OSError:
         c.close()
         continue
@@ -240,6 +259,11 @@ ldap_pause_arm() {
 ldap_pause_garble() {
 	rm -f "$PAUSE_DIR/garbled"
 	echo "$1 $2" >"$PAUSE_DIR/garble"
+}
+
+ldap_pause_stall() {
+	rm -f "$PAUSE_DIR/stalled"
+	echo "$1" >"$PAUSE_DIR/stall"
 }
 
 ldap_pause_wait_held() {
