@@ -199,6 +199,18 @@ class Conn:
         self.close()
 
 
+def take(name):
+    """The words of the file name (ldap_pause_arm and the like), which is
+    removed: they arm the next connection only; [] when there is none."""
+    try:
+        with open(path(name)) as f:
+            words = f.read().split()
+        os.unlink(path(name))
+        return words
+    except OSError:
+        return []
+
+
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", 0))
@@ -207,25 +219,12 @@ open(path("port.tmp"), "w").write(str(s.getsockname()[1]))
 os.rename(path("port.tmp"), path("port"))
 while True:
     c, _ = s.accept()
-    hold_after = 0
-    try:
-        hold_after = int(open(path("arm")).read().strip())
-        os.unlink(path("arm"))
-    except (OSError, ValueError):
-        pass
+    arm, garble_arm, stall = take("arm"), take("garble"), take("stall")
+    hold_after = int(arm[0]) if arm else 0
     garble_mode, garble_at = None, 0
-    try:
-        garble_mode, n = open(path("garble")).read().split()
-        garble_at = int(n)
-        os.unlink(path("garble"))
-    except (OSError, ValueError):
-        pass
-    stall_at = 0
-    try:
-        stall_at = int(open(path("stall")).read().strip())
-        os.unlink(path("stall"))
-    except (OSError, ValueError):
-        pass
+    if len(garble_arm) == 2:
+        garble_mode, garble_at = garble_arm[0], int(garble_arm[1])
+    stall_at = int(stall[0]) if stall else 0
     try:
         conn = Conn(c, hold_after, garble_mode, garble_at, stall_at)
     except OSError:
