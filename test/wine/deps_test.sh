@@ -6,7 +6,8 @@
 # non-ASCII documents; curl names Schannel as its TLS backend, HTTP and HTTPS
 # as its protocols, and GETs a body from a server started here on 127.0.0.1,
 # over HTTP and over HTTPS (Schannel, a throwaway CA), and refuses the HTTPS
-# server when it trusts another CA only.  HTTPS goes to
+# server when it trusts another CA only (its certificates' signatures are
+# full width: see test/lib/tls.sh for wine's refusal).  HTTPS goes to
 # "localhost": curl 7.88.1's Schannel code matches only DNS names, not IP
 # address SANs (curl issue 15149, fixed in curl 8.11).  Then the database is
 # read back with Linux's sqlite3.  Builds nothing itself.
@@ -41,6 +42,12 @@ body="l2s-deps-smoke-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 printf '%s' "$body" >"$tmp/www/body.txt"
 tls_ca "$tmp/tls" && tls_server_cert "$tmp/tls" 127.0.0.1 localhost && tls_ca "$tmp/other"
 ok $? "a throwaway CA, its server certificate and an unrelated CA are made"
+# wine 8.0 refuses an ECDSA signature whose r or s is shorter than 32 bytes
+# (test/lib/tls.sh); short-ecdsa-sig.pem is such a certificate, r 31 bytes
+tls_sig_full_width "$top/test/wine/short-ecdsa-sig.pem"
+is "$?" 1 "tls_sig_full_width tells a signature with a 31-byte r"
+tls_sig_full_width "$tmp/tls/ca.pem" && tls_sig_full_width "$tmp/tls/server.pem"
+ok $? "the CA's and the server's signatures are full width (what wine accepts)"
 
 cat >"$tmp/serve.py" <<'EOF'
 import functools, http.server, ssl, sys, threading
