@@ -919,6 +919,16 @@ record_set_member_keys(struct record *r, const char *const *keys, size_t n)
 	return set_members(r, keys, n, 1);
 }
 
+void
+record_adopt_members(struct record *r, char **v, size_t n)
+{
+	free(r->members);
+	r->members = n > 0 ? v : NULL;
+	r->nmembers = n;
+	if (n == 0)
+		free(v);
+}
+
 int
 record_members_from_blob(struct record *r, const char *blob, size_t len)
 {
@@ -944,9 +954,7 @@ record_members_from_blob(struct record *r, const char *blob, size_t len)
 			return -1;
 		}
 	}
-	free(r->members);
-	r->members = v;
-	r->nmembers = n;
+	record_adopt_members(r, v, n);
 	return 0;
 }
 

@@ -124,6 +124,9 @@ int record_set_member_keys(struct record *r, const char *const *keys,
 /* The pool's copy of key (see above), for record_set_member_keys(); NULL
  * out of memory. */
 const char *record_pooled(const char *key);
+/* Make v (malloc'd: n keys, the pool's, sorted by strcmp and unique; the
+ * caller vouches for all three) r's members; r frees it. */
+void record_adopt_members(struct record *r, char **v, size_t n);
 /* Set the members from len bytes of keys, each ended by a NUL, sorted
  * (strcmp) and unique (copied).  0; -1 out of memory; 1 when blob is not
  * so.  r is unchanged unless 0. */

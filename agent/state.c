@@ -48,6 +48,7 @@
 #include <sqlite3.h>
 
 #include "buf.h"
+#include "compiler.h"
 #include "platform.h"
 #include "state.h"
 
@@ -427,6 +428,18 @@ uuid_pack(const char *k, unsigned char *out)
 	return bad < 16;
 }
 
+/* The text of packed UUID u[16] into t[37], NUL-ended. */
+static void
+uuid_unpack(const unsigned char *u, char *t)
+{
+	size_t i;
+
+	for (i = 0; i < 16; i++)
+		memcpy(t + uuid_at[i], hex2 + 2 * u[i], 2);
+	t[8] = t[13] = t[18] = t[23] = '-';
+	t[36] = '\0';
+}
+
 static int
 members_blob(const char *const *keys, size_t n, struct buf *b)
 {
@@ -456,7 +469,6 @@ members_unpack(const char *blob, size_t len, struct buf *out)
 	const unsigned char *end = p + len;
 	const char *z;
 	char t[37];
-	size_t i;
 
 	buf_reset(out);
 	if (len > 0 && blob == NULL)
@@ -465,10 +477,7 @@ members_unpack(const char *blob, size_t len, struct buf *out)
 		if (*p == PACKED_UUID) {
 			if (end - p < 17)
 				return 1;
-			for (i = 0; i < 16; i++)
-				memcpy(t + uuid_at[i], hex2 + 2 * p[1 + i], 2);
-			t[8] = t[13] = t[18] = t[23] = '-';
-			t[36] = '\0';
+			uuid_unpack(p + 1, t);
 			buf_add(out, t, sizeof(t));
 			p += 17;
 			continue;
@@ -480,6 +489,151 @@ members_unpack(const char *blob, size_t len, struct buf *out)
 		p = (const unsigned char *)z + 1;
 	}
 	return buf_failed(out) ? -1 : 0;
+}
+
+/*
+ * Packed member keys to the pool's keys, for one state_load().  A group's
+ * member is found by its 16 bytes; only a key not met before is written
+ * out as text and looked up in the pool (record_pooled()).  A user is a
+ * member of several groups (6.7 on average in test/bench's directory), so
+ * most members cost a hash of 16 bytes and one compare, where the text
+ * would cost 36 bytes written, hashed, compared and checked for order.
+ */
+struct ukey {
+	unsigned char u[16];
+	const char *key;	/* the pool's; NULL: a free slot */
+};
+
+struct ukeys {
+	struct ukey *slot;	/* owned */
+	size_t cap, len;	/* cap: 0 or a power of 2 */
+};
+
+#define UKEYS_AHEAD 8		/* members looked ahead for the memory */
+
+/* Two multiplications: the bytes of a UUID are random (version 4) or a
+ * clock (version 1), either way spread over both halves. */
+static inline uint64_t
+ukey_hash(const unsigned char *u)
+{
+	uint64_t a, b;
+
+	memcpy(&a, u, 8);
+	memcpy(&b, u + 8, 8);
+	a = (a ^ (b * 0x9e3779b97f4a7c15ULL)) * 0xbf58476d1ce4e5b9ULL;
+	return a ^ (a >> 31);
+}
+
+static int
+ukeys_grow(struct ukeys *c)
+{
+	size_t cap = c->cap > 0 ? c->cap * 2 : 1024, i, j;
+	struct ukey *slot = calloc(cap, sizeof(*slot));
+
+	if (slot == NULL)
+		return -1;
+	for (i = 0; i < c->cap; i++) {
+		if (c->slot[i].key == NULL)
+			continue;
+		for (j = ukey_hash(c->slot[i].u) & (cap - 1);
+		    slot[j].key != NULL; j = (j + 1) & (cap - 1))
+			;
+		slot[j] = c->slot[i];
+	}
+	free(c->slot);
+	c->slot = slot;
+	c->cap = cap;
+	return 0;
+}
+
+/* The pool's key for packed UUID u; NULL out of memory. */
+static const char *
+ukeys_get(struct ukeys *c, const unsigned char *u)
+{
+	size_t i, mask;
+	char t[37];
+
+	if (c->len >= c->cap / 2 && ukeys_grow(c) != 0)
+		return NULL;
+	mask = c->cap - 1;
+	for (i = ukey_hash(u) & mask; c->slot[i].key != NULL;
+	    i = (i + 1) & mask)
+		if (memcmp(c->slot[i].u, u, 16) == 0)
+			return c->slot[i].key;
+	uuid_unpack(u, t);
+	if ((c->slot[i].key = record_pooled(t)) == NULL)
+		return NULL;
+	memcpy(c->slot[i].u, u, 16);
+	c->len++;
+	return c->slot[i].key;
+}
+
+/* Group r's members from a member blob (members_blob()), which must be
+ * in order (strcmp of the text, which for two packed keys is memcmp of
+ * their bytes) and unique.  0; -1 out of memory; 1 when blob is damaged
+ * or out of order.  r is unchanged unless 0. */
+static int
+members_load(struct ukeys *c, struct record *r, const unsigned char *blob,
+    size_t len)
+{
+	const unsigned char *p, *u, *pu = NULL, *z;
+	const size_t ahead = 17 * UKEYS_AHEAD;
+	const char *key;
+	char **v = NULL;
+	size_t n = 0, i, off;
+	int rc = 0;
+
+	if (blob == NULL)
+		return len > 0 ? 1 : 0;
+	for (off = 0; off < len; n++) {
+		if (blob[off] == PACKED_UUID) {
+			if (len - off < 17)
+				return 1;
+			off += 17;
+		} else {
+			z = memchr(blob + off, '\0', len - off);
+			if (z == NULL)
+				return 1;
+			off = (size_t)(z - blob) + 1;
+		}
+	}
+	if (n > 0 && (v = malloc(n * sizeof(*v))) == NULL)
+		return -1;
+	for (i = 0, off = 0; i < n; i++) {
+		/* where the slot of the member UKEYS_AHEAD on would be, if
+		 * the members between are packed ones */
+		if (c->cap > 0 && len - off >= ahead + 17 &&
+		    blob[off + ahead] == PACKED_UUID)
+			L2S_PREFETCH(&c->slot[ukey_hash(blob + off + ahead +
+			    1) & (c->cap - 1)]);
+		p = blob + off;
+		if (*p == PACKED_UUID) {
+			u = p + 1;
+			key = ukeys_get(c, u);
+			off += 17;
+		} else {
+			u = NULL;
+			key = record_pooled((const char *)p);
+			off += strlen((const char *)p) + 1;
+		}
+		if (key == NULL) {
+			rc = -1;
+			break;
+		}
+		if (i > 0 && (u != NULL && pu != NULL ? memcmp(pu, u, 16) :
+		    strcmp(v[i - 1], key)) >= 0) {
+			rc = 1;
+			break;
+		}
+		v[i] = (char *)key;
+		pu = u;
+	}
+	if (rc != 0) {
+		free(v);
+		return rc;
+	}
+	record_adopt_members(r, v, n);
+	return 0;
 }
 
 /*
@@ -842,6 +996,7 @@ state_load(struct state *st, struct hmap *users, struct hmap *groups,
 	sqlite3_stmt *so = NULL, *sm = NULL;
 	struct record *r = NULL;
 	struct buf mb = BUF_INIT;
+	struct ukeys uk = { NULL, 0, 0 };
 	char *cur = NULL;
 	int src, rc = L2S_OK, intx = 0;
 
@@ -938,24 +1093,24 @@ state_load(struct state *st, struct hmap *users, struct hmap *groups,
 		if (gk == NULL)
 			continue;
 		if (!st->v1) {
-			if (hmap_get(&g, gk) == NULL)
+			struct record *gr = hmap_get(&g, gk);
+
+			if (gr == NULL)
 				continue;
 			blob = sqlite3_column_blob(sm, 1);
 			len = (size_t)sqlite3_column_bytes(sm, 1);
-			rc = members_unpack(blob, len, &mb);
+			rc = members_load(&uk, gr, (const unsigned char *)blob,
+			    len);
 			if (rc < 0) {
 				rc = nomem(st, err, "cannot load members");
 				goto done;
 			}
 			if (rc > 0) {
 				rc = err_set(err, L2S_EPARSE, "state file '%s': "
-				    "the members of group '%s' are damaged",
-				    st->path, gk);
+				    "the members of group '%s' are damaged "
+				    "or out of order", st->path, gk);
 				goto done;
 			}
-			rc = members_give(st, &g, gk, mb.s, mb.len, err);
-			if (rc != L2S_OK)
-				goto done;
 			continue;
 		}
 		/* Version 1: gather the rows of one group. */
@@ -998,6 +1153,7 @@ done:
 		sqlite3_exec(st->db, rc == L2S_OK ? "COMMIT" : "ROLLBACK",
 		    NULL, NULL, NULL);
 	free(cur);
+	free(uk.slot);
 	buf_free(&mb);
 	record_free(r);
 	hmap_free(&u, record_free_v);

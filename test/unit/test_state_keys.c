@@ -2,8 +2,9 @@
  * test_state_keys.c - keys and paths the state store must give back as it
  * took them: member keys that are text beginning with a control byte
  * (never taken for packed UUIDs), in version 3 and in version 2 files,
- * and the empty attribute path in the compact form.  Regression tests from
- * a review of schema version 3.
+ * and the empty attribute path in the compact form (regression tests from
+ * a review of schema version 3); packed member keys loaded by their bytes,
+ * shared with the users' keys, and member blobs damaged or out of order.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,6 +263,144 @@ near_uuid_keys_should_read_back(void)
 	rm_db(path);
 }
 
+/* Many groups sharing many UUID members: each member comes back as the
+ * pool's key (the one the users hold), in order, in every group. */
+static void
+shared_uuid_members_should_load_as_the_pools_keys(void)
+{
+	enum { NU = 3000, NG = 7 };
+	static char keys[NU][37];
+	const char *m[NU];
+	struct hmap u = HMAP_INIT, g = HMAP_INIT;
+	struct err err = ERR_INIT;
+	struct state *st = NULL;
+	size_t i, j, n, bad = 0, total = 0;
+	char gk[8];
+
+	rm_db(path);
+	is_int(state_open(&st, path, 0, &err), L2S_OK, "a new store opens");
+	state_begin(st, &err);
+	for (i = 0; i < NU; i++) {
+		struct record *r;
+
+		/* the first byte varies slowest: keys sorted as i */
+		snprintf(keys[i], sizeof(keys[i]),
+		    "%08zx-1234-4abc-8def-%012zx", i * 0x10001, i ^ 0x5a5a);
+		r = record_new(REC_USER, keys[i]);
+		r->scim_id = strdup("id");
+		state_put(st, r, &err);
+		record_free(r);
+	}
+	for (j = 0; j < NG; j++) {
+		struct record *r;
+
+		snprintf(gk, sizeof(gk), "g%zu", j);
+		r = record_new(REC_GROUP, gk);
+		r->scim_id = strdup("gid");
+		for (i = 0, n = 0; i < NU; i++)
+			if ((i + j) % (j + 1) == 0)
+				m[n++] = keys[i];
+		record_set_members(r, m, n);
+		is_int(state_put(st, r, &err), L2S_OK, "group %s (%zu members) "
+		    "saves", gk, n);
+		record_free(r);
+	}
+	is_int(state_commit(st, &err), L2S_OK, "and commits");
+	state_close(st);
+	st = NULL;
+	state_open(&st, path, 1, &err);
+	is_int(state_load(st, &u, &g, &err), L2S_OK, "the store loads");
+	state_close(st);
+	for (j = 0; j < NG; j++) {
+		const struct record *r;
+
+		snprintf(gk, sizeof(gk), "g%zu", j);
+		r = hmap_get(&g, gk);
+		if (r == NULL) {
+			bad++;
+			continue;
+		}
+		for (i = 0, n = 0; i < NU; i++) {
+			if ((i + j) % (j + 1) != 0)
+				continue;
+			if (n >= r->nmembers || strcmp(r->members[n],
+			    keys[i]) != 0 || r->members[n] !=
+			    ((const struct record *)hmap_get(&u,
+			    keys[i]))->key)
+				bad++;
+			n++;
+		}
+		bad += n != r->nmembers;
+		total += r->nmembers;
+	}
+	is_int((int)bad, 0, "every group has its %zu members, in order, each "
+	    "the very key its user holds", total);
+	hmap_free(&u, record_free_v);
+	hmap_free(&g, record_free_v);
+	rm_db(path);
+}
+
+/* A member blob written by something else: cut short, out of order, a
+ * key twice.  Each is refused with the group named, never half loaded. */
+static void
+damaged_member_blob_should_be_refused(void)
+{
+	static const struct {
+		const char *hex, *what;
+	} cases[] = {
+		/* one packed UUID cut to 10 of its 16 bytes */
+		{ "ff0123abcd456789ef0123", "a packed key cut short" },
+		/* ...02 then ...01 */
+		{ "ff0123abcd456789ef0123456789abcd02"
+		  "ff0123abcd456789ef0123456789abcd01", "packed keys out of order" },
+		{ "ff0123abcd456789ef0123456789abcd01"
+		  "ff0123abcd456789ef0123456789abcd01", "a packed key twice" },
+		/* "zz" then a packed key: 'z' sorts after every hex digit */
+		{ "7a7a00ff0123abcd456789ef0123456789abcd01",
+		  "a text key before a packed one it sorts after" },
+		{ "7a7a", "a text key without its NUL" },
+	};
+	static const char *const keys[] = {
+		"0123abcd-4567-89ef-0123-456789abcd01",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct hmap u = HMAP_INIT, g = HMAP_INIT;
+		struct err err = ERR_INIT;
+		struct state *st = NULL;
+		const struct record *r;
+		char sql[256];
+		sqlite3 *db = NULL;
+		int rc;
+
+		r = round_trip(keys, 1, &u, &g, &err, &rc);
+		ok(rc == L2S_OK && r != NULL && r->nmembers == 1,
+		    "(%s) the group loads before", cases[i].what);
+		hmap_free(&u, record_free_v);
+		hmap_free(&g, record_free_v);
+		u = (struct hmap)HMAP_INIT;
+		g = (struct hmap)HMAP_INIT;
+		snprintf(sql, sizeof(sql), "UPDATE group_members SET members = "
+		    "X'%s'", cases[i].hex);
+		sqlite3_open(path, &db);
+		is_int(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK,
+		    "(%s) written in", cases[i].what);
+		sqlite3_close(db);
+		state_open(&st, path, 1, &err);
+		is_int(state_load(st, &u, &g, &err), L2S_EPARSE,
+		    "(%s) refused on load", cases[i].what);
+		like(err.msg, "group 'g1' are damaged or out of order",
+		    "(%s) the error names the group", cases[i].what);
+		is_int((int)g.len, 0, "(%s) and no group is given back",
+		    cases[i].what);
+		state_close(st);
+		hmap_free(&u, record_free_v);
+		hmap_free(&g, record_free_v);
+	}
+	rm_db(path);
+}
+
 int
 main(void)
 {
@@ -271,5 +410,7 @@ main(void)
 	v2_member_key_starting_with_byte_1_should_still_load();
 	failed_upgrade_should_leave_version_2();
 	near_uuid_keys_should_read_back();
+	shared_uuid_members_should_load_as_the_pools_keys();
+	damaged_member_blob_should_be_refused();
 	return tap_done();
 }
