@@ -788,6 +788,23 @@ migrate(struct state *st, long long version, struct err *err)
 	return tx_end(st, rc, err);
 }
 
+/*
+ * Before SQLite's first use in the process: no statistics of its memory.
+ * They are counted under a lock of their own on every allocation, and this
+ * program never asks for them (sqlite3_memory_used() and the soft heap
+ * limit would).  A no-op once SQLite is initialized.
+ */
+static void
+sqlite_setup(void)
+{
+	static int done;
+
+	if (!done) {
+		done = 1;
+		(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	}
+}
+
 int
 state_open(struct state **out, const char *path, int readonly,
     struct err *err)
@@ -822,6 +839,7 @@ state_open(struct state **out, const char *path, int readonly,
 			goto done;
 		flags = SQLITE_OPEN_READWRITE;
 	}
+	sqlite_setup();
 	if (sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX,
 	    NULL) != SQLITE_OK) {
 		rc = db_fail(st, err, "cannot open");

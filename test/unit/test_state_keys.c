@@ -401,11 +401,30 @@ damaged_member_blob_should_be_refused(void)
 	rm_db(path);
 }
 
+/* state_open() came before any other use of SQLite in this program: it
+ * counts no memory (a lock per allocation saved), even with a store open. */
+static void
+no_memory_statistics(void)
+{
+	struct err err = ERR_INIT;
+	struct state *st = NULL;
+	struct hmap u = HMAP_INIT, g = HMAP_INIT;
+
+	rm_db(path);
+	is_int(state_open(&st, path, 0, &err), L2S_OK, "a store opens");
+	state_load(st, &u, &g, &err);
+	is_int((int)sqlite3_memory_used(), 0, "SQLite keeps no statistics "
+	    "of its memory");
+	state_close(st);
+	rm_db(path);
+}
+
 int
 main(void)
 {
 	snprintf(path, sizeof(path), "/tmp/l2s-review5-%ld.db", (long)getpid());
 	member_key_starting_with_byte_1_should_read_back();
+	no_memory_statistics();
 	empty_path_should_read_back();
 	v2_member_key_starting_with_byte_1_should_still_load();
 	failed_upgrade_should_leave_version_2();
