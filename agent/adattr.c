@@ -59,14 +59,16 @@ adattr_filetime(time_t t)
 	return ((long long)t + 11644473600LL) * 10000000LL;
 }
 
+/* Asked for every value of every attribute mapped: most names are ruled
+ * out by their first letter, without a call. */
 int
 adattr_is_guid(const char *name)
 {
-	return strcasecmp(name, "objectGUID") == 0;
+	return (name[0] | 0x20) == 'o' && strcasecmp(name, "objectGUID") == 0;
 }
 
 int
 adattr_is_sid(const char *name)
 {
-	return strcasecmp(name, "objectSid") == 0;
+	return (name[0] | 0x20) == 'o' && strcasecmp(name, "objectSid") == 0;
 }

@@ -446,6 +446,15 @@ test_filters_and_ad(void)
 	like(err.msg, "is not a valid SID", "with the reason");
 	free(s);
 
+	ok(adattr_is_guid("objectGUID") && adattr_is_guid("OBJECTGUID") &&
+	    adattr_is_guid("objectguid") && adattr_is_sid("objectSid") &&
+	    adattr_is_sid("ObjectSID"), "objectGUID and objectSid are told "
+	    "in any case");
+	ok(!adattr_is_guid("") && !adattr_is_guid("o") &&
+	    !adattr_is_guid("bjectGUID") && !adattr_is_guid("objectGUIDs") &&
+	    !adattr_is_guid("objectSid") && !adattr_is_sid("objectGUID") &&
+	    !adattr_is_sid("pbjectSid") && !adattr_is_sid("mail"),
+	    "and no other name is taken for them");
 	ok(adattr_filetime(0) == 116444736000000000LL &&
 	    adattr_filetime(1577836800) == 132223104000000000LL,
 	    "FILETIME counts 100 ns from 1601 (1970 and 2020-01-01 checked)");
