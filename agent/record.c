@@ -860,36 +860,101 @@ fail:
 	return NULL;
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	const char *x = *(char *const *)a, *y = *(char *const *)b;
+/*
+ * Sorting member keys (strcmp order).  A group of the directory brings
+ * thousands, and qsort() with strcmp() through a function pointer spent
+ * 5% of a full cycle on them.  Each key is sorted with its first 8 bytes
+ * as one big-endian number, zero after its end: two numbers compare as
+ * strcmp() compares those bytes, and only keys equal in all 8 and longer
+ * go on to strcmp() of the rest.  A merge sort, which finds a run already
+ * in order in one comparison.
+ */
+struct skey {
+	uint64_t pre;
+	const char *s;
+};
 
-	return x == y ? 0 : strcmp(x, y);
+static uint64_t
+key_prefix(const char *s)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8 && s[i] != '\0'; i++)
+		v |= (uint64_t)(unsigned char)s[i] << (56 - 8 * i);
+	return v;
+}
+
+/* <0, 0, >0 as strcmp(a->s, b->s) */
+static inline int
+skey_cmp(const struct skey *a, const struct skey *b)
+{
+	if (a->pre != b->pre)
+		return a->pre < b->pre ? -1 : 1;
+	/* equal in 8 bytes: equal strings if they ended there */
+	if ((a->pre & 0xff) == 0 || a->s == b->s)
+		return 0;
+	return strcmp(a->s + 8, b->s + 8);
+}
+
+static void
+skey_sort(struct skey *a, struct skey *tmp, size_t n)
+{
+	size_t h, i, j, k;
+
+	if (n < 16) {
+		for (i = 1; i < n; i++) {
+			struct skey x = a[i];
+
+			for (j = i; j > 0 && skey_cmp(&x, &a[j - 1]) < 0; j--)
+				a[j] = a[j - 1];
+			a[j] = x;
+		}
+		return;
+	}
+	h = n / 2;
+	skey_sort(a, tmp, h);
+	skey_sort(a + h, tmp, n - h);
+	if (skey_cmp(&a[h - 1], &a[h]) <= 0)
+		return;		/* the two halves are one run */
+	memcpy(tmp, a, h * sizeof(*a));
+	for (i = 0, j = h, k = 0; i < h && j < n; k++)
+		a[k] = skey_cmp(&a[j], &tmp[i]) < 0 ? a[j++] : tmp[i++];
+	while (i < h)
+		a[k++] = tmp[i++];
 }
 
 static int
 set_members(struct record *r, const char *const *keys, size_t n, int pooled)
 {
 	const char **sorted = NULL;
+	struct skey *sk;
 	char **v = NULL;
 	size_t i, m = 0;
 
 	/* Sort and drop repeats on the borrowed pointers, then copy: keys
-	 * may be r's own, so the old block goes last. */
+	 * may be r's own, so the old block goes last.  Pooled keys are
+	 * equal only if the same pointer. */
 	if (n > 0) {
+		sk = malloc(2 * n * sizeof(*sk));
 		sorted = malloc(n * sizeof(*sorted));
-		if (sorted == NULL)
+		if (sk == NULL || sorted == NULL) {
+			free(sk);
+			free(sorted);
 			return -1;
-		memcpy(sorted, keys, n * sizeof(*sorted));
-		if (n > 1)
-			qsort(sorted, n, sizeof(*sorted), cmp_str);
-		for (i = 0; i < n; i++) {
-			if (m > 0 && (sorted[m - 1] == sorted[i] ||
-			    (!pooled && strcmp(sorted[m - 1], sorted[i]) == 0)))
-				continue;
-			sorted[m++] = sorted[i];
 		}
+		for (i = 0; i < n; i++) {
+			sk[i].pre = key_prefix(keys[i]);
+			sk[i].s = keys[i];
+		}
+		skey_sort(sk, sk + n, n);
+		for (i = 0; i < n; i++) {
+			if (m > 0 && (sorted[m - 1] == sk[i].s ||
+			    (!pooled && skey_cmp(&sk[i - 1], &sk[i]) == 0)))
+				continue;
+			sorted[m++] = sk[i].s;
+		}
+		free(sk);
 		v = members_block(sorted, m, pooled);
 		free(sorted);
 		if (v == NULL)

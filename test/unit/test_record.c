@@ -366,6 +366,19 @@ members_should_sort_as_strcmp(void)
 			bad++;
 	ok(r->nmembers == m && bad == 0, "in strcmp() order without repeats "
 	    "(%zu of %zu, %zu out of place)", r->nmembers, m, bad);
+	/* in order already (one run), then backwards (every merge) */
+	for (j = 0; j < 2; j++) {
+		const char **in = calloc(m, sizeof(*in));
+
+		for (i = 0; i < m; i++)
+			in[i] = keys[j == 0 ? i : m - 1 - i];
+		record_set_members(r, in, m);
+		for (i = 0, bad = 0; i < m && i < r->nmembers; i++)
+			bad += strcmp(r->members[i], keys[i]) != 0;
+		ok(r->nmembers == m && bad == 0, "and the same from them %s",
+		    j == 0 ? "in order" : "backwards");
+		free(in);
+	}
 	record_free(r);
 	free(keys);
 	free(text);
