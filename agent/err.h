@@ -41,6 +41,16 @@ struct err {
 
 #define ERR_INIT { 0, "" }
 
+/* What ERR_INIT gives, for a struct err on a path taken per entry or per
+ * value: the initializer writes all ERR_MSG_MAX bytes, this the two that
+ * mean anything. */
+static inline void
+err_clear(struct err *e)
+{
+	e->code = 0;
+	e->msg[0] = '\0';
+}
+
 /* Fill e (when not NULL) and return code; format is printf-style. */
 int err_set(struct err *e, int code, const char *fmt, ...)
 	L2S_PRINTF(3, 4);

@@ -378,16 +378,26 @@ dnref_get(struct source_work *w, const char *norm)
  * L2S_OK or L2S_ENOMEM (err set).
  */
 static int
+dnref_add(struct source_work *w, const char *dn, size_t len,
+    struct dnref **out, struct err *err);
+
+static int
 dnref_of_h(struct source_work *w, const char *dn, size_t len, uint64_t h,
+    struct dnref **out, struct err *err)
+{
+	*out = hmap_getn_h(&w->raw, dn, len, h);
+	return *out != NULL ? L2S_OK : dnref_add(w, dn, len, out, err);
+}
+
+/* dnref_of_h() for a written form not met before. */
+static int
+dnref_add(struct source_work *w, const char *dn, size_t len,
     struct dnref **out, struct err *err)
 {
 	struct err derr = ERR_INIT;
 	char *raw, *norm = NULL;
 	int rc;
 
-	*out = hmap_getn_h(&w->raw, dn, len, h);
-	if (*out != NULL)
-		return L2S_OK;
 	raw = str_ndup(dn, len);
 	if (raw == NULL)
 		return err_set(err, L2S_ENOMEM, "out of memory");
@@ -520,11 +530,12 @@ source_add_user(struct source_result *res, const struct config *cfg,
 	const struct mapping *m = cfg->users.map;
 	struct source_work *w = NULL;
 	struct record *r;
-	struct err verr = ERR_INIT;
+	struct err verr;
 	const char *val;
 	size_t i;
 	int rc;
 
+	err_clear(&verr);
 	rc = work_get(res, &w, err);
 	if (rc == L2S_OK)
 		rc = map_paths(w, m, err);
@@ -777,11 +788,12 @@ source_add_group(struct source_result *res, const struct config *cfg,
 	struct group_raw *g = NULL;
 	struct record *r;
 	struct dnref *d = NULL;
-	struct err verr = ERR_INIT;
+	struct err verr;
 	char *norm = NULL;
 	size_t i;
 	int in_scope, rc;
 
+	err_clear(&verr);
 	rc = work_get(res, &w, err);
 	if (rc == L2S_OK)
 		rc = record_start(res, REC_GROUP, group_key(w, cfg), e,
