@@ -215,22 +215,26 @@ attrs_find(const struct attrs *a, const char *path, int *found)
 	return lo;
 }
 
+int
+attrs_reserve(struct attrs *a, size_t n)
+{
+	struct attr *nv;
+
+	if (n <= a->cap)
+		return 0;
+	nv = realloc(a->v, n * sizeof(*nv));
+	if (nv == NULL)
+		return -1;
+	a->v = nv;
+	a->cap = n;
+	return 0;
+}
+
 /* Make room for one more entry; 0, or -1 out of memory. */
 static int
 attrs_grow(struct attrs *a)
 {
-	size_t cap;
-	struct attr *nv;
-
-	if (a->n < a->cap)
-		return 0;
-	cap = a->cap ? a->cap * 2 : 8;
-	nv = realloc(a->v, cap * sizeof(*nv));
-	if (nv == NULL)
-		return -1;
-	a->v = nv;
-	a->cap = cap;
-	return 0;
+	return a->n < a->cap ? 0 : attrs_reserve(a, a->cap ? a->cap * 2 : 8);
 }
 
 /* attrs_set() of len bytes at value (no NUL needed); path is the pool's

@@ -58,6 +58,9 @@ int attrs_set(struct attrs *a, const char *path, const char *value);
  * pool's already (record_pooled()): the path is not looked up again. */
 int attrs_set_pooled(struct attrs *a, const char *path, const char *value,
     size_t len);
+/* Room for n attributes in all, so that setting them allocates no more
+ * entries; 0, or -1 out of memory (a unchanged). */
+int attrs_reserve(struct attrs *a, size_t n);
 /* Borrowed value, or NULL. */
 const char *attrs_get(const struct attrs *a, const char *path);
 int attrs_del(struct attrs *a, const char *path);	/* 1 removed, 0 absent */

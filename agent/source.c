@@ -544,6 +544,9 @@ source_add_user(struct source_result *res, const struct config *cfg,
 		    &res->rs.users, &r, err);
 	if (rc != L2S_OK || r == NULL)
 		return rc;
+	/* every path mapped, and "active" */
+	if (attrs_reserve(&r->attrs, mapping_count(m) + 1) != 0)
+		return err_set(err, L2S_ENOMEM, "out of memory");
 	for (i = 0; i < mapping_count(m); i++) {
 		const char *path = w->paths[i];
 

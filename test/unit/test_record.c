@@ -541,10 +541,39 @@ entry_lookups_should_survive_other_layouts(void)
 	ok(entry_attr(&e5, title) == NULL, "absent from an empty entry");
 }
 
+/* attrs_reserve(): the entries set afterwards fit where they are. */
+static void
+attrs_reserve_should_make_room_once(void)
+{
+	struct attrs a = ATTRS_INIT;
+	const struct attr *v;
+	char path[16];
+	size_t i, moved = 0;
+
+	is_int(attrs_reserve(&a, 11), 0, "room for 11 attributes");
+	ok(a.cap == 11 && a.n == 0, "and none set (cap %zu)", a.cap);
+	v = a.v;
+	for (i = 0; i < 11; i++) {
+		snprintf(path, sizeof(path), "p%02zu", 10 - i);
+		attrs_set(&a, path, "x");
+		moved += a.v != v;
+	}
+	ok(a.n == 11 && moved == 0 && a.cap == 11,
+	    "11 set in reverse order, the entries never moved");
+	is_int(attrs_reserve(&a, 4), 0, "asking for less keeps all");
+	ok(a.cap == 11 && a.n == 11 && strcmp(a.v[0].path, "p00") == 0 &&
+	    strcmp(a.v[10].path, "p10") == 0, "in order");
+	attrs_set(&a, "p11", "y");
+	ok(a.n == 12 && a.cap > 11 && strcmp(attrs_get(&a, "p11"), "y") == 0,
+	    "one more grows past the room reserved");
+	attrs_free(&a);
+}
+
 int
 main(void)
 {
 	attrs_should_stay_sorted_and_unique();
+	attrs_reserve_should_make_room_once();
 	attrs_in_any_order_should_stay_sorted();
 	attrs_should_compare_and_copy();
 	attrs_json_should_round_trip_utf8_and_quotes();
