@@ -547,7 +547,7 @@ attrs_reserve_should_make_room_once(void)
 {
 	struct attrs a = ATTRS_INIT;
 	const struct attr *v;
-	char path[16];
+	char path[32];
 	size_t i, moved = 0;
 
 	is_int(attrs_reserve(&a, 11), 0, "room for 11 attributes");
