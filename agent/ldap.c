@@ -25,6 +25,7 @@
 #include "err.h"
 #include "ldap.h"
 #include "log.h"
+#include "platform.h"
 #include "wire.h"
 
 struct ldapconn {
@@ -34,7 +35,48 @@ struct ldapconn {
 	int timeout;			/* seconds; 0 waits forever */
 	int result;			/* the last search's result code */
 	struct wire_entrybuf eb;	/* reused across entries */
+	ldap_idle_fn idle;		/* work for the waits, or NULL */
+	void *idle_arg;
+	int stopped;			/* a stop came during idle work */
 };
+
+void
+ldapconn_set_idle(struct ldapconn *c, ldap_idle_fn fn, void *arg)
+{
+	c->idle = fn;
+	c->idle_arg = arg;
+}
+
+/*
+ * The next message of a search.  With idle work set, the wait for one is
+ * spent on it: poll, and while nothing has come, do a piece of the work,
+ * until it says it is all done; then wait as usual (ldap.timeout, which
+ * thus starts at most the whole work late).  A stop request (SIGTERM)
+ * that came during the work would have cut the wait short (the signal
+ * interrupts it), so it ends the wait here: NOTHING, with c->stopped set.
+ */
+static const char stop_text[] = "stopped while waiting for the server "
+    "(a stop was requested)";
+
+static enum wire_got
+next_msg(struct ldapconn *c, int msgid, struct wire_msg **msg, int *code,
+    char **diag)
+{
+	enum wire_got got;
+
+	while (c->idle != NULL) {
+		got = wire_next(c->w, msgid, WIRE_POLL, msg, code, diag);
+		if (got != WIRE_GOT_NOTHING)
+			return got;
+		if (c->idle(c->idle_arg) == 0)
+			c->idle = NULL;
+		if (platform_stop_requested()) {
+			c->stopped = 1;
+			return WIRE_GOT_NOTHING;
+		}
+	}
+	return wire_next(c->w, msgid, c->timeout, msg, code, diag);
+}
 
 const char *
 ldapconn_uri(const struct ldapconn *c)
@@ -422,8 +464,17 @@ search_run(struct ldapconn *c, const char *base, int paged, int deleted,
 		}
 		more = 0;
 		for (;;) {
-			got = wire_next(c->w, msgid, c->timeout, &msg, &code,
-			    &diag);
+			got = next_msg(c, msgid, &msg, &code, &diag);
+			if (got == WIRE_GOT_NOTHING && c->stopped) {
+				if (label != NULL)
+					rc = err_set(err, L2S_ELDAP, "%s: %s",
+					    label, stop_text);
+				else
+					rc = err_set(err, L2S_ELDAP, "search "
+					    "'%s' '%s': %s", base, filter,
+					    stop_text);
+				goto done;
+			}
 			if (got == WIRE_GOT_NOTHING) {
 				rc = search_fail(err, label, base, filter,
 				    WIRE_TIMEOUT, "no answer from the server",

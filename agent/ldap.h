@@ -33,6 +33,12 @@ void ldapconn_close(struct ldapconn *c);
 /* The URI that answered; borrowed. */
 const char *ldapconn_uri(const struct ldapconn *c);
 
+/* Work to do while a search waits for the server: fn(arg) does a piece of
+ * it (a few milliseconds) and returns 1 while there is more, 0 when it is
+ * done (it is then not called again).  NULL: none. */
+typedef int (*ldap_idle_fn)(void *arg);
+void ldapconn_set_idle(struct ldapconn *c, ldap_idle_fn fn, void *arg);
+
 /* Called once per entry; e is borrowed for the call only.  A non-zero
  * return stops the search, which then returns that value. */
 typedef int (*ldap_entry_fn)(void *arg, const struct entry *e,

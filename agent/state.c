@@ -124,6 +124,7 @@ struct state {
 	int readonly;
 	int depth;		/* open transactions: batches and writes */
 	int lost;		/* SQLite rolled an open batch back */
+	int loading;		/* a state_loader is open: no writes */
 	sqlite3_stmt *stmt[ST__N];	/* owned */
 	sqlite3_stmt *snap_put;		/* owned; prepared on first use */
 	int v1;				/* a version 1 file, read-only: members
@@ -214,6 +215,9 @@ writable(struct state *st, struct err *err)
 		return err_set(err, L2S_EIO,
 		    "state file '%s': cannot write: opened read-only",
 		    st->path);
+	if (st->loading)
+		return err_set(err, L2S_EIO, "state file '%s': cannot write "
+		    "while it is being loaded", st->path);
 	return L2S_OK;
 }
 
@@ -1005,178 +1009,268 @@ members_give(struct state *st, struct hmap *g, const char *gk,
 	return L2S_OK;
 }
 
+/*
+ * A load in steps (state_load_begin() ... state_load_end()): the rows of
+ * objects, then those of group_members, a few at a time, inside one read
+ * transaction so that objects and members agree.  The first failure stops
+ * the load and is kept for state_load_end().
+ */
+struct state_loader {
+	struct state *st;
+	/* Keyed by each record's key, which is the pool's. */
+	struct hmap u, g;
+	struct ukeys uk;
+	struct buf mb;		/* version 1: one group's member rows */
+	char *cur;		/* version 1: the group they belong to */
+	int intx;		/* in the transaction it began */
+	int phase;		/* LOAD_OBJECTS, LOAD_MEMBERS, LOAD_DONE */
+	int rc;			/* the first failure, or L2S_OK */
+	struct err err;		/* its message */
+};
+
+enum { LOAD_OBJECTS, LOAD_MEMBERS, LOAD_DONE };
+
+/* One row of objects into l->u or l->g. */
+static int
+load_object(struct state_loader *l, sqlite3_stmt *so, struct err *err)
+{
+	struct state *st = l->st;
+	const char *kind = (const char *)sqlite3_column_text(so, 0);
+	const char *key = (const char *)sqlite3_column_text(so, 1);
+	const char *json = NULL;
+	const void *vals = sqlite3_column_blob(so, 7);
+	size_t nvals = (size_t)sqlite3_column_bytes(so, 7);
+	struct record *r;
+	void *old = NULL;
+	enum rec_kind k;
+	int rc = 0;
+
+	if (kind != NULL && strcmp(kind, "user") == 0) {
+		k = REC_USER;
+	} else if (kind != NULL && strcmp(kind, "group") == 0) {
+		k = REC_GROUP;
+	} else {
+		return err_set(err, L2S_EPARSE, "state file '%s': unknown "
+		    "object kind '%s'", st->path, kind != NULL ? kind : "");
+	}
+	if (key == NULL)
+		return err_set(err, L2S_EPARSE, "state file '%s': %s without "
+		    "a key", st->path, kind);
+	r = record_new(k, key);
+	if (r == NULL)
+		return nomem(st, err, "cannot load objects");
+	r->scim_id = col_dup(so, 2);
+	r->name = col_dup(so, 3);
+	r->dn = col_dup(so, 4);
+	r->removed = sqlite3_column_int(so, 6) != 0;
+	if ((r->scim_id == NULL && sqlite3_column_type(so, 2) != SQLITE_NULL) ||
+	    (r->name == NULL && sqlite3_column_type(so, 3) != SQLITE_NULL) ||
+	    (r->dn == NULL && sqlite3_column_type(so, 4) != SQLITE_NULL)) {
+		record_free(r);
+		return nomem(st, err, "cannot load objects");
+	}
+	/* Version 3: the compact form; before, JSON text. */
+	if (sqlite3_column_type(so, 7) != SQLITE_NULL)
+		rc = attrs_from_blob(&r->attrs, vals, nvals);
+	else if ((json = (const char *)sqlite3_column_text(so, 5)) != NULL)
+		rc = attrs_from_json(&r->attrs, json) != 0 ? 1 : 0;
+	if (rc != 0) {
+		record_free(r);
+		if (rc < 0)
+			return nomem(st, err, "cannot load objects");
+		return err_set(err, L2S_EPARSE, "state file '%s': %s '%s' has "
+		    "unreadable attributes", st->path, kind, key);
+	}
+	if (hmap_put(k == REC_USER ? &l->u : &l->g, r->key, r, &old) != 0) {
+		record_free(r);
+		return nomem(st, err, "cannot load objects");
+	}
+	record_free(old);
+	return L2S_OK;
+}
+
+/*
+ * One row of group_members.  Version 2 and later: one row per group, its
+ * keys sorted, each packed or ended by a NUL.  Version 1 (read-only): one
+ * row per member, sorted, gathered in l->mb until the group changes.
+ * Members of a group not in the store are ignored.
+ */
+static int
+load_members(struct state_loader *l, sqlite3_stmt *sm, struct err *err)
+{
+	struct state *st = l->st;
+	const char *gk = (const char *)sqlite3_column_text(sm, 0);
+	const char *blob;
+	size_t len;
+	int rc;
+
+	if (gk == NULL)
+		return L2S_OK;
+	if (!st->v1) {
+		struct record *gr = hmap_get(&l->g, gk);
+
+		if (gr == NULL)
+			return L2S_OK;
+		blob = sqlite3_column_blob(sm, 1);
+		len = (size_t)sqlite3_column_bytes(sm, 1);
+		rc = members_load(&l->uk, gr, (const unsigned char *)blob, len);
+		if (rc < 0)
+			return nomem(st, err, "cannot load members");
+		if (rc > 0)
+			return err_set(err, L2S_EPARSE, "state file '%s': the "
+			    "members of group '%s' are damaged or out of order",
+			    st->path, gk);
+		return L2S_OK;
+	}
+	if (l->cur == NULL || strcmp(l->cur, gk) != 0) {
+		rc = l->cur == NULL ? L2S_OK : buf_failed(&l->mb) ?
+		    nomem(st, err, "cannot load members") :
+		    members_give(st, &l->g, l->cur, l->mb.s, l->mb.len, err);
+		free(l->cur);
+		l->cur = NULL;
+		buf_reset(&l->mb);
+		if (rc != L2S_OK)
+			return rc;
+		if ((l->cur = strdup(gk)) == NULL)
+			return nomem(st, err, "cannot load members");
+	}
+	blob = (const char *)sqlite3_column_text(sm, 1);
+	if (blob != NULL)
+		buf_add(&l->mb, blob, strlen(blob) + 1);
+	return L2S_OK;
+}
+
+int
+state_load_begin(struct state *st, struct state_loader **out,
+    struct err *err)
+{
+	struct state_loader *l;
+
+	*out = NULL;
+	if (st->loading)
+		return err_set(err, L2S_EIO, "state file '%s': a load is "
+		    "under way already", st->path);
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return nomem(st, err, "cannot load objects");
+	l->st = st;
+	l->u = (struct hmap)HMAP_INIT_BORROWED;
+	l->g = (struct hmap)HMAP_INIT_BORROWED;
+	l->mb = (struct buf)BUF_INIT;
+	l->phase = st->db == NULL ? LOAD_DONE : LOAD_OBJECTS;
+	if (st->db != NULL && st->depth == 0) {
+		if (sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL) !=
+		    SQLITE_OK) {
+			int rc = db_fail(st, err, "cannot begin transaction");
+
+			free(l);
+			return rc;
+		}
+		l->intx = 1;
+	}
+	st->loading = 1;	/* writes are refused until the end */
+	*out = l;
+	return L2S_OK;
+}
+
+int
+state_load_step(struct state_loader *l, size_t rows)
+{
+	struct state *st = l->st;
+	sqlite3_stmt *s;
+	int src = SQLITE_DONE, rc;
+
+	while (rows > 0 && l->phase != LOAD_DONE) {
+		s = st->stmt[l->phase == LOAD_OBJECTS ? ST_LOAD_OBJ :
+		    ST_LOAD_MEM];
+		for (; rows > 0 && (src = sqlite3_step(s)) == SQLITE_ROW;
+		    rows--) {
+			rc = l->phase == LOAD_OBJECTS ?
+			    load_object(l, s, &l->err) :
+			    load_members(l, s, &l->err);
+			if (rc != L2S_OK) {
+				l->rc = rc;
+				l->phase = LOAD_DONE;
+				return 0;
+			}
+		}
+		if (src == SQLITE_ROW)
+			break;		/* out of rows to do, not of rows */
+		if (src != SQLITE_DONE) {
+			l->rc = db_fail(st, &l->err, l->phase == LOAD_OBJECTS ?
+			    "cannot load objects" : "cannot load members");
+			l->phase = LOAD_DONE;
+			return 0;
+		}
+		stmt_reset(s);
+		if (l->phase == LOAD_MEMBERS && l->cur != NULL) {
+			/* version 1: the last group's rows */
+			if (buf_failed(&l->mb))
+				l->rc = nomem(st, &l->err, "cannot load "
+				    "members");
+			else
+				l->rc = members_give(st, &l->g, l->cur,
+				    l->mb.s, l->mb.len, &l->err);
+		}
+		l->phase = l->phase == LOAD_OBJECTS && l->rc == L2S_OK ?
+		    LOAD_MEMBERS : LOAD_DONE;
+	}
+	return l->phase != LOAD_DONE;
+}
+
+/* Close l's statements and its (read) transaction; free it. */
+static void
+loader_free(struct state_loader *l)
+{
+	struct state *st = l->st;
+
+	if (st->db != NULL) {
+		stmt_reset(st->stmt[ST_LOAD_OBJ]);
+		stmt_reset(st->stmt[ST_LOAD_MEM]);
+	}
+	if (l->intx)
+		sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+	st->loading = 0;
+	free(l->cur);
+	free(l->uk.slot);
+	buf_free(&l->mb);
+	hmap_free(&l->u, record_free_v);
+	hmap_free(&l->g, record_free_v);
+	free(l);
+}
+
+int
+state_load_end(struct state_loader *l, struct hmap *users,
+    struct hmap *groups, struct err *err)
+{
+	int rc;
+
+	while (state_load_step(l, 4096))
+		;
+	rc = l->rc;
+	if (rc != L2S_OK)
+		err_set(err, rc, "%s", l->err.msg);
+	else if (map_take(users, &l->u) != 0 || map_take(groups, &l->g) != 0)
+		rc = nomem(l->st, err, "cannot load objects");
+	loader_free(l);
+	return rc;
+}
+
+void
+state_load_abort(struct state_loader *l)
+{
+	if (l != NULL)
+		loader_free(l);
+}
+
 int
 state_load(struct state *st, struct hmap *users, struct hmap *groups,
     struct err *err)
 {
-	/* Keyed by each record's key, which is the pool's. */
-	struct hmap u = HMAP_INIT_BORROWED, g = HMAP_INIT_BORROWED;
-	sqlite3_stmt *so = NULL, *sm = NULL;
-	struct record *r = NULL;
-	struct buf mb = BUF_INIT;
-	struct ukeys uk = { NULL, 0, 0 };
-	char *cur = NULL;
-	int src, rc = L2S_OK, intx = 0;
+	struct state_loader *l;
+	int rc;
 
-	if (st->db == NULL)
-		goto take;
-	if (st->depth == 0) {
-		/* One read transaction: objects and members agree. */
-		if (sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL) !=
-		    SQLITE_OK) {
-			rc = db_fail(st, err, "cannot begin transaction");
-			goto done;
-		}
-		intx = 1;
-	}
-	so = st->stmt[ST_LOAD_OBJ];
-	while ((src = sqlite3_step(so)) == SQLITE_ROW) {
-		const char *kind = (const char *)sqlite3_column_text(so, 0);
-		const char *key = (const char *)sqlite3_column_text(so, 1);
-		const char *json = NULL;
-		const void *vals = sqlite3_column_blob(so, 7);
-		size_t nvals = (size_t)sqlite3_column_bytes(so, 7);
-		void *old = NULL;
-		enum rec_kind k;
-
-		if (kind != NULL && strcmp(kind, "user") == 0) {
-			k = REC_USER;
-		} else if (kind != NULL && strcmp(kind, "group") == 0) {
-			k = REC_GROUP;
-		} else {
-			rc = err_set(err, L2S_EPARSE, "state file '%s': unknown "
-			    "object kind '%s'", st->path,
-			    kind != NULL ? kind : "");
-			goto done;
-		}
-		if (key == NULL) {
-			rc = err_set(err, L2S_EPARSE, "state file '%s': %s "
-			    "without a key", st->path, kind);
-			goto done;
-		}
-		r = record_new(k, key);
-		if (r == NULL) {
-			rc = nomem(st, err, "cannot load objects");
-			goto done;
-		}
-		r->scim_id = col_dup(so, 2);
-		r->name = col_dup(so, 3);
-		r->dn = col_dup(so, 4);
-		r->removed = sqlite3_column_int(so, 6) != 0;
-		if ((r->scim_id == NULL &&
-		    sqlite3_column_type(so, 2) != SQLITE_NULL) ||
-		    (r->name == NULL &&
-		    sqlite3_column_type(so, 3) != SQLITE_NULL) ||
-		    (r->dn == NULL &&
-		    sqlite3_column_type(so, 4) != SQLITE_NULL)) {
-			rc = nomem(st, err, "cannot load objects");
-			goto done;
-		}
-		/* Version 3: the compact form; before, JSON text. */
-		if (sqlite3_column_type(so, 7) != SQLITE_NULL)
-			rc = attrs_from_blob(&r->attrs, vals, nvals);
-		else if ((json = (const char *)sqlite3_column_text(so, 5)) !=
-		    NULL)
-			rc = attrs_from_json(&r->attrs, json) != 0 ? 1 : 0;
-		if (rc < 0) {
-			rc = nomem(st, err, "cannot load objects");
-			goto done;
-		}
-		if (rc > 0) {
-			rc = err_set(err, L2S_EPARSE, "state file '%s': %s "
-			    "'%s' has unreadable attributes", st->path, kind,
-			    key);
-			goto done;
-		}
-		if (hmap_put(k == REC_USER ? &u : &g, r->key, r, &old) != 0) {
-			rc = nomem(st, err, "cannot load objects");
-			goto done;
-		}
-		r = NULL;
-		record_free(old);
-	}
-	if (src != SQLITE_DONE) {
-		rc = db_fail(st, err, "cannot load objects");
-		goto done;
-	}
-	/* Version 2: one row per group, its keys sorted, each ended by a
-	 * NUL.  Version 1 (read-only): one row per member, sorted.  Members
-	 * of a group not in the store are ignored. */
-	sm = st->stmt[ST_LOAD_MEM];
-	while ((src = sqlite3_step(sm)) == SQLITE_ROW) {
-		const char *gk = (const char *)sqlite3_column_text(sm, 0);
-		const char *blob;
-		size_t len;
-
-		if (gk == NULL)
-			continue;
-		if (!st->v1) {
-			struct record *gr = hmap_get(&g, gk);
-
-			if (gr == NULL)
-				continue;
-			blob = sqlite3_column_blob(sm, 1);
-			len = (size_t)sqlite3_column_bytes(sm, 1);
-			rc = members_load(&uk, gr, (const unsigned char *)blob,
-			    len);
-			if (rc < 0) {
-				rc = nomem(st, err, "cannot load members");
-				goto done;
-			}
-			if (rc > 0) {
-				rc = err_set(err, L2S_EPARSE, "state file '%s': "
-				    "the members of group '%s' are damaged "
-				    "or out of order", st->path, gk);
-				goto done;
-			}
-			continue;
-		}
-		/* Version 1: gather the rows of one group. */
-		if (cur == NULL || strcmp(cur, gk) != 0) {
-			rc = cur != NULL ? members_give(st, &g, cur, mb.s,
-			    mb.len, err) : L2S_OK;
-			free(cur);
-			buf_reset(&mb);
-			if (rc != L2S_OK || (cur = strdup(gk)) == NULL) {
-				if (rc == L2S_OK)
-					rc = nomem(st, err, "cannot load members");
-				goto done;
-			}
-		}
-		blob = (const char *)sqlite3_column_text(sm, 1);
-		if (blob != NULL)
-			buf_add(&mb, blob, strlen(blob) + 1);
-	}
-	if (src != SQLITE_DONE) {
-		rc = db_fail(st, err, "cannot load members");
-		goto done;
-	}
-	if (cur != NULL) {
-		if (buf_failed(&mb))
-			rc = nomem(st, err, "cannot load members");
-		else
-			rc = members_give(st, &g, cur, mb.s, mb.len, err);
-		if (rc != L2S_OK)
-			goto done;
-	}
-take:
-	if (map_take(users, &u) != 0 || map_take(groups, &g) != 0)
-		rc = nomem(st, err, "cannot load objects");
-done:
-	if (so != NULL)
-		stmt_reset(so);
-	if (sm != NULL)
-		stmt_reset(sm);
-	if (intx)
-		sqlite3_exec(st->db, rc == L2S_OK ? "COMMIT" : "ROLLBACK",
-		    NULL, NULL, NULL);
-	free(cur);
-	free(uk.slot);
-	buf_free(&mb);
-	record_free(r);
-	hmap_free(&u, record_free_v);
-	hmap_free(&g, record_free_v);
-	return rc;
+	rc = state_load_begin(st, &l, err);
+	return rc != L2S_OK ? rc : state_load_end(l, users, groups, err);
 }
 
 /* Replace the member rows of group key with keys[0..n). */

@@ -41,6 +41,26 @@ void state_close(struct state *st);
 int state_load(struct state *st, struct hmap *users, struct hmap *groups,
     struct err *err);
 
+/*
+ * The same load in steps, to be done while waiting on something else (the
+ * directory's answers): state_load_begin(), then state_load_step() as
+ * often as wanted, each reading at most rows rows (1: more to read; 0: all
+ * read, or a failure, which state_load_end() reports), then
+ * state_load_end(), which reads the rest and gives what state_load()
+ * gives, or state_load_abort().  In between, the store is read in one
+ * transaction (from the first step on: what it holds then is what is
+ * loaded), other reads work, and any write, or a second load, is refused
+ * (L2S_EIO); st must not be closed before the end or the abort.  The
+ * loader is freed by either.
+ */
+struct state_loader;
+int state_load_begin(struct state *st, struct state_loader **out,
+    struct err *err);
+int state_load_step(struct state_loader *l, size_t rows);
+int state_load_end(struct state_loader *l, struct hmap *users,
+    struct hmap *groups, struct err *err);
+void state_load_abort(struct state_loader *l);	/* NULL: nothing */
+
 /* Insert or replace r (kind, key, scim_id, name, dn, attrs, removed); for a
  * group also replace its member set with r->members. */
 int state_put(struct state *st, const struct record *r, struct err *err);

@@ -120,12 +120,29 @@ warn_cleartext(const struct config *cfg, const char *password)
 			    cfg->ldap.uris[i]);
 }
 
+/* The state's load, done in pieces while the directory is slow to
+ * answer: some hundred rows, a millisecond or so, each. */
+struct idle_load {
+	struct state_loader *loader;
+	size_t pieces;
+};
+
+static int
+load_piece(void *arg)
+{
+	struct idle_load *il = arg;
+
+	il->pieces++;
+	return state_load_step(il->loader, 256);
+}
+
 static int
 ldap_read(const struct config *cfg, const char *password, struct state *st,
     const struct sync_opts *o, struct source_result *res,
-    struct incr_result *incr, struct err *err)
+    struct incr_result *incr, struct state_loader *loader, struct err *err)
 {
 	struct ldapconn *c = NULL;
+	struct idle_load il = { loader, 0 };
 	int rc;
 
 	warn_cleartext(cfg, password);
@@ -133,6 +150,8 @@ ldap_read(const struct config *cfg, const char *password, struct state *st,
 	if (rc != L2S_OK)
 		return rc;
 	log_debug("connected to '%s'", ldapconn_uri(c));
+	if (loader != NULL)
+		ldapconn_set_idle(c, load_piece, &il);
 	if (cfg->sync.incremental) {
 		rc = incremental_read(res, c, cfg, st, o->dry_run, o->full, incr,
 		    err);
@@ -147,6 +166,9 @@ ldap_read(const struct config *cfg, const char *password, struct state *st,
 	if (rc == L2S_OK && cfg->ldap.dialect == DIALECT_AUTO)
 		log_debug("'%s' read as %s (dialect auto)", ldapconn_uri(c),
 		    res->ad ? "Active Directory" : "OpenLDAP");
+	if (loader != NULL)
+		log_debug("state: %zu pieces of its load done while waiting "
+		    "for the directory", il.pieces);
 	ldapconn_close(c);
 	return rc;
 }
@@ -372,6 +394,8 @@ struct target_run {
 	struct state *state;
 	struct source_result src;
 	struct incr_result incr;
+	struct state_loader *loader;	/* the state, loaded while the
+					 * directory is read; or NULL */
 };
 
 static void
@@ -386,6 +410,8 @@ target_init(struct target_run *t, const struct config *cfg)
 static void
 target_close(struct target_run *t)
 {
+	state_load_abort(t->loader);
+	t->loader = NULL;
 	state_close(t->state);
 	t->state = NULL;
 	source_result_free(&t->src);
@@ -455,7 +481,12 @@ target_finish(struct target_run *t, const struct sync_opts *o,
 		goto done;
 	}
 	st->phase = PHASE_LOCAL;
-	rc = state_load(t->state, &users, &groups, err);
+	if (t->loader != NULL) {
+		rc = state_load_end(t->loader, &users, &groups, err);
+		t->loader = NULL;
+	} else {
+		rc = state_load(t->state, &users, &groups, err);
+	}
 	if (rc != L2S_OK)
 		goto done;
 
@@ -571,8 +602,20 @@ sync_cycle(const struct config *cfg, const struct sync_opts *o,
 	if (rc != L2S_OK)
 		goto done;
 
+	/* A full read leaves the state alone: it is loaded in the time the
+	 * read waits for the server, which on a large directory is most of
+	 * the time the load would take after it.  (The incremental read uses
+	 * the state; the load waits for it.)  If this cannot start, the load
+	 * comes after the read, as it would. */
+	if (!cfg->sync.incremental) {
+		struct err lerr = ERR_INIT;
+
+		if (state_load_begin(t.state, &t.loader, &lerr) != L2S_OK)
+			t.loader = NULL;
+	}
 	st->phase = PHASE_LDAP;
-	rc = ldap_read(cfg, password, t.state, o, &t.src, &t.incr, err);
+	rc = ldap_read(cfg, password, t.state, o, &t.src, &t.incr, t.loader,
+	    err);
 	platform_secret_free(password);
 	password = NULL;
 	st->users_read = t.src.rs.users.len;

@@ -142,8 +142,9 @@ enum wire_got {
 };
 
 /* The next message of search msgid, waiting up to timeout seconds (0:
- * forever).  *m (ENTRY, DONE, OTHER) is freed with wire_msgfree() or
- * wire_done(). */
+ * forever; WIRE_POLL: not at all, NOTHING unless one is in already).  *m
+ * (ENTRY, DONE, OTHER) is freed with wire_msgfree() or wire_done(). */
+#define WIRE_POLL (-1)
 enum wire_got wire_next(struct wire *w, int msgid, int timeout,
     struct wire_msg **m, int *code, char **diag);
 /* Decode an entry into b: WIRE_SUCCESS, WIRE_NO_MEMORY or

@@ -439,13 +439,13 @@ enum wire_got
 wire_next(struct wire *w, int msgid, int timeout, struct wire_msg **m,
     int *code, char **diag)
 {
-	struct l_timeval tv = { timeout, 0 };
+	struct l_timeval tv = { timeout > 0 ? timeout : 0, 0 };
 	LDAPMessage *msg = NULL;
 	ULONG res;
 
 	*m = NULL;
 	res = ldap_result(w->ld, (ULONG)msgid, LDAP_MSG_ONE,
-	    timeout > 0 ? &tv : NULL, &msg);
+	    timeout != 0 ? &tv : NULL, &msg);
 	if (res == 0)
 		return WIRE_GOT_NOTHING;
 	if (res == (ULONG)-1) {

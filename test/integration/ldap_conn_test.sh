@@ -221,6 +221,18 @@ done
 p -q -p 100 -u "$LDAP_URI" -m anonymous search "$LDAP_BASE" "(objectClass=*)"
 has "entries $((users + 8))" "anonymous paged search passes the 500 soft limit"
 
+# Idle work (the state's load during a full read) runs while the search
+# waits: pages of 7 give it a wait after each request.  Work that ends is
+# not called again; a stop requested during the work ends the search.
+p -q -p 7 -w -u "$LDAP_URI" "${admin[@]}" search "$people" "(objectClass=inetOrgPerson)" entryUUID
+has "entries $users" "a search with idle work returns every entry"
+has "idle pieces 3" "and its work ran while it waited, 3 pieces, then no more"
+p -q -p 7 -W 1 -u "$LDAP_URI" "${admin[@]}" search "$people" "(objectClass=inetOrgPerson)" entryUUID
+is "$rc" 1 "a stop (SIGTERM) during the idle work fails the search"
+has "error -8 LDAP error: search '$people' '(objectClass=inetOrgPerson)': stopped while waiting for the server (a stop was requested)" \
+    "saying a stop was requested"
+has "idle pieces 1" "at once, after that piece"
+
 p -p 100 -u "$LDAP_URI" "${admin[@]}" search "ou=groups,$LDAP_BASE" "(cn=group1)" member
 has "|member#400=uid=user0001,ou=people,dc=example,dc=com" "a 400-value attribute arrives whole"
 

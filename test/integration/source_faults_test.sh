@@ -6,6 +6,9 @@
 # exit with its documented code, say why, send nothing to the SCIM server
 # and leave the state store exactly as it was.
 #
+# A full read also loads the state while it waits: checked with the read
+# held after its first page.
+#
 # "Between two pages" is made deterministic by a pacing proxy
 # (test/lib/source.sh): it relays the LDAP traffic and holds the agent's
 # connection right after the first page of the users search, while the
@@ -78,6 +81,28 @@ state_export "$cfg" "$tmp/state-before.json"
 test -s "$tmp/state-before.json"
 ok $? "the state is exported before the faults"
 dump_before=$(scim_dump | jq -S .)
+
+# --- the state loaded while the read waits ---------------------------------
+# A full read loads the state in pieces while the server is slow to answer:
+# held after the first page, the agent has nothing to read and loads it
+# all (3,060 rows, 256 a piece); the plan is the one of the read above.
+ldap_pause_arm 2
+l2s_bg held-dry -v -c "$tmp/paused.yaml" sync --dry-run --json
+ldap_pause_wait_held 30
+ok $? "a dry run's read is held after its first page"
+sleep 0.5
+ldap_pause_release
+bg_wait "$run_pid" 60 || { kill -KILL "$run_pid"; wait "$run_pid" 2>/dev/null; }
+is "${bg_rc:-timeout}" 0 "it then ends normally"
+pieces=$(sed -n 's/.*state: \([0-9]*\) pieces of its load done while waiting.*/\1/p' \
+    "$L2S_OUT/held-dry.err")
+test "${pieces:-0}" -ge 12
+ok $? "the state was loaded while the read was held (${pieces:-no} pieces of 256 rows)"
+is "$(jq -r '[.operations[] | select(.op == "deactivate") | .name] | sort | join(" ")' \
+    "$L2S_OUT/held-dry.out")" "user00010 user00011 user00012" \
+    "and the plan is the same: the three leavers, nothing else"
+is "$(jq '.operations | length' "$L2S_OUT/held-dry.out")" \
+    "$(jq '.operations | length' <<<"$l2s_stdout")" "the same number of operations"
 
 # --- slapd killed between two pages --------------------------------------
 scim_reset_stats

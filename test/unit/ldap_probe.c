@@ -11,7 +11,9 @@
  * -D DN, -y PASSWORD_FILE, -Z (StartTLS), -C CA_FILE, -N (no TLS
  * verification), -p PAGE_SIZE, -t TIMEOUT, -K KEYTAB, -P PRINCIPAL,
  * -k PID (SIGKILL it, or the signal -g SIG, after -n entries), -s N (stop the search from the
- * callback after N entries), -q (search: print only the count).
+ * callback after N entries), -q (search: print only the count), -W N (idle
+ * work for the waits, endless, that counts its pieces and raises SIGTERM
+ * at piece N; 0: never), -w (idle work of 3 pieces, then done).
  *
  * Prints "bound URI", one "entry DN|attr#nvals=first|..." line per entry
  * and "entries N", or "error CODE NAME: MESSAGE" and exits 1.
@@ -27,6 +29,19 @@
 #include "err.h"
 #include "ldap.h"
 #include "platform.h"
+
+static long idle_pieces, idle_term_at, idle_last;
+
+/* ldapconn_set_idle(): endless, or done after idle_last pieces */
+static int
+idle_work(void *arg)
+{
+	(void)arg;
+	idle_pieces++;
+	if (idle_term_at > 0 && idle_pieces == idle_term_at)
+		raise(SIGTERM);
+	return idle_last == 0 || idle_pieces < idle_last;
+}
 
 struct probe {
 	long count;
@@ -87,14 +102,14 @@ main(int argc, char **argv)
 	struct probe p = { 0, 0, 0, SIGKILL, 0, 0 };
 	const char *warning = NULL, *passfile = NULL, *cmd;
 	char *uris[8], *password = NULL, *out = NULL;
-	int opt, rc, status = 1;
+	int opt, rc, status = 1, idle = 0;
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.uris = uris;
 	cfg.tls_verify = 1;
 	cfg.page_size = 500;
 	cfg.timeout = 10;
-	while ((opt = getopt(argc, argv, "u:m:D:y:ZC:Np:t:K:P:k:n:g:s:q")) != -1) {
+	while ((opt = getopt(argc, argv, "u:m:D:y:ZC:Np:t:K:P:k:n:g:s:qW:w")) != -1) {
 		switch (opt) {
 		case 'u':
 			if (cfg.nuris < 8)
@@ -124,6 +139,8 @@ main(int argc, char **argv)
 		case 'g': p.kill_sig = atoi(optarg); break;
 		case 's': p.stop_after = atol(optarg); break;
 		case 'q': p.quiet = 1; break;
+		case 'W': idle_term_at = atol(optarg); idle = 1; break;
+		case 'w': idle_last = 3; idle = 1; break;
 		default:
 			fprintf(stderr, "usage: see ldap_probe.c\n");
 			return 2;
@@ -161,12 +178,16 @@ main(int argc, char **argv)
 		goto done;
 	}
 	printf("bound %s\n", ldapconn_uri(c));
+	if (idle)
+		ldapconn_set_idle(c, idle_work, NULL);
 
 	if (strcmp(cmd, "search") == 0 && argc - optind >= 2) {
 		rc = ldapconn_search(c, argv[optind], argv[optind + 1],
 		    (const char *const *)(argv + optind + 2), on_entry, &p,
 		    &err);
 		printf("entries %ld\n", p.count);
+		if (idle)
+			printf("idle pieces %ld\n", idle_pieces);
 		if (rc != L2S_OK) {
 			fail(&err);
 			goto done;

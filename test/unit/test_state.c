@@ -883,6 +883,152 @@ state_should_be_quick_with_many_users(void)
 	hmap_free(&g, record_free_v);
 }
 
+/*
+ * The load in steps (what a full cycle does while the directory answers):
+ * the same records as state_load(), a few rows a step; writes refused
+ * until the end, reads allowed; an abort leaves the store as it was and
+ * writable; a damaged row stops the steps and state_load_end() names it.
+ */
+static void
+state_load_in_steps_should_match_the_whole(void)
+{
+	static const char *const m[] = { "u0", "u3", "u5" };
+	struct hmap u = HMAP_INIT, g = HMAP_INIT, u2 = HMAP_INIT, g2 = HMAP_INIT;
+	struct err err = ERR_INIT;
+	struct state *st = NULL;
+	struct state_loader *l = NULL;
+	struct record *r;
+	size_t i, steps = 0, same = 0;
+	char k[16], name[16];
+	sqlite3 *db = NULL;
+	char *v = NULL;
+
+	rm_db(path);
+	state_open(&st, path, 0, &err);
+	for (i = 0; i < 40; i++) {
+		snprintf(k, sizeof(k), "u%zu", i);
+		snprintf(name, sizeof(name), "user%zu", i);
+		r = user(k, name, "id");
+		state_put(st, r, &err);
+		record_free(r);
+	}
+	for (i = 0; i < 3; i++) {
+		snprintf(k, sizeof(k), "g%zu", i);
+		r = group(k, k, m + i, 3 - i);
+		state_put(st, r, &err);
+		record_free(r);
+	}
+	load(st, &u, &g);
+
+	is_int(state_load_begin(st, &l, &err), L2S_OK, "a load in steps begins");
+	while (state_load_step(l, 7))
+		steps++;
+	ok(steps >= 43 / 7, "43 rows, 7 a step: %zu steps with more to come",
+	    steps);
+	r = user("u99", "late", "id");
+	is_int(state_put(st, r, &err), L2S_EIO, "a write meanwhile is refused");
+	like(err.msg, "cannot write while it is being loaded", "saying why");
+	is_int(state_begin(st, &err), L2S_EIO, "so is a batch");
+	is_int(state_meta_get(st, "nothing", &v, &err), L2S_OK,
+	    "a read works");
+	free(v);
+	is_int(state_load_end(l, &u2, &g2, &err), L2S_OK, "the load ends");
+	for (i = 0; i < 40; i++) {
+		const struct record *a, *b;
+
+		snprintf(k, sizeof(k), "u%zu", i);
+		a = hmap_get(&u, k);
+		b = hmap_get(&u2, k);
+		same += a != NULL && b != NULL && a->key == b->key &&
+		    attrs_equal(&a->attrs, &b->attrs) &&
+		    strcmp(a->scim_id, b->scim_id) == 0 &&
+		    strcmp(a->dn, b->dn) == 0;
+	}
+	ok(u2.len == 40 && same == 40, "the same 40 users as state_load()");
+	ok(g2.len == 3 && members_are(hmap_get(&g2, "g0"), "u0,u3,u5") &&
+	    members_are(hmap_get(&g2, "g2"), "u5"),
+	    "and the same groups with their members");
+	is_int(state_put(st, r, &err), L2S_OK, "after the end, writes work");
+	record_free(r);
+	hmap_free(&u2, record_free_v);
+	hmap_free(&g2, record_free_v);
+
+	/* an abort half way */
+	is_int(state_load_begin(st, &l, &err), L2S_OK, "another load begins");
+	is_int(state_load_step(l, 5), 1, "five rows, more to come");
+	state_load_abort(l);
+	r = user("u98", "later", "id");
+	is_int(state_put(st, r, &err), L2S_OK, "after an abort, writes work");
+	record_free(r);
+	load(st, &u2, &g2);
+	ok(u2.len == 42 && g2.len == 3, "and everything is still there "
+	    "(%zu users)", u2.len);
+	hmap_free(&u2, record_free_v);
+	hmap_free(&g2, record_free_v);
+	state_close(st);
+
+	/* a damaged member blob, met in a step */
+	sqlite3_open(path, &db);
+	sqlite3_exec(db, "UPDATE group_members SET members = X'ff0102' WHERE "
+	    "group_key = 'g1'", NULL, NULL, NULL);
+	sqlite3_close(db);
+	st = NULL;
+	state_open(&st, path, 1, &err);
+	state_load_begin(st, &l, &err);
+	steps = 0;
+	while (state_load_step(l, 1))
+		steps++;
+	/* 42 users, 3 groups, then group_members in key order: g0, g1 */
+	ok(steps == 46, "steps stop at the damaged row, before g2's (%zu "
+	    "steps)", steps);
+	is_int(state_load_end(l, &u2, &g2, &err), L2S_EPARSE,
+	    "state_load_end() reports it");
+	like(err.msg, "the members of group 'g1' are damaged", "naming the "
+	    "group");
+	ok(u2.len == 0 && g2.len == 0, "and gives nothing");
+	state_close(st);
+	hmap_free(&u, record_free_v);
+	hmap_free(&g, record_free_v);
+	rm_db(path);
+}
+
+/* A version 1 file whose member rows come out of order at a group's end
+ * (text 'a', then the blob X'6100', which reads as text 'a' too): the load
+ * fails naming the group, and frees what it held once.  Regression: the
+ * group's name was freed twice (review of the stepwise load; older). */
+static void
+state_v1_bad_members_should_fail_cleanly(void)
+{
+	struct err err = ERR_INIT;
+	struct state *st = NULL;
+	struct hmap u = HMAP_INIT, g = HMAP_INIT;
+	sqlite3 *db = NULL;
+
+	rm_db(path);
+	sqlite3_open(path, &db);
+	sqlite3_exec(db, "CREATE TABLE schema_version(version INTEGER NOT NULL);"
+	    "INSERT INTO schema_version VALUES (1);"
+	    "CREATE TABLE objects(kind TEXT NOT NULL, key TEXT NOT NULL, "
+	    "scim_id TEXT, name TEXT, dn TEXT, attrs TEXT, removed INTEGER NOT "
+	    "NULL DEFAULT 0, last_seen INTEGER, PRIMARY KEY(kind, key));"
+	    "CREATE TABLE members(group_key TEXT NOT NULL, member_key TEXT NOT "
+	    "NULL, PRIMARY KEY(group_key, member_key)) WITHOUT ROWID;"
+	    "CREATE TABLE meta(name TEXT PRIMARY KEY, value TEXT);"
+	    "INSERT INTO objects(kind, key, scim_id, name) VALUES "
+	    "('group', 'g1', 's1', 'one'), ('group', 'g2', 's2', 'two');"
+	    "INSERT INTO members VALUES ('g1', 'a'), ('g1', X'6100'),"
+	    " ('g2', 'b');", NULL, NULL, NULL);
+	sqlite3_close(db);
+	is_int(state_open(&st, path, 1, &err), L2S_OK, "a version 1 file with "
+	    "g1's members out of order opens read-only");
+	is_int(state_load(st, &u, &g, &err), L2S_EPARSE, "its load fails");
+	like(err.msg, "members of group 'g1' are out of order", "naming g1");
+	ok(u.len == 0 && g.len == 0, "and gives nothing (no crash: the name "
+	    "is freed once)");
+	state_close(st);
+	rm_db(path);
+}
+
 int
 main(void)
 {
@@ -904,10 +1050,12 @@ main(void)
 	state_open_should_refuse_foreign_files();
 	state_v1_should_upgrade();
 	state_v2_should_upgrade();
+	state_v1_bad_members_should_fail_cleanly();
 	state_should_keep_any_path_and_key();
 	state_new_file_should_be_private();
 	state_page_size_should_be_set_once();
 	state_should_be_quick_with_many_users();
+	state_load_in_steps_should_match_the_whole();
 
 	rm_db(path);
 	rmdir(dir);
