@@ -527,14 +527,11 @@ state_open_should_refuse_foreign_files(void)
 
 /* A file written by the first release (schema version 1, one row per
  * membership) is read as it is read-only, and upgraded on a writable open. */
+/* A new version 1 file at path (objects, members, meta), then rows (SQL). */
 static void
-state_v1_should_upgrade(void)
+v1_file(const char *rows)
 {
-	struct err err = ERR_INIT;
-	struct state *st = NULL;
-	struct hmap u = HMAP_INIT, g = HMAP_INIT;
 	sqlite3 *db = NULL;
-	int n = -1;
 
 	rm_db(path);
 	sqlite3_open(path, &db);
@@ -545,12 +542,25 @@ state_v1_should_upgrade(void)
 	    "NULL DEFAULT 0, last_seen INTEGER, PRIMARY KEY(kind, key));"
 	    "CREATE TABLE members(group_key TEXT NOT NULL, member_key TEXT NOT "
 	    "NULL, PRIMARY KEY(group_key, member_key)) WITHOUT ROWID;"
-	    "CREATE TABLE meta(name TEXT PRIMARY KEY, value TEXT);"
-	    "INSERT INTO objects(kind, key, scim_id, name) VALUES "
+	    "CREATE TABLE meta(name TEXT PRIMARY KEY, value TEXT);",
+	    NULL, NULL, NULL);
+	sqlite3_exec(db, rows, NULL, NULL, NULL);
+	sqlite3_close(db);
+}
+
+static void
+state_v1_should_upgrade(void)
+{
+	struct err err = ERR_INIT;
+	struct state *st = NULL;
+	struct hmap u = HMAP_INIT, g = HMAP_INIT;
+	sqlite3 *db = NULL;
+	int n = -1;
+
+	v1_file("INSERT INTO objects(kind, key, scim_id, name) VALUES "
 	    "('group', 'g1', 's1', 'staff'), ('group', 'g2', 's2', 'none');"
 	    "INSERT INTO members VALUES ('g1', 'u2'), ('g1', 'u1'), ('g1', 'u3'),"
-	    " ('gone', 'u1');", NULL, NULL, NULL);
-	sqlite3_close(db);
+	    " ('gone', 'u1');");
 
 	is_int(state_open(&st, path, 1, &err), L2S_OK,
 	    "a version 1 file opens read-only");
@@ -1002,23 +1012,11 @@ state_v1_bad_members_should_fail_cleanly(void)
 	struct err err = ERR_INIT;
 	struct state *st = NULL;
 	struct hmap u = HMAP_INIT, g = HMAP_INIT;
-	sqlite3 *db = NULL;
 
-	rm_db(path);
-	sqlite3_open(path, &db);
-	sqlite3_exec(db, "CREATE TABLE schema_version(version INTEGER NOT NULL);"
-	    "INSERT INTO schema_version VALUES (1);"
-	    "CREATE TABLE objects(kind TEXT NOT NULL, key TEXT NOT NULL, "
-	    "scim_id TEXT, name TEXT, dn TEXT, attrs TEXT, removed INTEGER NOT "
-	    "NULL DEFAULT 0, last_seen INTEGER, PRIMARY KEY(kind, key));"
-	    "CREATE TABLE members(group_key TEXT NOT NULL, member_key TEXT NOT "
-	    "NULL, PRIMARY KEY(group_key, member_key)) WITHOUT ROWID;"
-	    "CREATE TABLE meta(name TEXT PRIMARY KEY, value TEXT);"
-	    "INSERT INTO objects(kind, key, scim_id, name) VALUES "
+	v1_file("INSERT INTO objects(kind, key, scim_id, name) VALUES "
 	    "('group', 'g1', 's1', 'one'), ('group', 'g2', 's2', 'two');"
 	    "INSERT INTO members VALUES ('g1', 'a'), ('g1', X'6100'),"
-	    " ('g2', 'b');", NULL, NULL, NULL);
-	sqlite3_close(db);
+	    " ('g2', 'b');");
 	is_int(state_open(&st, path, 1, &err), L2S_OK, "a version 1 file with "
 	    "g1's members out of order opens read-only");
 	is_int(state_load(st, &u, &g, &err), L2S_EPARSE, "its load fails");
