@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <errno.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include <lber.h>
@@ -243,19 +245,36 @@ do_bind(LDAP *ld, const struct config_ldap *cfg, const char *password)
  * and tells libldap that data is waiting while it holds some, which
  * spares the poll().
  *
- * It reads the socket only when it holds nothing, that is only when
- * libldap has polled and found data (or a layer above says data waits):
- * that read never blocks.  liblber's own read-ahead layer (meant for UDP)
- * tops its buffer up from the socket whenever it cannot give all that is
- * asked: on a server that stops half way through a message, that read
- * waits forever, past ldap.timeout and past a stop request.
+ * It reads the socket only when it holds nothing, and never waits there:
+ * the socket is blocking (libldap's), so the read asks not to
+ * (MSG_DONTWAIT).  When nothing is there, it says EWOULDBLOCK, which
+ * liblber and libldap take for "not complete yet" and go back to poll(),
+ * with ldap.timeout and WIRE_POLL as they are.  That happens when a
+ * message arrives in pieces and liblber, having taken the first piece,
+ * asks for the rest at once: a blocking read then waited for the server,
+ * forever if it had stopped half way through the message.  (liblber's
+ * own read-ahead layer, meant for UDP, tops its buffer up with such a
+ * blocking read whenever it cannot give all that is asked.)
  */
 #define READ_AHEAD (64 * 1024)
 
 struct ahead {
+	ber_socket_t fd;		/* the connection's socket */
 	size_t start, end;		/* unread bytes: buf[start, end) */
 	char buf[READ_AHEAD];
 };
+
+/* Up to len bytes from the socket, without waiting (see above). */
+static ber_slen_t
+ahead_recv(const struct ahead *a, void *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = recv(a->fd, buf, len, MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	return (ber_slen_t)n;	/* EAGAIN and EWOULDBLOCK left in errno */
+}
 
 static int
 ahead_setup(Sockbuf_IO_Desc *d, void *arg)
@@ -291,8 +310,8 @@ ahead_read(Sockbuf_IO_Desc *d, void *buf, ber_len_t len)
 
 	if (a->start == a->end) {
 		if (len >= sizeof(a->buf))	/* big enough to read direct */
-			return LBER_SBIOD_READ_NEXT(d, buf, len);
-		n = LBER_SBIOD_READ_NEXT(d, a->buf, sizeof(a->buf));
+			return ahead_recv(a, buf, len);
+		n = ahead_recv(a, a->buf, sizeof(a->buf));
 		if (n <= 0)
 			return n;
 		a->start = 0;
@@ -331,7 +350,9 @@ read_ahead(LDAP *ld)
 		return;
 	}
 	a->start = a->end = 0;
-	if (ber_sockbuf_add_io(sb, &ahead_io, LBER_SBIOD_LEVEL_PROVIDER,
+	if (ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &a->fd) != 1 ||
+	    a->fd < 0 ||
+	    ber_sockbuf_add_io(sb, &ahead_io, LBER_SBIOD_LEVEL_PROVIDER,
 	    a) != 0) {
 		free(a);
 		log_debug("ldap: no read-ahead buffer on this connection");

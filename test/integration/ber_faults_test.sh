@@ -72,6 +72,21 @@ ok $((elapsed < 15 ? 0 : 1)) "within ldap.timeout and some, not never (${elapsed
 like "$l2s_stderr" "no answer from the server" "and says the server did not answer"
 is "$(requests)" 0 "no request reached the SCIM server (stalled)"
 
+# The first 5 bytes of an entry alone (its tag, its length, one byte),
+# then silence: liblber, having them, asks for the rest at once; the agent
+# must not wait for it in read() but go back to poll() and its timeout.
+scim_reset_stats
+ldap_pause_stall 5 5
+t0=$(date +%s)
+timeout -k 5 20 "$L2S_BIN" -c "$tmp/stalled.yaml" sync >"$L2S_OUT/stalled5.out" 2>"$L2S_OUT/stalled5.err"
+l2s_rc=$? l2s_stderr=$(cat "$L2S_OUT/stalled5.err")
+elapsed=$(($(date +%s) - t0))
+is "$(cat "$PAUSE_DIR/stalled" 2>/dev/null)" yes "the proxy sent 5 bytes of the fifth entry, alone"
+is "$l2s_rc" 3 "a server silent after 5 bytes of an entry ends the cycle with exit 3"
+ok $((elapsed < 10 ? 0 : 1)) "within ldap.timeout 2 s and some, not when timeout(1) kills it (${elapsed} s)"
+like "$l2s_stderr" "no answer from the server" "and says the server did not answer"
+is "$(requests)" 0 "no request reached the SCIM server (5 bytes)"
+
 # The same proxy, nothing damaged: the read is whole again.
 l2s_run proxied -c "$tmp/proxied.yaml" sync
 is "$l2s_rc" 0 "an undamaged read through the same proxy exits 0"

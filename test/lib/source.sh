@@ -21,8 +21,10 @@
 #                               attribute's SET OF values tagged as an
 #                               OCTET STRING) or len (its first value one
 #                               byte longer than the SET holds)
-#   ldap_pause_stall N          on the next new connection, relay the
-#                               first half of the Nth entry, then nothing
+#   ldap_pause_stall N [BYTES]  on the next new connection, relay the
+#                               first half of the Nth entry (or, half a
+#                               second after the entries before it, its
+#                               first BYTES bytes alone), then nothing
 #                               more (the connection stays open): a server
 #                               that stops in the middle of a message
 #   ldap_pause_stop             kill the proxy (by pid)
@@ -111,13 +113,14 @@ def garble(msg, mode):
 
 class Conn:
     def __init__(self, c, hold_after, garble_mode=None, garble_at=0,
-                 stall_at=0):
+                 stall_at=0, stall_bytes=0):
         self.c = c
         self.u = socket.create_connection((up_host, up_port))
         self.hold_after = hold_after
         self.garble_mode = garble_mode
         self.garble_at = garble_at
         self.stall_at = stall_at
+        self.stall_bytes = stall_bytes
         self.dones = 0
         self.entries = 0
         self.held = False
@@ -177,7 +180,12 @@ class Conn:
                                 f.write("yes\n" if g else "no\n")
                             msg = g or msg
                         if self.stall_at == self.entries:
-                            self.c.sendall(msg[:len(msg) // 2])
+                            if self.stall_bytes:
+                                # alone: the client has read all before
+                                time.sleep(0.5)
+                                self.c.sendall(msg[:self.stall_bytes])
+                            else:
+                                self.c.sendall(msg[:len(msg) // 2])
                             open(path("stalled"), "w").write("yes\n")
                             while not self.closed:
                                 time.sleep(0.05)
@@ -225,8 +233,10 @@ while True:
     if len(garble_arm) == 2:
         garble_mode, garble_at = garble_arm[0], int(garble_arm[1])
     stall_at = int(stall[0]) if stall else 0
+    stall_bytes = int(stall[1]) if len(stall) > 1 else 0
     try:
-        conn = Conn(c, hold_after, garble_mode, garble_at, stall_at)
+        conn = Conn(c, hold_after, garble_mode, garble_at, stall_at,
+                    stall_bytes)
     except OSError:
         c.close()
         continue
@@ -262,7 +272,7 @@ ldap_pause_garble() {
 
 ldap_pause_stall() {
 	rm -f "$PAUSE_DIR/stalled"
-	echo "$1" >"$PAUSE_DIR/stall"
+	echo "$*" >"$PAUSE_DIR/stall"
 }
 
 ldap_pause_wait_held() {
