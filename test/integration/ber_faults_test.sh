@@ -56,36 +56,32 @@ for mode in set len; do
 	is "$(scim_dump | jq -S .)" "$dump_before" "the SCIM server is exactly as it was ($mode)"
 done
 
-# Half an entry, then silence: ldap.timeout (2 s) ends the cycle.  (An
-# agent stuck in a read() ignores the SIGTERM of timeout(1): -k 5 kills it.)
+# A server that goes silent in the middle of an entry: ldap.timeout (2 s)
+# ends the cycle with exit 3, within BOUND seconds.  (An agent stuck in a
+# read() ignores the SIGTERM of timeout(1): -k 5 kills it.)
+# stalled NAME BOUND WHAT STALL_ARGS...
 write_config "$tmp/stalled.yaml" uri="$PAUSE_URI" extra="  timeout: 2s"
-scim_reset_stats
-ldap_pause_stall 5
-t0=$(date +%s)
 mkdir -p "$L2S_OUT"
-timeout -k 5 20 "$L2S_BIN" -c "$tmp/stalled.yaml" sync >"$L2S_OUT/stalled.out" 2>"$L2S_OUT/stalled.err"
-l2s_rc=$? l2s_stderr=$(cat "$L2S_OUT/stalled.err")
-elapsed=$(($(date +%s) - t0))
-is "$(cat "$PAUSE_DIR/stalled" 2>/dev/null)" yes "the proxy cut the fifth entry off half way"
-is "$l2s_rc" 3 "a server silent half way through an entry ends the cycle with exit 3"
-ok $((elapsed < 15 ? 0 : 1)) "within ldap.timeout and some, not never (${elapsed} s)"
-like "$l2s_stderr" "no answer from the server" "and says the server did not answer"
-is "$(requests)" 0 "no request reached the SCIM server (stalled)"
-
-# The first 5 bytes of an entry alone (its tag, its length, one byte),
-# then silence: liblber, having them, asks for the rest at once; the agent
-# must not wait for it in read() but go back to poll() and its timeout.
-scim_reset_stats
-ldap_pause_stall 5 5
-t0=$(date +%s)
-timeout -k 5 20 "$L2S_BIN" -c "$tmp/stalled.yaml" sync >"$L2S_OUT/stalled5.out" 2>"$L2S_OUT/stalled5.err"
-l2s_rc=$? l2s_stderr=$(cat "$L2S_OUT/stalled5.err")
-elapsed=$(($(date +%s) - t0))
-is "$(cat "$PAUSE_DIR/stalled" 2>/dev/null)" yes "the proxy sent 5 bytes of the fifth entry, alone"
-is "$l2s_rc" 3 "a server silent after 5 bytes of an entry ends the cycle with exit 3"
-ok $((elapsed < 10 ? 0 : 1)) "within ldap.timeout 2 s and some, not when timeout(1) kills it (${elapsed} s)"
-like "$l2s_stderr" "no answer from the server" "and says the server did not answer"
-is "$(requests)" 0 "no request reached the SCIM server (5 bytes)"
+stalled() {
+	local name=$1 bound=$2 what=$3 t0 elapsed
+	shift 3
+	scim_reset_stats
+	ldap_pause_stall "$@"
+	t0=$(date +%s)
+	timeout -k 5 20 "$L2S_BIN" -c "$tmp/stalled.yaml" sync >"$L2S_OUT/$name.out" 2>"$L2S_OUT/$name.err"
+	l2s_rc=$? l2s_stderr=$(cat "$L2S_OUT/$name.err")
+	elapsed=$(($(date +%s) - t0))
+	is "$(cat "$PAUSE_DIR/stalled" 2>/dev/null)" yes "the proxy sent $what, then nothing"
+	is "$l2s_rc" 3 "a server silent after $what ends the cycle with exit 3"
+	ok $((elapsed < bound ? 0 : 1)) "within ldap.timeout and some, not when timeout(1) kills it (${elapsed} s)"
+	like "$l2s_stderr" "no answer from the server" "and says the server did not answer ($name)"
+	is "$(requests)" 0 "no request reached the SCIM server ($name)"
+}
+stalled stalled 15 "half the fifth entry" 5
+# Its first 5 bytes alone (tag, length, one byte), half a second after the
+# entries before it: liblber, having them, asks for the rest at once; the
+# agent must not wait for it in read() but go back to poll().
+stalled stalled5 10 "5 bytes of the fifth entry, alone" 5 5
 
 # The same proxy, nothing damaged: the read is whole again.
 l2s_run proxied -c "$tmp/proxied.yaml" sync
