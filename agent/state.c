@@ -1089,6 +1089,23 @@ load_object(struct state_loader *l, sqlite3_stmt *so, struct err *err)
 	return L2S_OK;
 }
 
+/* Version 1: give group l->cur the member rows gathered in l->mb, and
+ * start afresh.  Nothing to do before the first row. */
+static int
+v1_group_done(struct state_loader *l, struct err *err)
+{
+	int rc;
+
+	if (l->cur == NULL)
+		return L2S_OK;
+	rc = buf_failed(&l->mb) ? nomem(l->st, err, "cannot load members") :
+	    members_give(l->st, &l->g, l->cur, l->mb.s, l->mb.len, err);
+	free(l->cur);
+	l->cur = NULL;
+	buf_reset(&l->mb);
+	return rc;
+}
+
 /*
  * One row of group_members.  Version 2 and later: one row per group, its
  * keys sorted, each packed or ended by a NUL.  Version 1 (read-only): one
@@ -1123,12 +1140,7 @@ load_members(struct state_loader *l, sqlite3_stmt *sm, struct err *err)
 		return L2S_OK;
 	}
 	if (l->cur == NULL || strcmp(l->cur, gk) != 0) {
-		rc = l->cur == NULL ? L2S_OK : buf_failed(&l->mb) ?
-		    nomem(st, err, "cannot load members") :
-		    members_give(st, &l->g, l->cur, l->mb.s, l->mb.len, err);
-		free(l->cur);
-		l->cur = NULL;
-		buf_reset(&l->mb);
+		rc = v1_group_done(l, err);
 		if (rc != L2S_OK)
 			return rc;
 		if ((l->cur = strdup(gk)) == NULL)
@@ -1202,15 +1214,8 @@ state_load_step(struct state_loader *l, size_t rows)
 			return 0;
 		}
 		stmt_reset(s);
-		if (l->phase == LOAD_MEMBERS && l->cur != NULL) {
-			/* version 1: the last group's rows */
-			if (buf_failed(&l->mb))
-				l->rc = nomem(st, &l->err, "cannot load "
-				    "members");
-			else
-				l->rc = members_give(st, &l->g, l->cur,
-				    l->mb.s, l->mb.len, &l->err);
-		}
+		if (l->phase == LOAD_MEMBERS)	/* version 1: the last group */
+			l->rc = v1_group_done(l, &l->err);
 		l->phase = l->phase == LOAD_OBJECTS && l->rc == L2S_OK ?
 		    LOAD_MEMBERS : LOAD_DONE;
 	}
