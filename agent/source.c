@@ -371,24 +371,6 @@ dnref_get(struct source_work *w, const char *norm)
 	return d;
 }
 
-/*
- * The dnref of a DN as the server wrote it (len bytes at dn, whose
- * hmap_hashn() is h): looked up as written, else normalised and remembered
- * under the written form too.  *out is NULL when the text is not a DN.
- * L2S_OK or L2S_ENOMEM (err set).
- */
-static int
-dnref_add(struct source_work *w, const char *dn, size_t len,
-    struct dnref **out, struct err *err);
-
-static int
-dnref_of_h(struct source_work *w, const char *dn, size_t len, uint64_t h,
-    struct dnref **out, struct err *err)
-{
-	*out = hmap_getn_h(&w->raw, dn, len, h);
-	return *out != NULL ? L2S_OK : dnref_add(w, dn, len, out, err);
-}
-
 /* dnref_of_h() for a written form not met before. */
 static int
 dnref_add(struct source_work *w, const char *dn, size_t len,
@@ -412,6 +394,20 @@ dnref_add(struct source_work *w, const char *dn, size_t len,
 	free(norm);
 	free(raw);
 	return rc == L2S_OK ? L2S_OK : err_set(err, rc, "out of memory");
+}
+
+/*
+ * The dnref of a DN as the server wrote it (len bytes at dn, whose
+ * hmap_hashn() is h): looked up as written, else normalised and remembered
+ * under the written form too.  *out is NULL when the text is not a DN.
+ * L2S_OK or L2S_ENOMEM (err set).
+ */
+static int
+dnref_of_h(struct source_work *w, const char *dn, size_t len, uint64_t h,
+    struct dnref **out, struct err *err)
+{
+	*out = hmap_getn_h(&w->raw, dn, len, h);
+	return *out != NULL ? L2S_OK : dnref_add(w, dn, len, out, err);
 }
 
 static int
