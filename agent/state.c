@@ -444,6 +444,11 @@ uuid_unpack(const unsigned char *u, char *t)
 	t[36] = '\0';
 }
 
+/* The keys of a group are the pool's, each in its own allocation, in an
+ * order that has nothing to do with their addresses: each would be a
+ * wait for the memory, so the key MEMBERS_AHEAD on is asked for first. */
+#define MEMBERS_AHEAD 8
+
 static int
 members_blob(const char *const *keys, size_t n, struct buf *b)
 {
@@ -453,6 +458,8 @@ members_blob(const char *const *keys, size_t n, struct buf *b)
 	buf_reset(b);
 	u[0] = PACKED_UUID;
 	for (i = 0; i < n; i++) {
+		if (i + MEMBERS_AHEAD < n)
+			L2S_PREFETCH(keys[i + MEMBERS_AHEAD]);
 		/* Not UTF-8: it would read back as a packed key. */
 		if ((unsigned char)keys[i][0] == PACKED_UUID)
 			return -1;
