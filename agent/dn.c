@@ -176,23 +176,32 @@ plain_value_char(char c)
 }
 
 int
-dn_plain(const char *dn)
+dn_plainn(const char *dn, size_t len)
 {
-	const char *s = dn, *v;
+	const char *s = dn, *v, *end = dn + len;
 
-	do {
-		if (!is_alpha(*s))
+	for (;;) {
+		if (s == end || !is_alpha(*s))
 			return 0;
-		while (is_alpha(*s) || is_digit(*s) || *s == '-')
+		while (s < end && (is_alpha(*s) || is_digit(*s) || *s == '-'))
 			s++;
-		if (*s++ != '=')
+		if (s == end || *s++ != '=')
 			return 0;
-		for (v = s; plain_value_char(*s); s++)
+		for (v = s; s < end && plain_value_char(*s); s++)
 			;
 		if (s == v || *v == ' ' || s[-1] == ' ')
 			return 0;
-	} while (*s++ == ',');
-	return s[-1] == '\0';
+		if (s == end)
+			return 1;
+		if (*s++ != ',')
+			return 0;
+	}
+}
+
+int
+dn_plain(const char *dn)
+{
+	return dn_plainn(dn, strlen(dn));
 }
 
 int

@@ -15,6 +15,8 @@
 #ifndef L2S_DN_H
 #define L2S_DN_H
 
+#include <stddef.h>
+
 #include "err.h"
 
 /* The normal form of dn (the caller frees *out).  L2S_EPARSE "invalid DN
@@ -26,5 +28,7 @@ int dn_norm(const char *dn, char **out, struct err *err);
  * spaces, nothing around the separators?  Then its normal form is dn in
  * ASCII lower case, whoever normalises it: a shortcut past the parsers. */
 int dn_plain(const char *dn);
+/* The same for the len bytes at dn (a NUL among them: not plain). */
+int dn_plainn(const char *dn, size_t len);
 
 #endif

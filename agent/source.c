@@ -17,6 +17,7 @@
 #include "adattr.h"
 #include "buf.h"
 #include "compiler.h"
+#include "dn.h"
 #include "filter.h"
 #include "glob.h"
 #include "hmap.h"
@@ -33,12 +34,15 @@ struct group_raw;
 /*
  * A normalised DN the read met (an entry's or a member value's), with what
  * the read found under it.  Member values point at these: a value is looked
- * up by its bytes as the server wrote them (source_work.raw), and resolving
+ * up by its bytes as the server wrote them (dnref_of_h()), and resolving
  * it then takes no further lookup.
  */
 struct dnref {
 	struct record *user;	/* borrowed from rs.users, or NULL */
 	struct group_raw *group;	/* borrowed from group_by_dn, or NULL */
+	int plain;		/* norm is plain (dn_plain()): the same bytes
+				 * written by the server are a DN whose
+				 * normal form is norm */
 	char norm[];
 };
 
@@ -66,9 +70,11 @@ struct source_work {
 	struct hmap disabled;		/* user key -> (void *)1 */
 	struct hmap raw;		/* a DN as the server wrote it (an
 					 * entry's or a member value) -> its
-					 * struct dnref * (borrowed): member
-					 * values are mostly written the same
-					 * way, and normalising is costly */
+					 * struct dnref * (borrowed), when that
+					 * is not the normal form already (see
+					 * dnref_of_h()): member values are
+					 * mostly written the same way, and
+					 * normalising is costly */
 	struct group_raw **ranged;	/* groups with member ranges to read
 					 * (borrowed from group_by_dn) */
 	size_t nranged, ranged_cap;
@@ -348,9 +354,10 @@ nomem:
 	return err_set(err, L2S_ENOMEM, "out of memory");
 }
 
-/* The dnref of the normalised DN norm, made when new; NULL out of memory. */
+/* The dnref of the normalised DN norm, made when new (plain: whether
+ * norm is plain); NULL out of memory. */
 static struct dnref *
-dnref_get(struct source_work *w, const char *norm)
+dnref_get(struct source_work *w, const char *norm, int plain)
 {
 	struct dnref *d = hmap_get(&w->dns, norm);
 	size_t len;
@@ -363,6 +370,7 @@ dnref_get(struct source_work *w, const char *norm)
 		return NULL;
 	d->user = NULL;
 	d->group = NULL;
+	d->plain = plain;
 	memcpy(d->norm, norm, len);
 	if (hmap_put(&w->dns, d->norm, d, NULL) != 0) {
 		free(d);
@@ -371,22 +379,38 @@ dnref_get(struct source_work *w, const char *norm)
 	return d;
 }
 
-/* dnref_of_h() for a written form not met before. */
+/* dnref_of_h() for a written form not met before.  A plain one's normal
+ * form is itself in lower case (dn.h), made here; any other goes through
+ * ldap_dn_norm(). */
 static int
 dnref_add(struct source_work *w, const char *dn, size_t len,
     struct dnref **out, struct err *err)
 {
 	struct err derr = ERR_INIT;
 	char *raw, *norm = NULL;
-	int rc;
+	size_t i;
+	int rc = L2S_OK, plain;
 
 	raw = str_ndup(dn, len);
 	if (raw == NULL)
 		return err_set(err, L2S_ENOMEM, "out of memory");
-	rc = ldap_dn_norm(raw, &norm, &derr);
+	plain = dn_plainn(raw, len);
+	if (plain) {
+		if ((norm = malloc(len + 1)) == NULL)
+			rc = L2S_ENOMEM;
+		for (i = 0; norm != NULL && i <= len; i++)
+			norm[i] = raw[i] >= 'A' && raw[i] <= 'Z' ?
+			    (char)(raw[i] + 32) : raw[i];
+	} else {
+		rc = ldap_dn_norm(raw, &norm, &derr);
+		plain = rc == L2S_OK && dn_plain(norm);
+	}
 	if (rc == L2S_OK) {
-		*out = dnref_get(w, norm);
-		if (*out == NULL || hmap_put(&w->raw, raw, *out, NULL) != 0)
+		*out = dnref_get(w, norm, plain);
+		if (*out == NULL)
+			rc = L2S_ENOMEM;
+		else if (!(plain && strcmp(raw, norm) == 0) &&
+		    hmap_put(&w->raw, raw, *out, NULL) != 0)
 			rc = L2S_ENOMEM;
 	} else if (rc != L2S_ENOMEM) {
 		rc = L2S_OK;	/* not a DN */
@@ -396,17 +420,40 @@ dnref_add(struct source_work *w, const char *dn, size_t len,
 	return rc == L2S_OK ? L2S_OK : err_set(err, rc, "out of memory");
 }
 
+/* The table where dnref_of_h() will mostly find DNs: w->raw when it
+ * holds most written forms (they are not normal forms), else w->dns. */
+static const struct hmap *
+dnref_table(const struct source_work *w)
+{
+	return w->raw.len * 2 > w->dns.len ? &w->raw : &w->dns;
+}
+
 /*
  * The dnref of a DN as the server wrote it (len bytes at dn, whose
  * hmap_hashn() is h): looked up as written, else normalised and remembered
  * under the written form too.  *out is NULL when the text is not a DN.
  * L2S_OK or L2S_ENOMEM (err set).
+ *
+ * A plain DN in lower case (dn_plain(): what OpenLDAP writes for most
+ * entries) is its own normal form, so it is not remembered twice: it is
+ * found among the normal forms, w->dns, under the same bytes.  Only other
+ * written forms (Active Directory's "CN=...,DC=...") go into w->raw.
  */
 static int
 dnref_of_h(struct source_work *w, const char *dn, size_t len, uint64_t h,
     struct dnref **out, struct err *err)
 {
-	*out = hmap_getn_h(&w->raw, dn, len, h);
+	int raw_first = dnref_table(w) == &w->raw;
+
+	*out = raw_first ? hmap_getn_h(&w->raw, dn, len, h) : NULL;
+	if (*out == NULL) {
+		/* the same bytes as a plain normal form: their own */
+		*out = hmap_getn_h(&w->dns, dn, len, h);
+		if (*out != NULL && !(*out)->plain)
+			*out = NULL;
+	}
+	if (*out == NULL && !raw_first)
+		*out = hmap_getn_h(&w->raw, dn, len, h);
 	return *out != NULL ? L2S_OK : dnref_add(w, dn, len, out, err);
 }
 
@@ -744,6 +791,7 @@ static int
 group_add_members(struct source_work *w, struct group_raw *g,
     const struct entry_attr *a, struct err *err)
 {
+	const struct hmap *ahead;
 	struct dnref *d;
 	uint64_t *h;
 	size_t i, n = a->nvals;
@@ -766,11 +814,12 @@ group_add_members(struct source_work *w, struct group_raw *g,
 		return err_set(err, L2S_ENOMEM, "out of memory");
 	for (i = 0; i < n; i++)
 		h[i] = hmap_hashn(a->vals[i].p, a->vals[i].len);
+	ahead = dnref_table(w);
 	for (i = 0, rc = L2S_OK; i < n && rc == L2S_OK; i++) {
 		if (i + HMAP_AHEAD_SLOT < n)
-			hmap_prefetch_slot(&w->raw, h[i + HMAP_AHEAD_SLOT]);
+			hmap_prefetch_slot(ahead, h[i + HMAP_AHEAD_SLOT]);
 		if (i + HMAP_AHEAD_KEY < n)
-			hmap_prefetch_key(&w->raw, h[i + HMAP_AHEAD_KEY]);
+			hmap_prefetch_key(ahead, h[i + HMAP_AHEAD_KEY]);
 		rc = dnref_of_h(w, a->vals[i].p, a->vals[i].len, h[i], &d, err);
 		if (rc == L2S_OK && d != NULL)	/* else not a DN: no member */
 			g->m[g->n++] = d;
@@ -881,7 +930,7 @@ source_add_group(struct source_result *res, const struct config *cfg,
 		}
 	}
 	rc = ldap_dn_norm(e->dn, &norm, err);
-	if (rc == L2S_OK && (d = dnref_get(w, norm)) == NULL)
+	if (rc == L2S_OK && (d = dnref_get(w, norm, dn_plain(norm))) == NULL)
 		rc = err_set(err, L2S_ENOMEM, "out of memory");
 	if (rc == L2S_OK && d->group != NULL) {
 		/* Two groups under one DN (a server that sent two entries

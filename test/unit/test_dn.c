@@ -255,6 +255,21 @@ plain_cases(void)
 			printf("# plain: '%s'\n", no[i]);
 	is_int(bad, 0, "spaces at separators, escapes, multi-valued RDNs, "
 	    "numeric types, odd bytes and broken DNs are not plain");
+	/* dn_plainn(): the same answers, and only len bytes are read */
+	bad = 0;
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!dn_plainn(yes[i], strlen(yes[i])) && bad++ < 3)
+			printf("# dn_plainn: not plain: '%s'\n", yes[i]);
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (dn_plainn(no[i], strlen(no[i])) && bad++ < 3)
+			printf("# dn_plainn: plain: '%s'\n", no[i]);
+	is_int(bad, 0, "dn_plainn() of the whole string says what dn_plain() "
+	    "says");
+	ok(dn_plainn("uid=a,ou=b;junk", 10) && dn_plainn("cn=x,dc=y", 4) &&
+	    !dn_plainn("cn=x,dc=y", 5) && !dn_plainn("cn=x,dc=y", 3) &&
+	    !dn_plainn("cn=x\0", 5) && !dn_plainn("cn=x", 0),
+	    "dn_plainn() judges the first len bytes: a DN cut after a value "
+	    "is plain, one cut at a separator, an '=' or a NUL is not");
 }
 
 /*
@@ -287,6 +302,18 @@ plain_oracle(void)
 			    alpha[(x >> 8) % (sizeof(alpha) - 1)];
 		}
 		dn[len] = '\0';
+		{
+			/* any prefix: dn_plainn() as dn_plain() of a copy */
+			size_t k = (size_t)(x >> 20) % (len + 1);
+			char cut[48];
+
+			memcpy(cut, dn, k);
+			cut[k] = '\0';
+			if ((dn_plainn(dn, k) != dn_plain(cut) ||
+			    dn_plainn(dn, len) != dn_plain(dn)) && bad++ < 3)
+				printf("# dn_plainn disagrees on '%s' (%zu)\n",
+				    dn, k);
+		}
 		if (dn_plain(dn)) {
 			char *ref = libldap_form(dn), *low = lower_dup(dn);
 
