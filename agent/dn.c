@@ -204,6 +204,20 @@ dn_plain(const char *dn)
 	return dn_plainn(dn, strlen(dn));
 }
 
+char *
+dn_lower(const char *s, size_t len)
+{
+	char *out = malloc(len + 1);
+	size_t i;
+
+	if (out == NULL)
+		return NULL;
+	for (i = 0; i < len; i++)
+		out[i] = lower(s[i]);
+	out[len] = '\0';
+	return out;
+}
+
 int
 dn_norm(const char *dn, char **out, struct err *err)
 {

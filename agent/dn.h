@@ -30,5 +30,9 @@ int dn_norm(const char *dn, char **out, struct err *err);
 int dn_plain(const char *dn);
 /* The same for the len bytes at dn (a NUL among them: not plain). */
 int dn_plainn(const char *dn, size_t len);
+/* A copy of the len bytes at s, NUL-ended, with ASCII letters in lower
+ * case whatever the locale (UTF-8 bytes pass unchanged): the normal form
+ * of a plain DN.  NULL out of memory. */
+char *dn_lower(const char *s, size_t len);
 
 #endif

@@ -388,7 +388,6 @@ dnref_add(struct source_work *w, const char *dn, size_t len,
 {
 	struct err derr = ERR_INIT;
 	char *raw, *norm = NULL;
-	size_t i;
 	int rc = L2S_OK, plain;
 
 	raw = str_ndup(dn, len);
@@ -396,11 +395,8 @@ dnref_add(struct source_work *w, const char *dn, size_t len,
 		return err_set(err, L2S_ENOMEM, "out of memory");
 	plain = dn_plainn(raw, len);
 	if (plain) {
-		if ((norm = malloc(len + 1)) == NULL)
+		if ((norm = dn_lower(raw, len)) == NULL)
 			rc = L2S_ENOMEM;
-		for (i = 0; norm != NULL && i <= len; i++)
-			norm[i] = raw[i] >= 'A' && raw[i] <= 'Z' ?
-			    (char)(raw[i] + 32) : raw[i];
 	} else {
 		rc = ldap_dn_norm(raw, &norm, &derr);
 		plain = rc == L2S_OK && dn_plain(norm);

@@ -728,7 +728,6 @@ ldap_dn_norm(const char *dn, char **out, struct err *err)
 	LDAPDN parsed = NULL;
 	char *s = NULL;
 	const char *form;
-	size_t i, n;
 	int lrc, rc = L2S_OK;
 
 	*out = NULL;
@@ -747,17 +746,8 @@ ldap_dn_norm(const char *dn, char **out, struct err *err)
 		}
 		form = s != NULL ? s : "";
 	}
-	n = strlen(form);
-	*out = malloc(n + 1);
-	if (*out == NULL) {
+	if ((*out = dn_lower(form, strlen(form))) == NULL)
 		rc = err_set(err, L2S_ENOMEM, "out of memory");
-		goto done;
-	}
-	/* ASCII only, whatever the locale: UTF-8 bytes pass unchanged. */
-	for (i = 0; i < n; i++)
-		(*out)[i] = form[i] >= 'A' && form[i] <= 'Z' ?
-		    (char)(form[i] + 32) : form[i];
-	(*out)[n] = '\0';
 done:
 	if (parsed != NULL)
 		ldap_dnfree(parsed);

@@ -270,6 +270,13 @@ plain_cases(void)
 	    !dn_plainn("cn=x\0", 5) && !dn_plainn("cn=x", 0),
 	    "dn_plainn() judges the first len bytes: a DN cut after a value "
 	    "is plain, one cut at a separator, an '=' or a NUL is not");
+	{
+		char *low = dn_lower("CN=Zo\xc3\x89,DC=Example;rest", 18);
+
+		is_str(low, "cn=zo\xc3\x89,dc=example", "dn_lower() lowers "
+		    "ASCII letters only, in the first len bytes");
+		free(low);
+	}
 }
 
 /*
