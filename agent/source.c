@@ -435,21 +435,26 @@ dnref_table(const struct source_work *w)
  * found among the normal forms, w->dns, under the same bytes.  Only other
  * written forms (Active Directory's "CN=...,DC=...") go into w->raw.
  */
+static struct dnref *
+dnref_find(const struct source_work *w, const struct hmap *m, const char *dn,
+    size_t len, uint64_t h)
+{
+	struct dnref *d = hmap_getn_h(m, dn, len, h);
+
+	/* in w->dns: the same bytes as a plain normal form are their own */
+	return d != NULL && m == &w->dns && !d->plain ? NULL : d;
+}
+
 static int
 dnref_of_h(struct source_work *w, const char *dn, size_t len, uint64_t h,
     struct dnref **out, struct err *err)
 {
-	int raw_first = dnref_table(w) == &w->raw;
+	const struct hmap *first = dnref_table(w);
 
-	*out = raw_first ? hmap_getn_h(&w->raw, dn, len, h) : NULL;
-	if (*out == NULL) {
-		/* the same bytes as a plain normal form: their own */
-		*out = hmap_getn_h(&w->dns, dn, len, h);
-		if (*out != NULL && !(*out)->plain)
-			*out = NULL;
-	}
-	if (*out == NULL && !raw_first)
-		*out = hmap_getn_h(&w->raw, dn, len, h);
+	*out = dnref_find(w, first, dn, len, h);
+	if (*out == NULL)
+		*out = dnref_find(w, first == &w->raw ? &w->dns : &w->raw, dn,
+		    len, h);
 	return *out != NULL ? L2S_OK : dnref_add(w, dn, len, out, err);
 }
 
