@@ -204,17 +204,23 @@ dn_plain(const char *dn)
 	return dn_plainn(dn, strlen(dn));
 }
 
+void
+dn_lower_to(char *out, const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		out[i] = lower(s[i]);
+	out[len] = '\0';
+}
+
 char *
 dn_lower(const char *s, size_t len)
 {
 	char *out = malloc(len + 1);
-	size_t i;
 
-	if (out == NULL)
-		return NULL;
-	for (i = 0; i < len; i++)
-		out[i] = lower(s[i]);
-	out[len] = '\0';
+	if (out != NULL)
+		dn_lower_to(out, s, len);
 	return out;
 }
 

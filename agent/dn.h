@@ -34,5 +34,7 @@ int dn_plainn(const char *dn, size_t len);
  * case whatever the locale (UTF-8 bytes pass unchanged): the normal form
  * of a plain DN.  NULL out of memory. */
 char *dn_lower(const char *s, size_t len);
+/* The same into out, which has room for len + 1 bytes. */
+void dn_lower_to(char *out, const char *s, size_t len);
 
 #endif

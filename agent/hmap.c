@@ -105,8 +105,14 @@ hmap_resize(struct hmap *m, size_t cap)
 int
 hmap_put(struct hmap *m, const char *key, void *value, void **old)
 {
+	return hmap_put_h(m, key, hmap_hash(key), value, old);
+}
+
+int
+hmap_put_h(struct hmap *m, const char *key, uint64_t h, void *value,
+    void **old)
+{
 	struct hmap_slot *s;
-	uint64_t h = hmap_hash(key);
 	size_t i, mask;
 	char *k;
 

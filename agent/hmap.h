@@ -62,6 +62,9 @@ void hmap_prefetch_slot(const struct hmap *m, uint64_t h);
 void hmap_prefetch_key(const struct hmap *m, uint64_t h);
 void *hmap_getn_h(const struct hmap *m, const char *p, size_t len,
     uint64_t h);
+/* hmap_put() of a key whose hmap_hash() h is known. */
+int hmap_put_h(struct hmap *m, const char *key, uint64_t h, void *value,
+    void **old);
 
 /* Remove key; returns its value (or NULL when absent). */
 void *hmap_del(struct hmap *m, const char *key);

@@ -354,59 +354,88 @@ nomem:
 	return err_set(err, L2S_ENOMEM, "out of memory");
 }
 
-/* The dnref of the normalised DN norm, made when new (plain: whether
- * norm is plain); NULL out of memory. */
+/* The dnref of the normalised DN of len bytes at norm, whose hmap_hashn()
+ * is h, made when new (plain: whether norm is plain); NULL out of memory.
+ * norm may be a new dnref's own, made by dnref_alloc(): it is then the
+ * dnref's or freed. */
 static struct dnref *
-dnref_get(struct source_work *w, const char *norm, int plain)
+dnref_alloc(size_t len)
 {
-	struct dnref *d = hmap_get(&w->dns, norm);
-	size_t len;
+	return malloc(sizeof(struct dnref) + len + 1);
+}
 
-	if (d != NULL)
+static struct dnref *
+dnref_get_h(struct source_work *w, struct dnref *mine, const char *norm,
+    size_t len, uint64_t h, int plain)
+{
+	struct dnref *d = hmap_getn_h(&w->dns, norm, len, h);
+
+	if (d != NULL) {
+		free(mine);
 		return d;
-	len = strlen(norm) + 1;
-	d = malloc(sizeof(*d) + len);
+	}
+	d = mine != NULL ? mine : dnref_alloc(len);
 	if (d == NULL)
 		return NULL;
 	d->user = NULL;
 	d->group = NULL;
 	d->plain = plain;
-	memcpy(d->norm, norm, len);
-	if (hmap_put(&w->dns, d->norm, d, NULL) != 0) {
+	if (d != mine) {
+		memcpy(d->norm, norm, len);
+		d->norm[len] = '\0';
+	}
+	if (hmap_put_h(&w->dns, d->norm, h, d, NULL) != 0) {
 		free(d);
 		return NULL;
 	}
 	return d;
 }
 
-/* dnref_of_h() for a written form not met before.  A plain one's normal
- * form is itself in lower case (dn.h), made here; any other goes through
+static struct dnref *
+dnref_get(struct source_work *w, const char *norm, int plain)
+{
+	size_t len = strlen(norm);
+
+	return dnref_get_h(w, NULL, norm, len, hmap_hashn(norm, len), plain);
+}
+
+/* dnref_of_h() for a written form not met before (len bytes at dn, whose
+ * hash is h).  A plain one's normal form is itself in lower case (dn.h),
+ * written straight into the new dnref; any other goes through
  * ldap_dn_norm(). */
 static int
-dnref_add(struct source_work *w, const char *dn, size_t len,
+dnref_add(struct source_work *w, const char *dn, size_t len, uint64_t h,
     struct dnref **out, struct err *err)
 {
 	struct err derr = ERR_INIT;
-	char *raw, *norm = NULL;
-	int rc = L2S_OK, plain;
+	struct dnref *mine;
+	char *raw = NULL, *norm = NULL;
+	int rc = L2S_OK, same;
 
+	if (dn_plainn(dn, len)) {
+		if ((mine = dnref_alloc(len)) == NULL)
+			return err_set(err, L2S_ENOMEM, "out of memory");
+		dn_lower_to(mine->norm, dn, len);
+		same = memcmp(mine->norm, dn, len) == 0;
+		*out = dnref_get_h(w, mine, mine->norm, len,
+		    same ? h : hmap_hashn(mine->norm, len), 1);
+		if (*out == NULL)
+			rc = L2S_ENOMEM;
+		/* an upper-case letter: remembered as written too */
+		else if (!same && ((raw = str_ndup(dn, len)) == NULL ||
+		    hmap_put_h(&w->raw, raw, h, *out, NULL) != 0))
+			rc = L2S_ENOMEM;
+		free(raw);
+		return rc == L2S_OK ? L2S_OK :
+		    err_set(err, rc, "out of memory");
+	}
 	raw = str_ndup(dn, len);
 	if (raw == NULL)
 		return err_set(err, L2S_ENOMEM, "out of memory");
-	plain = dn_plainn(raw, len);
-	if (plain) {
-		if ((norm = dn_lower(raw, len)) == NULL)
-			rc = L2S_ENOMEM;
-	} else {
-		rc = ldap_dn_norm(raw, &norm, &derr);
-		plain = rc == L2S_OK && dn_plain(norm);
-	}
+	rc = ldap_dn_norm(raw, &norm, &derr);
 	if (rc == L2S_OK) {
-		*out = dnref_get(w, norm, plain);
-		if (*out == NULL)
-			rc = L2S_ENOMEM;
-		else if (!(plain && strcmp(raw, norm) == 0) &&
-		    hmap_put(&w->raw, raw, *out, NULL) != 0)
+		*out = dnref_get(w, norm, dn_plain(norm));
+		if (*out == NULL || hmap_put_h(&w->raw, raw, h, *out, NULL) != 0)
 			rc = L2S_ENOMEM;
 	} else if (rc != L2S_ENOMEM) {
 		rc = L2S_OK;	/* not a DN */
@@ -455,7 +484,7 @@ dnref_of_h(struct source_work *w, const char *dn, size_t len, uint64_t h,
 	if (*out == NULL)
 		*out = dnref_find(w, first == &w->raw ? &w->dns : &w->raw, dn,
 		    len, h);
-	return *out != NULL ? L2S_OK : dnref_add(w, dn, len, out, err);
+	return *out != NULL ? L2S_OK : dnref_add(w, dn, len, h, out, err);
 }
 
 static int

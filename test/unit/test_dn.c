@@ -273,8 +273,15 @@ plain_cases(void)
 	{
 		char *low = dn_lower("CN=Zo\xc3\x89,DC=Example;rest", 18);
 
+		char to[20];
+
 		is_str(low, "cn=zo\xc3\x89,dc=example", "dn_lower() lowers "
 		    "ASCII letters only, in the first len bytes");
+		memset(to, 'x', sizeof(to));
+		dn_lower_to(to, "CN=Zo\xc3\x89,DC=Example;rest", 18);
+		ok(memcmp(to, "cn=zo\xc3\x89,dc=example", 19) == 0 &&
+		    to[19] == 'x', "dn_lower_to() writes the same, NUL-ended, "
+		    "and no further");
 		free(low);
 	}
 }

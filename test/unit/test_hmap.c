@@ -57,6 +57,12 @@ test_getn(void)
 	hmap_del(&m, "uid=bob");
 	ok(hmap_getn(&m, text + 20, 7) == NULL, "a deleted key is not found by "
 	    "its bytes");
+	ok(hmap_put_h(&m, "uid=carol", hmap_hashn("uid=carol", 9), &b,
+	    NULL) == 0 && hmap_get(&m, "uid=carol") == &b && m.len == 3,
+	    "a key put with its hash known is found as any other");
+	ok(hmap_put_h(&m, "uid=carol", hmap_hash("uid=carol"), &a,
+	    NULL) == 0 && hmap_get(&m, "uid=carol") == &a && m.len == 3,
+	    "... and replaced by its hash too, not added twice");
 	hmap_free(&m, NULL);
 }
 
