@@ -736,6 +736,17 @@ template_render_buf(const struct template *t, const struct entry *e,
 	int rc;
 
 	buf_reset(out);
+	if (t->nseg == 1 && t->seg[0].is_attr && t->seg[0].nfilters == 0) {
+		/* "{attr}", most rules: its first value, straight into out */
+		const struct value *first = entry_first(e, t->seg[0].text);
+
+		if (first == NULL)
+			return L2S_ENOTFOUND;
+		rc = append_value(out, t->seg[0].text, first, e, err);
+		if (rc == L2S_OK && buf_failed(out))
+			rc = err_set(err, L2S_ENOMEM, "out of memory");
+		return rc == L2S_OK && out->len == 0 ? L2S_ENOTFOUND : rc;
+	}
 	for (i = 0; i < t->nseg; i++) {
 		const struct segment *sg = &t->seg[i];
 
