@@ -81,6 +81,9 @@ struct source_work {
 	int ad;				/* the directory is Active Directory */
 	const struct mapping *pmap;	/* the users map paths[] is for */
 	const char **paths;		/* owned array: its paths, the pool's */
+	const char *active;		/* "active", the pool's */
+	size_t *order;			/* owned array: its rules' indexes,
+					 * their paths in strcmp() order */
 	struct buf val, seg;		/* a mapped value, and scratch:
 					 * reused from value to value */
 };
@@ -131,6 +134,7 @@ work_free(struct source_work *w)
 	hmap_free(&w->raw, NULL);
 	free(w->ranged);
 	free(w->paths);
+	free(w->order);
 	buf_free(&w->val);
 	buf_free(&w->seg);
 	free(w);
@@ -577,21 +581,36 @@ user_photo(struct source_result *res, const struct config *cfg,
 }
 
 /* w->paths: the paths of map m, the pool's, looked up once per read. */
+/*
+ * The pool's copies of the users map's paths, and the order in which a
+ * user's rules are rendered: that of their paths, the order of a record's
+ * attributes (record.h), so that each value set goes after the last one
+ * instead of being searched for a place.
+ */
 static int
 map_paths(struct source_work *w, const struct mapping *m, struct err *err)
 {
-	size_t i, n = mapping_count(m);
+	size_t i, j, n = mapping_count(m);
 
 	if (w->pmap == m)
 		return L2S_OK;
 	free(w->paths);
+	free(w->order);
 	w->pmap = NULL;
 	w->paths = malloc((n > 0 ? n : 1) * sizeof(*w->paths));
-	if (w->paths == NULL)
+	w->order = malloc((n > 0 ? n : 1) * sizeof(*w->order));
+	if (w->paths == NULL || w->order == NULL ||
+	    (w->active = record_pooled("active")) == NULL)
 		return err_set(err, L2S_ENOMEM, "out of memory");
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if ((w->paths[i] = record_pooled(mapping_path(m, i))) == NULL)
 			return err_set(err, L2S_ENOMEM, "out of memory");
+		/* insertion sort: a map has a handful of rules */
+		for (j = i; j > 0 && strcmp(w->paths[w->order[j - 1]],
+		    w->paths[i]) > 0; j--)
+			w->order[j] = w->order[j - 1];
+		w->order[j] = i;
+	}
 	w->pmap = m;
 	return L2S_OK;
 }
@@ -605,7 +624,7 @@ source_add_user(struct source_result *res, const struct config *cfg,
 	struct record *r;
 	struct err verr;
 	const char *val;
-	size_t i;
+	size_t k, i;
 	int rc;
 
 	err_clear(&verr);
@@ -620,8 +639,8 @@ source_add_user(struct source_result *res, const struct config *cfg,
 	/* every path mapped, and "active" */
 	if (attrs_reserve(&r->attrs, mapping_count(m) + 1) != 0)
 		return err_set(err, L2S_ENOMEM, "out of memory");
-	for (i = 0; i < mapping_count(m); i++) {
-		const char *path = w->paths[i];
+	for (k = 0; k < mapping_count(m); k++) {
+		const char *path = w->paths[i = w->order[k]];
 
 		rc = template_render_buf(mapping_template(m, i), e, &w->val,
 		    &w->seg, &verr);
@@ -682,8 +701,9 @@ source_add_user(struct source_result *res, const struct config *cfg,
 			goto done;
 	}
 	/* The disabled filter wins over a mapped "active". */
-	if (disabled || attrs_get(&r->attrs, "active") == NULL) {
-		if (attrs_set(&r->attrs, "active", disabled ? "false" : "true") != 0) {
+	if (disabled || attrs_get(&r->attrs, w->active) == NULL) {
+		if (attrs_set_pooled(&r->attrs, w->active, disabled ? "false" :
+		    "true", disabled ? 5 : 4) != 0) {
 			rc = err_set(err, L2S_ENOMEM, "out of memory");
 			goto done;
 		}
@@ -1066,7 +1086,7 @@ source_resolve(struct source_result *res, const struct config *cfg,
 	struct keyv keys = { NULL, 0, 0 };
 	size_t pos = 0;
 	void *v, *uv;
-	const char *k;
+	const char *k, *mpath = NULL;
 	unsigned gen = 0;
 	int rc = L2S_OK;
 
@@ -1078,8 +1098,12 @@ source_resolve(struct source_result *res, const struct config *cfg,
 		struct record *u = uv;
 		struct record *mgr = ((struct dnref *)v)->user;
 
+		if (mpath == NULL &&
+		    (mpath = record_pooled(SCIM_MANAGER_PATH)) == NULL)
+			return err_set(err, L2S_ENOMEM, "out of memory");
 		if (u != NULL && mgr != NULL && mgr != u &&
-		    attrs_set(&u->attrs, SCIM_MANAGER_PATH, mgr->key) != 0)
+		    attrs_set_pooled(&u->attrs, mpath, mgr->key,
+		    strlen(mgr->key)) != 0)
 			return err_set(err, L2S_ENOMEM, "out of memory");
 	}
 	pos = 0;

@@ -908,6 +908,68 @@ test_group_scope(void)
 	config_free(cfg);
 }
 
+/* A user's rules are rendered in the order of their paths, whatever the
+ * order of the config: the same record either way, and of two faulty
+ * values the one whose path sorts first gives the reason it is held. */
+static void
+test_rule_order(void)
+{
+	static const char bad[] = "Ren\xe9";
+	static const char *const order[2] = {
+		"    title: \"{title}\"\n"
+		"    name.familyName: \"{sn}\"\n"
+		"    displayName: \"{cn}\"\n"
+		"    userName: \"{uid}\"\n",
+		"    userName: \"{uid}\"\n"
+		"    displayName: \"{cn}\"\n"
+		"    name.familyName: \"{sn}\"\n"
+		"    title: \"{title}\"\n",
+	};
+	struct source_result res[2];
+	const struct record *r[2], *h[2];
+	struct config *cfg[2];
+	struct fx_entry f;
+	struct err err = ERR_INIT;
+	char yaml[1024];
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(yaml, sizeof(yaml), "%s%s%s", FX_LDAP "users:\n"
+		    "  filter: (objectClass=inetOrgPerson)\n"
+		    "  map:\n", order[i], FX_SCIM FX_SYNC);
+		cfg[i] = fx_config(yaml);
+		source_result_init(&res[i]);
+		fx_entry_init(&f, "uid=alice" PEOPLE);
+		fx_add(&f, "entryUUID", "u-alice");
+		fx_add(&f, "uid", "alice");
+		fx_add(&f, "cn", "Alice Liddell");
+		fx_add(&f, "sn", "Liddell");
+		fx_add(&f, "title", "Queen");
+		source_add_user(&res[i], cfg[i], &f.e, 0, &err);
+		fx_entry_init(&f, "uid=rene" PEOPLE);
+		fx_add(&f, "entryUUID", "u-rene");
+		fx_add(&f, "uid", "rene");
+		fx_add(&f, "cn", bad);
+		fx_add(&f, "sn", bad);
+		fx_add(&f, "title", bad);
+		source_add_user(&res[i], cfg[i], &f.e, 0, &err);
+		r[i] = user(&res[i], "u-alice");
+		h[i] = user(&res[i], "u-rene");
+	}
+	ok(r[0] != NULL && r[1] != NULL && r[0]->attrs.n == 5 &&
+	    attrs_equal(&r[0]->attrs, &r[1]->attrs),
+	    "the rules' order in the config does not change the record");
+	for (i = 0; i < 2; i++)
+		is_str(h[i] != NULL ? h[i]->held : NULL, "attribute 'cn' of "
+		    "'uid=rene" PEOPLE "' is not valid UTF-8 text", i == 0 ?
+		    "of three faulty values, displayName's (the first path) "
+		    "holds the user, listed last" : "... and listed first");
+	for (i = 0; i < 2; i++) {
+		source_result_free(&res[i]);
+		config_free(cfg[i]);
+	}
+}
+
 int
 main(void)
 {
@@ -933,6 +995,7 @@ main(void)
 	test_email_domains();
 	test_held_user_keeps_groups();
 	test_group_scope();
+	test_rule_order();
 
 	config_free(cfg_flat);
 	config_free(cfg_direct);
