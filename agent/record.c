@@ -641,16 +641,24 @@ static const char *const blob_path[] = {
 #undef EP
 #define NBLOB_PATH (sizeof(blob_path) / sizeof(blob_path[0]))
 
-/* blob_path interned, so that a path's code is a pointer comparison. */
+/* blob_path interned, so that a path's code is a pointer comparison, and
+ * each code's rank among them in strcmp() order. */
 static char *blob_interned[NBLOB_PATH];
+static unsigned char blob_rank[NBLOB_PATH];
 
 static int
 blob_paths_ready(void)
 {
-	size_t i;
+	size_t i, j;
 
 	if (blob_interned[NBLOB_PATH - 1] != NULL)
 		return 0;
+	for (i = 1; i < NBLOB_PATH; i++) {
+		blob_rank[i] = 0;
+		for (j = 1; j < NBLOB_PATH; j++)
+			if (strcmp(blob_path[j], blob_path[i]) < 0)
+				blob_rank[i]++;
+	}
 	for (i = 1; i < NBLOB_PATH; i++)
 		if ((blob_interned[i] = path_intern(blob_path[i])) == NULL)
 			return -1;
@@ -688,20 +696,26 @@ str_end(const char *s, const char *end)
 	return z;
 }
 
+/*
+ * The blob is copied whole into the set's block, and each value is left
+ * where the copy has it (the form ends every value with a NUL): one copy,
+ * not one per value.  Paths must come in strcmp() order; two well-known
+ * ones are compared by their rank in that order (blob_rank).
+ */
 int
 attrs_from_blob(struct attrs *a, const void *blob, size_t len)
 {
 	const char *s = blob, *end = s + len, *z;
 	struct attrs t = ATTRS_INIT;
-	size_t n = 0, vbytes = 0, i;
-	char *p;
+	unsigned char code, prev = 0;
+	size_t n = 0;
+	char *p, *path;
 
 	if (blob_paths_ready() != 0)
 		return -1;
 	/* First pass: check, count. */
 	while (s < end) {
-		unsigned char code = (unsigned char)*s++;
-
+		code = (unsigned char)*s++;
 		if (code >= NBLOB_PATH)
 			return 1;
 		if (code == 0) {	/* a path as text (attrs_set() takes "") */
@@ -711,45 +725,41 @@ attrs_from_blob(struct attrs *a, const void *blob, size_t len)
 		}
 		if (s >= end || (z = str_end(s, end)) == NULL)
 			return 1;
-		vbytes += (size_t)(z - s) + 1;
 		s = z + 1;
 		n++;
 	}
-	if (n > 0) {
-		t.v = malloc(n * sizeof(*t.v));
-		p = t.v != NULL ? blk_alloc(&t, vbytes) : NULL;
-		if (p == NULL) {
-			attrs_free(&t);
-			return -1;
-		}
-		t.cap = n;
-		for (s = blob; s < end; t.n++) {
-			unsigned char code = (unsigned char)*s++;
-			char *path;
-			size_t l;
-
-			if (code == 0) {
-				path = path_intern(s);
-				if (path == NULL) {
-					attrs_free(&t);
-					return -1;
-				}
-				s += strlen(s) + 1;
-			} else {
-				path = blob_interned[code];
-			}
-			l = strlen(s) + 1;
-			memcpy(p, s, l);
-			i = t.n;
-			if (i > 0 && strcmp(t.v[i - 1].path, path) >= 0) {
+	if (n == 0) {
+		attrs_free(a);
+		return 0;
+	}
+	t.v = malloc(n * sizeof(*t.v));
+	p = t.v != NULL ? blk_alloc(&t, len) : NULL;
+	if (p == NULL) {
+		attrs_free(&t);
+		return -1;
+	}
+	t.cap = n;
+	memcpy(p, blob, len);
+	for (s = p, end = p + len; s < end; t.n++, prev = code) {
+		code = (unsigned char)*s++;
+		if (code == 0) {
+			if ((path = path_intern(s)) == NULL) {
 				attrs_free(&t);
-				return 1;	/* out of order or repeated */
+				return -1;
 			}
-			t.v[i].path = path;
-			t.v[i].value = p;
-			p += l;
-			s += l;
+			s += strlen(s) + 1;
+		} else {
+			path = blob_interned[code];
 		}
+		if (t.n > 0 && (code != 0 && prev != 0 ?
+		    blob_rank[prev] >= blob_rank[code] :
+		    strcmp(t.v[t.n - 1].path, path) >= 0)) {
+			attrs_free(&t);
+			return 1;	/* out of order or repeated */
+		}
+		t.v[t.n].path = path;
+		t.v[t.n].value = (char *)s;
+		s += strlen(s) + 1;
 	}
 	attrs_free(a);
 	*a = t;

@@ -211,6 +211,11 @@ attrs_blob_should_round_trip(void)
 	static const char bad1[] = "\x02" "alice";	/* no NUL */
 	static const char bad2[] = "\x7f" "x";		/* unknown code */
 	static const char bad3[] = "\x02" "a\0" "\x01" "true";	/* order */
+	static const char bad4[] = "\x02" "a\0" "\x02" "b";	/* twice */
+	static const char bad5[] = "\0" "zz\0" "v\0" "\x01" "true";
+	static const char bad6[] = "\x01" "true\0" "\0" "active\0" "x";
+	static const char good[] = "\x01" "true\0" "\0" "b-custom\0" "\0"
+	    "\x02" "alice";
 
 	attrs_set(&a, "userName", "alice");
 	attrs_set(&a, "active", "true");
@@ -230,7 +235,21 @@ attrs_blob_should_round_trip(void)
 	    "an unknown path code is refused");
 	is_int(attrs_from_blob(&b, bad3, sizeof(bad3)), 1,
 	    "paths out of order are refused");
+	is_int(attrs_from_blob(&b, bad4, sizeof(bad4)), 1,
+	    "a well-known path twice is refused");
+	is_int(attrs_from_blob(&b, bad5, sizeof(bad5)), 1,
+	    "a path as text out of order with a well-known one is refused");
+	is_int(attrs_from_blob(&b, bad6, sizeof(bad6)), 1,
+	    "a well-known path also written as text is refused");
 	ok(attrs_equal(&a, &b), "a refused form leaves the set as it was");
+	is_int(attrs_from_blob(&b, good, sizeof(good)), 0,
+	    "paths as text among well-known ones, in order, are read");
+	ok(b.n == 3 && strcmp(b.v[0].path, "active") == 0 &&
+	    strcmp(b.v[0].value, "true") == 0 &&
+	    strcmp(b.v[1].path, "b-custom") == 0 &&
+	    strcmp(b.v[1].value, "") == 0 &&
+	    strcmp(b.v[2].path, "userName") == 0 &&
+	    strcmp(b.v[2].value, "alice") == 0, "each with its value");
 	is_int(attrs_from_blob(&b, "", 0), 0, "an empty form reads");
 	is_int(b.n, 0, "as an empty set");
 	buf_free(&blob);
