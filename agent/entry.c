@@ -12,6 +12,7 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "entry.h"
 
@@ -24,13 +25,10 @@ ascii_lower(int c)
 static int
 ascii_caseeq(const char *a, const char *b)
 {
-	/* Mostly spelled the same: compare bytes as they are first. */
-	while (*a == *b) {
-		if (*a == '\0')
-			return 1;
-		a++;
-		b++;
-	}
+	/* Mostly spelled the same: the C library's comparison first, which
+	 * takes many bytes a step. */
+	if (strcmp(a, b) == 0)
+		return 1;
 	while (*a != '\0' && *b != '\0') {
 		if (ascii_lower((unsigned char)*a) !=
 		    ascii_lower((unsigned char)*b))
