@@ -10,6 +10,9 @@
  *
  * L2S_PREFETCH(p) asks the memory for the line at p and returns at once: a
  * hint, which never faults (p may be NULL or stale) and changes no result.
+ *
+ * L2S_LITTLE_ENDIAN is 1 where the first byte of an integer in memory is
+ * its lowest (x86, ARM as Linux and Windows run it), else 0.
  */
 #ifndef L2S_COMPILER_H
 #define L2S_COMPILER_H
@@ -21,5 +24,11 @@
 #define L2S_PRINTF(f, a) __attribute__((format(L2S_PRINTF_DIALECT, f, a)))
 
 #define L2S_PREFETCH(p) __builtin_prefetch(p)
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define L2S_LITTLE_ENDIAN 0
+#else
+#define L2S_LITTLE_ENDIAN 1
+#endif
 
 #endif

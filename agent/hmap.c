@@ -24,12 +24,17 @@ hash_mix(uint64_t h)
 
 /* The len bytes at p, eight at a time (a key is read in a few steps, not
  * one per byte), then fully mixed.  Each step multiplies and folds the
- * high half down, so every byte reaches every later step. */
+ * high half down, so every byte reaches every later step.  The last one
+ * to seven bytes of a key of eight or more are read as the last eight
+ * bytes (a fixed-size read, which compiles to one load), the ones already
+ * hashed shifted out; those of a shorter key one by one. */
 static uint64_t
 hash_n(const char *p, size_t len)
 {
 	const uint64_t k = 0x9e3779b97f4a7c15ULL;
 	uint64_t h = len * k, w;
+	int whole = len >= 8;
+	size_t i;
 
 	for (; len >= 8; p += 8, len -= 8) {
 		memcpy(&w, p, 8);
@@ -37,8 +42,14 @@ hash_n(const char *p, size_t len)
 		h ^= h >> 32;
 	}
 	if (len > 0) {
-		w = 0;
-		memcpy(&w, p, len);
+		if (whole) {
+			memcpy(&w, p + len - 8, 8);
+			w = L2S_LITTLE_ENDIAN ? w >> (8 - len) * 8 :
+			    w << (8 - len) * 8;
+		} else {
+			for (w = 0, i = 0; i < len; i++)
+				w = w << 8 | (unsigned char)p[i];
+		}
 		h = (h ^ w) * k;
 		h ^= h >> 32;
 	}
