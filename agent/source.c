@@ -179,6 +179,10 @@ work_get(struct source_result *res, struct source_work **out, struct err *err)
 			return err_set(err, L2S_ENOMEM, "out of memory");
 		/* Keyed by each dnref's own norm[]. */
 		res->work->dns = (struct hmap)HMAP_INIT_BORROWED;
+		/* Keyed by the users' keys, the pool's (record.h): the same
+		 * pointers as in rs.users, so joining the two compares no
+		 * strings. */
+		res->work->managers = (struct hmap)HMAP_INIT_BORROWED;
 	}
 	*out = res->work;
 	return L2S_OK;
