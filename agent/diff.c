@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "compiler.h"
 #include "diff.h"
 #include "mapping.h"
 
@@ -111,6 +112,40 @@ ranked_cmp(const void *a, const void *b)
 	return op_cmp_name(&x->op, &y->op);
 }
 
+/* A record read and the state's record of the same object (or NULL). */
+struct pair {
+	const struct record *w, *h;
+};
+
+/*
+ * Comparing a user's attributes with the state's waits for memory four
+ * times over (each record, its attributes, their values), a hundred
+ * thousand records apart from the last.  Before pair i is compared, ask
+ * for the records of pair i + 2 * AHEAD, the attributes of pair i + AHEAD
+ * (whose records have arrived by then) and the values of pair
+ * i + AHEAD / 2: the waits overlap.
+ */
+#define AHEAD 8
+
+static void
+user_ahead(const struct pair *p, size_t n, size_t i)
+{
+	if (i + 2 * AHEAD < n) {
+		L2S_PREFETCH(p[i + 2 * AHEAD].w);
+		L2S_PREFETCH(p[i + 2 * AHEAD].h);
+	}
+	if (i + AHEAD < n) {
+		attrs_prefetch(&p[i + AHEAD].w->attrs);
+		if (p[i + AHEAD].h != NULL)
+			attrs_prefetch(&p[i + AHEAD].h->attrs);
+	}
+	if (i + AHEAD / 2 < n) {
+		attrs_prefetch_values(&p[i + AHEAD / 2].w->attrs);
+		if (p[i + AHEAD / 2].h != NULL)
+			attrs_prefetch_values(&p[i + AHEAD / 2].h->attrs);
+	}
+}
+
 void
 plan_free(struct plan *p)
 {
@@ -130,8 +165,9 @@ diff_build(struct plan *out, const struct readset *want,
     const struct config *cfg, struct err *err)
 {
 	struct ranked *creates = NULL;
+	struct pair *pairs = NULL;
 	struct op *rest = NULL, op;
-	size_t ncreates = 0, nrest = 0, cap, i, pos;
+	size_t ncreates = 0, nrest = 0, npairs = 0, cap, i, pos;
 	const char *key;
 	void *v, *hv;
 	int rc = L2S_ENOMEM;
@@ -146,11 +182,20 @@ diff_build(struct plan *out, const struct readset *want,
 	if (creates == NULL || rest == NULL)
 		goto done;
 
-	/* Users present in LDAP. */
+	/* Users present in LDAP: paired with the state's first, then
+	 * compared with the memory asked for ahead (user_ahead()). */
+	pairs = malloc((want->users.len + 1) * sizeof(*pairs));
+	if (pairs == NULL)
+		goto done;
 	pos = 0;
 	while (hmap_next_join(&want->users, have_users, &pos, &key, &v, &hv)) {
-		const struct record *w = v, *h = hv;
+		pairs[npairs].w = v;
+		pairs[npairs++].h = hv;
+	}
+	for (i = 0; i < npairs; i++) {
+		const struct record *w = pairs[i].w, *h = pairs[i].h;
 
+		user_ahead(pairs, npairs, i);
 		if (w->held != NULL) {
 			out->held++;
 			continue;
@@ -265,6 +310,7 @@ done:
 		}
 	free(rest);
 	free(creates);
+	free(pairs);
 	if (rc != L2S_OK) {
 		plan_free(out);
 		return err_set(err, rc, "out of memory");

@@ -332,6 +332,26 @@ attrs_equal(const struct attrs *a, const struct attrs *b)
 	return 1;
 }
 
+void
+attrs_prefetch(const struct attrs *a)
+{
+	size_t off, bytes = a->n * sizeof(a->v[0]);
+
+	for (off = 0; off < bytes; off += 64)
+		L2S_PREFETCH((const char *)a->v + off);
+	if (a->blk != NULL)
+		L2S_PREFETCH(a->blk);
+}
+
+void
+attrs_prefetch_values(const struct attrs *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		L2S_PREFETCH(a->v[i].value);
+}
+
 int
 attrs_copy(struct attrs *dst, const struct attrs *src)
 {

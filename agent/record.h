@@ -65,6 +65,14 @@ int attrs_reserve(struct attrs *a, size_t n);
 const char *attrs_get(const struct attrs *a, const char *path);
 int attrs_del(struct attrs *a, const char *path);	/* 1 removed, 0 absent */
 int attrs_equal(const struct attrs *a, const struct attrs *b);
+/*
+ * For a caller about to compare many sets that memory holds far apart
+ * (the diff: a directory's records against the state's): ask the memory
+ * (L2S_PREFETCH) for a's entries, and later, once they have arrived, for
+ * its values.  Hints: they return at once and change nothing.
+ */
+void attrs_prefetch(const struct attrs *a);
+void attrs_prefetch_values(const struct attrs *a);
 int attrs_copy(struct attrs *dst, const struct attrs *src);	/* dst empty */
 void attrs_free(struct attrs *a);
 

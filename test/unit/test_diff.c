@@ -166,6 +166,61 @@ test_user_create_noop_update(void)
 	world_free(&w);
 }
 
+/* Many users, every fifth of each kind: the comparison looks ahead along
+ * the pairs (user_ahead()), and each user still gets its own verdict,
+ * up to the last ones, where there is nothing ahead. */
+static void
+test_many_users(void)
+{
+	struct world w;
+	struct record *r, *h;
+	size_t i, want[OP_KINDS] = { 0 }, held = 0, wrong = 0;
+	char key[16], name[16];
+
+	world_init(&w);
+	for (i = 0; i < 203; i++) {
+		snprintf(key, sizeof(key), "u-%03zu", i);
+		snprintf(name, sizeof(name), "user%03zu", i);
+		r = fx_put(&w.want.users, fx_user(key, name));
+		fx_set(r, "title", "Engineer");
+		if (i % 5 == 0) {		/* new */
+			want[OP_USER_CREATE]++;
+			continue;
+		}
+		h = fx_put(&w.have_users, fx_state_user(key, name));
+		fx_set(h, "title", i % 5 == 1 ? "Manager" : "Engineer");
+		if (i % 5 == 1)
+			want[OP_USER_UPDATE]++;
+		if (i % 5 == 2) {		/* removed, back */
+			h->removed = 1;
+			want[OP_USER_UPDATE]++;
+		}
+		if (i % 5 == 3) {		/* held */
+			r->held = strdup("held");
+			held++;
+		}
+	}
+	if (build(&w, cfg_deact) == L2S_OK) {
+		for (i = 0; i < w.plan.n; i++) {
+			const struct op *op = &w.plan.ops[i];
+			int n = atoi(op_rec(op)->key + 2);
+
+			if ((op->kind == OP_USER_CREATE && n % 5 != 0) ||
+			    (op->kind == OP_USER_UPDATE && n % 5 != 1 &&
+			    n % 5 != 2) || (op->kind != OP_USER_CREATE &&
+			    op->kind != OP_USER_UPDATE))
+				wrong++;
+		}
+		ok(wrong == 0 && w.plan.count[OP_USER_CREATE] ==
+		    want[OP_USER_CREATE] && w.plan.count[OP_USER_UPDATE] ==
+		    want[OP_USER_UPDATE] && w.plan.held == held,
+		    "203 users: %zu creates, %zu updates, %zu held, the rest "
+		    "unchanged, each on its own user (%zu wrong)",
+		    want[OP_USER_CREATE], want[OP_USER_UPDATE], held, wrong);
+	}
+	world_free(&w);
+}
+
 static void
 test_user_removal(void)
 {
@@ -626,6 +681,7 @@ main(void)
 	    "the limit fixtures hold a count and a percentage");
 
 	test_user_create_noop_update();
+	test_many_users();
 	test_user_removal();
 	test_held();
 	test_groups();
