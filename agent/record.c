@@ -958,6 +958,8 @@ skey_sort(struct skey *a, struct skey *tmp, size_t n)
 		a[k++] = tmp[i++];
 }
 
+#define KEYS_AHEAD 8
+
 static int
 set_members(struct record *r, const char *const *keys, size_t n, int pooled)
 {
@@ -978,6 +980,9 @@ set_members(struct record *r, const char *const *keys, size_t n, int pooled)
 			return -1;
 		}
 		for (i = 0; i < n; i++) {
+			/* a group's keys lie all over memory: ask ahead */
+			if (i + KEYS_AHEAD < n)
+				L2S_PREFETCH(keys[i + KEYS_AHEAD]);
 			sk[i].pre = key_prefix(keys[i]);
 			sk[i].s = keys[i];
 		}

@@ -39,6 +39,9 @@ struct group_raw;
  */
 struct dnref {
 	struct record *user;	/* borrowed from rs.users, or NULL */
+	const char *key;	/* user's key (the pool's), or NULL: what
+				 * flattening a group needs, without
+				 * reading the record */
 	struct group_raw *group;	/* borrowed from group_by_dn, or NULL */
 	int plain;		/* norm is plain (dn_plain()): the same bytes
 				 * written by the server are a DN whose
@@ -386,6 +389,7 @@ dnref_get_h(struct source_work *w, struct dnref *mine, const char *norm,
 	if (d == NULL)
 		return NULL;
 	d->user = NULL;
+	d->key = NULL;
 	d->group = NULL;
 	d->plain = plain;
 	if (d != mine) {
@@ -516,6 +520,7 @@ index_user(struct source_work *w, const char *dn, struct record *r,
 	if (d == NULL)
 		return err_set(err, L2S_EPARSE, "invalid DN '%s'", dn);
 	d->user = r;
+	d->key = r->key;
 	return L2S_OK;
 }
 
@@ -1063,9 +1068,9 @@ flatten(struct group_raw *root, int nested, unsigned gen, struct keyv *out)
 			if (i + HMAP_AHEAD_KEY < g->n)
 				L2S_PREFETCH(g->m[i + HMAP_AHEAD_KEY]);
 
-			if (d->user != NULL) {	/* repeats go in
+			if (d->key != NULL) {	/* repeats go in
 						 * record_set_member_keys */
-				rc = keyv_add(out, d->user->key);
+				rc = keyv_add(out, d->key);
 				continue;
 			}
 			if (!nested)
@@ -1082,6 +1087,59 @@ flatten(struct group_raw *root, int nested, unsigned gen, struct keyv *out)
 	return rc;
 }
 
+/*
+ * Managers: DN -> key; a manager outside the users read is dropped.  The
+ * users and their managers' dnrefs are paired first (the join), then each
+ * user's attributes, read long ago, are asked for MGR_AHEAD users ahead
+ * and its manager's key half as far, so that the waits overlap.
+ */
+#define MGR_AHEAD 8
+
+struct mgr_pair {
+	struct record *u;
+	const struct dnref *d;
+};
+
+static int
+set_managers(struct source_work *w, struct source_result *res,
+    struct err *err)
+{
+	struct mgr_pair *p;
+	const char *mpath = record_pooled(SCIM_MANAGER_PATH), *k;
+	size_t pos = 0, n = 0, i;
+	void *v, *uv;
+	int rc = L2S_OK;
+
+	if (w->managers.len == 0)
+		return L2S_OK;
+	p = malloc(w->managers.len * sizeof(*p));
+	if (p == NULL || mpath == NULL) {
+		free(p);
+		return err_set(err, L2S_ENOMEM, "out of memory");
+	}
+	while (hmap_next_join(&w->managers, &res->rs.users, &pos, &k, &v,
+	    &uv)) {
+		const struct dnref *d = v;
+
+		/* the user still read, its manager a user read, not itself */
+		if (uv != NULL && d->key != NULL && d->user != uv) {
+			p[n].u = uv;
+			p[n++].d = d;
+		}
+	}
+	for (i = 0; i < n && rc == L2S_OK; i++) {
+		if (i + MGR_AHEAD < n)
+			attrs_prefetch(&p[i + MGR_AHEAD].u->attrs);
+		if (i + MGR_AHEAD / 2 < n)
+			L2S_PREFETCH(p[i + MGR_AHEAD / 2].d->key);
+		if (attrs_set_pooled(&p[i].u->attrs, mpath, p[i].d->key,
+		    strlen(p[i].d->key)) != 0)
+			rc = err_set(err, L2S_ENOMEM, "out of memory");
+	}
+	free(p);
+	return rc;
+}
+
 int
 source_resolve(struct source_result *res, const struct config *cfg,
     struct err *err)
@@ -1089,27 +1147,16 @@ source_resolve(struct source_result *res, const struct config *cfg,
 	struct source_work *w = res->work;
 	struct keyv keys = { NULL, 0, 0 };
 	size_t pos = 0;
-	void *v, *uv;
-	const char *k, *mpath = NULL;
+	void *v;
+	const char *k;
 	unsigned gen = 0;
 	int rc = L2S_OK;
 
 	if (w == NULL)
 		return L2S_OK;
-	/* Managers: DN -> key; a manager outside the users read is dropped. */
-	while (hmap_next_join(&w->managers, &res->rs.users, &pos, &k, &v,
-	    &uv)) {
-		struct record *u = uv;
-		struct record *mgr = ((struct dnref *)v)->user;
-
-		if (mpath == NULL &&
-		    (mpath = record_pooled(SCIM_MANAGER_PATH)) == NULL)
-			return err_set(err, L2S_ENOMEM, "out of memory");
-		if (u != NULL && mgr != NULL && mgr != u &&
-		    attrs_set_pooled(&u->attrs, mpath, mgr->key,
-		    strlen(mgr->key)) != 0)
-			return err_set(err, L2S_ENOMEM, "out of memory");
-	}
+	rc = set_managers(w, res, err);
+	if (rc != L2S_OK)
+		return rc;
 	pos = 0;
 	while (hmap_next(&w->group_by_dn, &pos, NULL, &v)) {
 		struct group_raw *g = v;
