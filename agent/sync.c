@@ -577,8 +577,8 @@ done:
 	plan_free(&plan);
 	scim_close(scim);
 	http_close(http);
-	hmap_free(&users, record_free_v);
-	hmap_free(&groups, record_free_v);
+	records_free(&users);
+	records_free(&groups);
 	hmap_free(&doubt, NULL);
 	return rc;
 }

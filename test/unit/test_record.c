@@ -503,6 +503,37 @@ readset_should_own_its_records(void)
 	ok(1, "readset_free is safe twice and on NULL");
 }
 
+/* records_free() on a table larger than its lookahead, of records with
+ * values in one block or several, and members: all freed (the sanitizer
+ * build finds what is not), the table empty. */
+static void
+records_free_should_free_every_record(void)
+{
+	static const char *const keys[] = { "k1", "k2", "k3" };
+	struct hmap m = HMAP_INIT_BORROWED, none = HMAP_INIT;
+	struct record *r;
+	char key[16], val[600];
+	size_t i, bad = 0;
+
+	memset(val, 'v', sizeof(val) - 1);
+	val[sizeof(val) - 1] = '\0';
+	for (i = 0; i < 100; i++) {
+		snprintf(key, sizeof(key), "r%zu", i);
+		r = record_new(i % 2 ? REC_GROUP : REC_USER, key);
+		if (r == NULL || attrs_set(&r->attrs, "title", "t") != 0 ||
+		    (i % 3 == 0 && attrs_set(&r->attrs, "x", val) != 0) ||
+		    (i % 2 && record_set_members(r, keys, 3) != 0) ||
+		    (r->dn = strdup(key)) == NULL ||
+		    hmap_put(&m, r->key, r, NULL) != 0)
+			bad++;
+	}
+	records_free(&m);
+	ok(bad == 0 && m.len == 0 && m.slots == NULL,
+	    "records_free frees 100 records and empties their table");
+	records_free(&none);
+	ok(none.len == 0, "records_free of an empty table does nothing");
+}
+
 static void
 entry_lookups_should_ignore_case(void)
 {
@@ -606,6 +637,7 @@ main(void)
 	pooled_member_keys_should_sort_and_dedupe();
 	record_dup_should_copy_deeply();
 	readset_should_own_its_records();
+	records_free_should_free_every_record();
 	entry_lookups_should_ignore_case();
 	entry_lookups_should_survive_other_layouts();
 	return tap_done();
