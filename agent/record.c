@@ -805,17 +805,64 @@ record_new(enum rec_kind kind, const char *key)
 	return r;
 }
 
+/* Copy s (if any) to *at, and make *dst point at the copy. */
+static void
+tail_put(char **at, char **dst, const char *s, size_t len)
+{
+	if (s == NULL)
+		return;
+	memcpy(*at, s, len + 1);
+	*dst = *at;
+	*at += len + 1;
+}
+
+struct record *
+record_new_with(enum rec_kind kind, const char *key, const char *scim_id,
+    const char *name, const char *dn)
+{
+	size_t ls = scim_id != NULL ? strlen(scim_id) : 0;
+	size_t ln = name != NULL ? strlen(name) : 0;
+	size_t ld = dn != NULL ? strlen(dn) : 0;
+	struct record *r;
+	char *at;
+
+	r = calloc(1, sizeof(*r) + ls + ln + ld + 3);
+	if (r == NULL)
+		return NULL;
+	r->kind = kind;
+	if (key != NULL && (r->key = path_intern(key)) == NULL) {
+		free(r);
+		return NULL;
+	}
+	at = (char *)(r + 1);
+	tail_put(&at, &r->scim_id, scim_id, ls);
+	tail_put(&at, &r->name, name, ln);
+	tail_put(&at, &r->dn, dn, ld);
+	r->tail_end = at;
+	return r;
+}
+
+void
+record_free_str(const struct record *r, char *s)
+{
+	/* in the record's own allocation (record_new_with()): freed with it */
+	if (r->tail_end != NULL && s >= (const char *)(r + 1) &&
+	    s < r->tail_end)
+		return;
+	free(s);
+}
+
 void
 record_free(struct record *r)
 {
 	if (r == NULL)
 		return;
-	free(r->dn);
-	free(r->name);
+	record_free_str(r, r->dn);
+	record_free_str(r, r->name);
 	attrs_free(&r->attrs);
 	free(r->members);	/* the keys are the pool's */
 	free(r->held);
-	free(r->scim_id);
+	record_free_str(r, r->scim_id);
 	free(r);
 }
 

@@ -1047,9 +1047,11 @@ load_object(struct state_loader *l, sqlite3_stmt *so, struct err *err)
 	const char *json = NULL;
 	const void *vals = sqlite3_column_blob(so, 7);
 	size_t nvals = (size_t)sqlite3_column_bytes(so, 7);
+	const char *text[3];	/* scim_id, name, dn */
 	struct record *r;
 	void *old = NULL;
 	enum rec_kind k;
+	size_t i;
 	int rc = 0;
 
 	if (kind != NULL && strcmp(kind, "user") == 0) {
@@ -1063,19 +1065,19 @@ load_object(struct state_loader *l, sqlite3_stmt *so, struct err *err)
 	if (key == NULL)
 		return err_set(err, L2S_EPARSE, "state file '%s': %s without "
 		    "a key", st->path, kind);
-	r = record_new(k, key);
+	/* SQLite's text of one column stays valid while the others of the
+	 * row are read as text too (sqlite3_column_text()); NULL out of
+	 * memory, or for an SQL NULL. */
+	for (i = 0; i < 3; i++) {
+		text[i] = (const char *)sqlite3_column_text(so, 2 + i);
+		if (text[i] == NULL && sqlite3_column_type(so, 2 + i) !=
+		    SQLITE_NULL)
+			return nomem(st, err, "cannot load objects");
+	}
+	r = record_new_with(k, key, text[0], text[1], text[2]);
 	if (r == NULL)
 		return nomem(st, err, "cannot load objects");
-	r->scim_id = col_dup(so, 2);
-	r->name = col_dup(so, 3);
-	r->dn = col_dup(so, 4);
 	r->removed = sqlite3_column_int(so, 6) != 0;
-	if ((r->scim_id == NULL && sqlite3_column_type(so, 2) != SQLITE_NULL) ||
-	    (r->name == NULL && sqlite3_column_type(so, 3) != SQLITE_NULL) ||
-	    (r->dn == NULL && sqlite3_column_type(so, 4) != SQLITE_NULL)) {
-		record_free(r);
-		return nomem(st, err, "cannot load objects");
-	}
 	/* Version 3: the compact form; before, JSON text. */
 	if (sqlite3_column_type(so, 7) != SQLITE_NULL)
 		rc = attrs_from_blob(&r->attrs, vals, nvals);

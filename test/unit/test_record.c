@@ -503,6 +503,37 @@ readset_should_own_its_records(void)
 	ok(1, "readset_free is safe twice and on NULL");
 }
 
+/* record_new_with(): the three strings in the record's own allocation,
+ * freed with it; one replaced by the caller is freed on its own. */
+static void
+record_new_with_should_hold_its_strings(void)
+{
+	struct record *r, *d;
+
+	r = record_new_with(REC_USER, "k-with", "id-1", "alice",
+	    "uid=alice,dc=example");
+	if (!ok(r != NULL, "record_new_with makes a record"))
+		return;
+	ok(strcmp(r->key, "k-with") == 0 && r->key == record_pooled("k-with"),
+	    "its key is the pool's");
+	ok(strcmp(r->scim_id, "id-1") == 0 && strcmp(r->name, "alice") == 0 &&
+	    strcmp(r->dn, "uid=alice,dc=example") == 0,
+	    "with copies of scim_id, name and dn");
+	d = record_dup(r);
+	ok(d != NULL && d->tail_end == NULL && d->name != r->name &&
+	    strcmp(d->name, "alice") == 0, "a copy owns its strings apart");
+	record_free(d);
+	record_free_str(r, r->name);	/* in the record: nothing to free */
+	r->name = strdup("alicia");
+	ok(r->name != NULL && strcmp(r->name, "alicia") == 0,
+	    "a string replaced after record_free_str() is the caller's");
+	record_free(r);			/* frees "alicia" on its own */
+	r = record_new_with(REC_GROUP, "k-none", NULL, NULL, NULL);
+	ok(r != NULL && r->scim_id == NULL && r->name == NULL &&
+	    r->dn == NULL, "absent strings stay NULL");
+	record_free(r);
+}
+
 /* records_free() on a table larger than its lookahead, of records with
  * values in one block or several, and members: all freed (the sanitizer
  * build finds what is not), the table empty. */
@@ -638,6 +669,7 @@ main(void)
 	record_dup_should_copy_deeply();
 	readset_should_own_its_records();
 	records_free_should_free_every_record();
+	record_new_with_should_hold_its_strings();
 	entry_lookups_should_ignore_case();
 	entry_lookups_should_survive_other_layouts();
 	return tap_done();
