@@ -786,47 +786,34 @@ attrs_from_blob(struct attrs *a, const void *blob, size_t len)
 	return 0;
 }
 
-struct record *
-record_new(enum rec_kind kind, const char *key)
-{
-	struct record *r;
-
-	r = calloc(1, sizeof(*r));
-	if (r == NULL)
-		return NULL;
-	r->kind = kind;
-	if (key != NULL) {
-		r->key = path_intern(key);
-		if (r->key == NULL) {
-			free(r);
-			return NULL;
-		}
-	}
-	return r;
-}
-
-/* Copy s (if any) to *at, and make *dst point at the copy. */
+/* Copy s (if any; len bytes with its NUL) to *at, and make *dst point at
+ * the copy. */
 static void
 tail_put(char **at, char **dst, const char *s, size_t len)
 {
 	if (s == NULL)
 		return;
-	memcpy(*at, s, len + 1);
+	memcpy(*at, s, len);
 	*dst = *at;
-	*at += len + 1;
+	*at += len;
+}
+
+/* The room s takes after the struct: its bytes and NUL, or none. */
+static size_t
+tail_len(const char *s)
+{
+	return s != NULL ? strlen(s) + 1 : 0;
 }
 
 struct record *
 record_new_with(enum rec_kind kind, const char *key, const char *scim_id,
     const char *name, const char *dn)
 {
-	size_t ls = scim_id != NULL ? strlen(scim_id) : 0;
-	size_t ln = name != NULL ? strlen(name) : 0;
-	size_t ld = dn != NULL ? strlen(dn) : 0;
+	size_t ls = tail_len(scim_id), ln = tail_len(name), ld = tail_len(dn);
 	struct record *r;
 	char *at;
 
-	r = calloc(1, sizeof(*r) + ls + ln + ld + 3);
+	r = calloc(1, sizeof(*r) + ls + ln + ld);
 	if (r == NULL)
 		return NULL;
 	r->kind = kind;
@@ -838,8 +825,15 @@ record_new_with(enum rec_kind kind, const char *key, const char *scim_id,
 	tail_put(&at, &r->scim_id, scim_id, ls);
 	tail_put(&at, &r->name, name, ln);
 	tail_put(&at, &r->dn, dn, ld);
-	r->tail_end = at;
+	if (at != (char *)(r + 1))
+		r->tail_end = at;
 	return r;
+}
+
+struct record *
+record_new(enum rec_kind kind, const char *key)
+{
+	return record_new_with(kind, key, NULL, NULL, NULL);
 }
 
 void
