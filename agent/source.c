@@ -365,16 +365,17 @@ nomem:
 	return err_set(err, L2S_ENOMEM, "out of memory");
 }
 
-/* The dnref of the normalised DN of len bytes at norm, whose hmap_hashn()
- * is h, made when new (plain: whether norm is plain); NULL out of memory.
- * norm may be a new dnref's own, made by dnref_alloc(): it is then the
- * dnref's or freed. */
+/* A dnref with room for a normal form of len bytes; NULL out of memory. */
 static struct dnref *
 dnref_alloc(size_t len)
 {
 	return malloc(sizeof(struct dnref) + len + 1);
 }
 
+/* The dnref of the normalised DN of len bytes at norm, whose hmap_hashn()
+ * is h, made when new (plain: whether norm is plain); NULL out of memory.
+ * mine, when not NULL, is a dnref from dnref_alloc() that already holds
+ * norm: it becomes the new one, or is freed when norm was known. */
 static struct dnref *
 dnref_get_h(struct source_work *w, struct dnref *mine, const char *norm,
     size_t len, uint64_t h, int plain)
@@ -589,7 +590,6 @@ user_photo(struct source_result *res, const struct config *cfg,
 	return rc;
 }
 
-/* w->paths: the paths of map m, the pool's, looked up once per read. */
 /*
  * The pool's copies of the users map's paths, and the order in which a
  * user's rules are rendered: that of their paths, the order of a record's
@@ -1105,13 +1105,14 @@ set_managers(struct source_work *w, struct source_result *res,
     struct err *err)
 {
 	struct mgr_pair *p;
-	const char *mpath = record_pooled(SCIM_MANAGER_PATH), *k;
+	const char *mpath, *k;
 	size_t pos = 0, n = 0, i;
 	void *v, *uv;
 	int rc = L2S_OK;
 
 	if (w->managers.len == 0)
 		return L2S_OK;
+	mpath = record_pooled(SCIM_MANAGER_PATH);
 	p = malloc(w->managers.len * sizeof(*p));
 	if (p == NULL || mpath == NULL) {
 		free(p);
@@ -1157,7 +1158,6 @@ source_resolve(struct source_result *res, const struct config *cfg,
 	rc = set_managers(w, res, err);
 	if (rc != L2S_OK)
 		return rc;
-	pos = 0;
 	while (hmap_next(&w->group_by_dn, &pos, NULL, &v)) {
 		struct group_raw *g = v;
 		size_t fpos = 0;
