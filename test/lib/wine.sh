@@ -5,7 +5,8 @@
 #                       ($L2S_BUILD/wine-prefix, made once under a lock: the
 #                       first start takes a few seconds), start its server,
 #                       keep wine quiet
-#   wine_run EXE ARGS   run EXE under wine; its exit status is wine's
+#   wine_run EXE ARGS   run EXE under wine; its exit status is wine's (a
+#                       program wine could not start is tried again)
 #   wine_stop           end the prefix's wineserver (and every program still
 #                       running in it): call it from a test's cleanup
 #
@@ -27,23 +28,48 @@ wine_setup() {
 	[ -x "$WINESERVER_BIN" ] || WINESERVER_BIN=wineserver
 	export WINEPREFIX="$build/wine-prefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 	export WINEARCH=win64
+	# wine_run's notes go to the test's standard error as it is now
+	[ -n "${WINE_NOTE_FD:-}" ] || exec {WINE_NOTE_FD}>&2
 	mkdir -p "$build" || return 1
 	(
 		flock 9 || exit 1
 		if [ ! -f "$WINEPREFIX/system.reg" ]; then
-			"$WINE" wineboot --init >/dev/null 2>&1 || exit 1
-			"$WINESERVER_BIN" -w 2>/dev/null
+			"$WINE" wineboot --init >/dev/null 2>&1 {WINE_NOTE_FD}>&- || exit 1
+			"$WINESERVER_BIN" -w 2>/dev/null {WINE_NOTE_FD}>&-
 		fi
 	) 9>"$build/wine-prefix.lock" || return 1
 	# One wineserver kept for 30 s after its last program: consecutive
 	# runs never meet a server on its way out ("Connection reset by
 	# peer").  Exit status 2: one is running already.
-	"$WINESERVER_BIN" -p30 2>/dev/null
+	"$WINESERVER_BIN" -p30 2>/dev/null {WINE_NOTE_FD}>&-
 	return 0
 }
 
+# wine_run EXE ARGS: run EXE under wine; its exit status is wine's.  When
+# wine cannot find or map the program, its loader runs start.exe in its
+# place, which prints "Application could not be started, ..." and exits 1:
+# the program itself never ran.  CI saw that once for `sc query`, between
+# two runs of sc that worked, so wine_run starts the program again, up to 3
+# times in all.  Each retry is noted on the test's own standard error (its
+# log; WINE_NOTE_FD), never in the output the test reads.  That output is
+# handed on when the program has ended, standard output first.
 wine_run() {
-	"$WINE" "$@"
+	local dir try status
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/l2s-winerun.XXXXXX") || return 125
+	for try in 1 2 3; do
+		"$WINE" "$@" >"$dir/out" 2>"$dir/err" {WINE_NOTE_FD}>&-
+		status=$?
+		[ "$status" -eq 0 ] || [ "$try" -eq 3 ] && break
+		grep -q '^Application could not be started, or no application associated' \
+		    "$dir/out" || break
+		printf 'wine.sh: wine could not start %s (try %d of 3): %s\n' "$1" "$try" \
+		    "$(tr -d '\r' <"$dir/out" | tr '\n' ' ')" >&"${WINE_NOTE_FD:-2}"
+		sleep "0.$((try * 4))"
+	done
+	cat "$dir/out"
+	cat "$dir/err" >&2
+	rm -rf "$dir"
+	return "$status"
 }
 
 wine_stop() {

@@ -215,12 +215,13 @@ like "$(text "$tmp/nosuch.err")" "^ldap2scim-service: cannot stop service 'l2s-n
     "the message names the call and the Windows error text"
 
 # 5. the service under wine's SCM.  A fresh wineserver whose services.exe
-# inherits a standard error where +eventlog traces ReportEventW's strings.
+# inherits a standard error where +eventlog traces ReportEventW's strings:
+# wine itself, not wine_run, whose programs write to files of its own.
 wine_stop
 sleep 0.5
 printf 'graceful\n' >"$tmp/svc.cfg"
 printf 'exit3\n' >"$tmp/svcfail.cfg"
-WINEDEBUG=-all,+eventlog wine_run "$exe" install --name "$svc_name" --account LocalSystem \
+WINEDEBUG=-all,+eventlog "$WINE" "$exe" install --name "$svc_name" --account LocalSystem \
     --agent "$wfake" --config "$W\\svc.cfg" --log "$W\\svc.log" --stop-timeout 3 \
     >"$tmp/install.out" 2>"$tmp/events"
 is "$?" 0 "install succeeds"
