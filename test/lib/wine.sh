@@ -31,12 +31,23 @@ wine_setup() {
 	# wine_run's notes go to the test's standard error as it is now
 	[ -n "${WINE_NOTE_FD:-}" ] || exec {WINE_NOTE_FD}>&2
 	mkdir -p "$build" || return 1
+	# The prefix is whole once its server has written system.reg, when it
+	# ends; `wineserver -w` waits for that.  Made twice at most, and a
+	# failure says so on standard error.
 	(
 		flock 9 || exit 1
-		if [ ! -f "$WINEPREFIX/system.reg" ]; then
-			"$WINE" wineboot --init >/dev/null 2>&1 {WINE_NOTE_FD}>&- || exit 1
+		[ -f "$WINEPREFIX/system.reg" ] && exit 0
+		for try in 1 2; do
+			WINEDEBUG=-all,err+all "$WINE" wineboot --init >"$build/wine-prefix.log" 2>&1 {WINE_NOTE_FD}>&-
+			status=$?
 			"$WINESERVER_BIN" -w 2>/dev/null {WINE_NOTE_FD}>&-
-		fi
+			[ "$status" -eq 0 ] && [ -f "$WINEPREFIX/system.reg" ] && exit 0
+			printf 'wine.sh: wineboot --init made no prefix in %s (exit %d, try %d of 2): %s\n' \
+			    "$WINEPREFIX" "$status" "$try" "$(tail -n 5 "$build/wine-prefix.log" | tr '\n' ' ')" >&2
+			"$WINESERVER_BIN" -k 2>/dev/null {WINE_NOTE_FD}>&-
+			rm -rf "$WINEPREFIX"
+		done
+		exit 1
 	) 9>"$build/wine-prefix.lock" || return 1
 	# One wineserver kept for 30 s after its last program: consecutive
 	# runs never meet a server on its way out ("Connection reset by

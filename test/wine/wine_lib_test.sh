@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # wine_lib_test.sh - test/lib/wine.sh itself: wine_run hands on a program's
 # output and exit status, and tries a program wine cannot start 3 times,
-# noting each retry on WINE_NOTE_FD and never in the program's output.
+# noting each retry on WINE_NOTE_FD and never in the program's output;
+# wine_setup makes a prefix again when wine could not make it the first
+# time, and says why on standard error.
 # A program that does not exist is what makes wine's loader fall back to
 # start.exe every time; CI once saw the same fallback for sc.exe.
 set -u
@@ -40,4 +42,16 @@ test $(( (t1 - t0) / 1000000 )) -ge 1200
 ok $? "the retries wait 0.4 s, then 0.8 s ($(( (t1 - t0) / 1000000 )) ms in all)"
 unlike "$(cat "$tmp/out" "$tmp/err")" "wine.sh:" "no note reaches the program's own output"
 is "$(left)" "$before" "wine_run leaves no scratch directory behind"
+
+# A file where the prefix should be: wine refuses it, wine_setup says so,
+# removes it and makes the prefix on its second try.
+mkdir -p "$tmp/build"
+: >"$tmp/build/wine-prefix"
+(L2S_BUILD=$tmp/build wine_setup) 2>"$tmp/setup.err"
+is "$?" 0 "wine_setup makes the prefix on its second try"
+like "$(cat "$tmp/setup.err")" "^wine.sh: wineboot --init made no prefix in $tmp/build/wine-prefix \(exit [0-9]+, try 1 of 2\): .*Not a directory" \
+    "the first failure is reported with wine's reason"
+test -f "$tmp/build/wine-prefix/system.reg"
+ok $? "the prefix is whole (system.reg)"
+WINEPREFIX=$tmp/build/wine-prefix "$WINESERVER_BIN" -k 2>/dev/null
 tap_done
