@@ -114,6 +114,18 @@ hmap_resize(struct hmap *m, size_t cap)
 }
 
 int
+hmap_reserve(struct hmap *m, size_t n)
+{
+	size_t cap = m->cap ? m->cap : 16;
+
+	/* put grows at 3/4 full to twice the entries: reserve so that n
+	 * entries never reach 3/4 */
+	while ((m->len + n + m->tombs) * 4 > cap * 3)
+		cap *= 2;
+	return cap > m->cap ? hmap_resize(m, cap) : 0;
+}
+
+int
 hmap_put(struct hmap *m, const char *key, void *value, void **old)
 {
 	return hmap_put_h(m, key, hmap_hash(key), value, old);

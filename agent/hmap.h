@@ -36,6 +36,12 @@ struct hmap {
  * When old is not NULL, *old receives the value replaced (or NULL). */
 int hmap_put(struct hmap *m, const char *key, void *value, void **old);
 
+/* Room for n more entries, so that putting them never grows the table
+ * (a table about to receive a directory's objects: one allocation for
+ * what would be a dozen, each copying the last).  0, or -1 out of memory
+ * (m unchanged).  A hint only: more entries still fit. */
+int hmap_reserve(struct hmap *m, size_t n);
+
 /* The value stored under key, or NULL. */
 void *hmap_get(const struct hmap *m, const char *key);
 

@@ -44,16 +44,14 @@ static struct {
 	size_t cap, len;
 } pool;
 
-/* Room for one more string: grow at 3/4 full.  0, or -1 out of memory. */
+/* Move the pool to a table of cap slots (a power of two, more than it
+ * holds).  0, or -1 out of memory (the pool unchanged). */
 static int
-pool_room(void)
+pool_grow(size_t cap)
 {
-	size_t cap, i, j;
+	size_t i, j;
 	struct pool_slot *nv;
 
-	if (pool.len + 1 <= pool.cap / 4 * 3)
-		return 0;
-	cap = pool.cap ? pool.cap * 2 : 64;
 	nv = calloc(cap, sizeof(*nv));
 	if (nv == NULL)
 		return -1;
@@ -69,6 +67,25 @@ pool_room(void)
 	pool.slot = nv;
 	pool.cap = cap;
 	return 0;
+}
+
+/* Room for one more string: grow at 3/4 full.  0, or -1 out of memory. */
+static int
+pool_room(void)
+{
+	if (pool.len + 1 <= pool.cap / 4 * 3)
+		return 0;
+	return pool_grow(pool.cap ? pool.cap * 2 : 64);
+}
+
+int
+record_pool_reserve(size_t n)
+{
+	size_t cap = pool.cap ? pool.cap : 64;
+
+	while (pool.len + n > cap / 4 * 3)
+		cap *= 2;
+	return cap == pool.cap ? 0 : pool_grow(cap);
 }
 
 /* The pool's copy of s, whose hmap_hash() is h; NULL out of memory. */

@@ -151,6 +151,9 @@ int record_set_member_keys(struct record *r, const char *const *keys,
 /* The pool's copy of key (see above), for record_set_member_keys(); NULL
  * out of memory. */
 const char *record_pooled(const char *key);
+/* Room in the pool for n more keys, so that interning them never grows
+ * it (a directory's worth, known ahead).  0, or -1 out of memory. */
+int record_pool_reserve(size_t n);
 /* Make v (malloc'd: n keys, the pool's, sorted by strcmp and unique; the
  * caller vouches for all three) r's members; r frees it. */
 void record_adopt_members(struct record *r, char **v, size_t n);

@@ -173,6 +173,26 @@ source_result_free(struct source_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
+/* Size the tables for the objects the read expects (source.h), so that
+ * they are not grown a dozen times on the way, each time copied.  The
+ * managers table is sized when its first entry comes. */
+static int
+sized(struct source_result *res)
+{
+	struct source_work *w = res->work;
+	size_t nu = res->expect_users, ng = res->expect_groups;
+
+	if (nu + ng == 0)
+		return 0;
+	return hmap_reserve(&res->rs.users, nu) != 0 ||
+	    hmap_reserve(&res->rs.groups, ng) != 0 ||
+	    hmap_reserve(&w->dns, nu + ng) != 0 ||
+	    hmap_reserve(&w->user_names, nu) != 0 ||
+	    hmap_reserve(&w->group_by_dn, ng) != 0 ||
+	    hmap_reserve(&w->group_names, ng) != 0 ||
+	    record_pool_reserve(nu + ng) != 0 ? -1 : 0;
+}
+
 static int
 work_get(struct source_result *res, struct source_work **out, struct err *err)
 {
@@ -186,6 +206,8 @@ work_get(struct source_result *res, struct source_work **out, struct err *err)
 		 * pointers as in rs.users, so joining the two compares no
 		 * strings. */
 		res->work->managers = (struct hmap)HMAP_INIT_BORROWED;
+		if (sized(res) != 0)
+			return err_set(err, L2S_ENOMEM, "out of memory");
 	}
 	*out = res->work;
 	return L2S_OK;
@@ -689,6 +711,9 @@ source_add_user(struct source_result *res, const struct config *cfg,
 
 			/* A manager that is not a DN is dropped, not fatal. */
 			rc = dnref_of(w, val, strlen(val), &d, err);
+			if (rc == L2S_OK && d != NULL && w->managers.cap == 0 &&
+			    hmap_reserve(&w->managers, res->expect_users) != 0)
+				rc = L2S_ENOMEM;
 			if (rc == L2S_OK && d != NULL &&
 			    hmap_put(&w->managers, r->key, d, NULL) != 0)
 				rc = L2S_ENOMEM;

@@ -43,6 +43,12 @@ struct source_result {
 	struct hmap photo_kept;		/* users.photo: user key -> why the
 					 * image could not be used (owned);
 					 * the photo the service has stays */
+	size_t expect_users;		/* optional: the users and groups the
+					 * read will likely find (the state's,
+					 * for a full read), to size its
+					 * tables at once; 0: unknown.  Only
+					 * memory use and speed depend on it */
+	size_t expect_groups;
 };
 
 void source_result_init(struct source_result *res);

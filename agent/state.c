@@ -1026,6 +1026,8 @@ struct state_loader {
 	struct state *st;
 	/* Keyed by each record's key, which is the pool's. */
 	struct hmap u, g;
+	size_t expect_users;	/* counted at the start (a hint) */
+	size_t expect_groups;
 	struct ukeys uk;
 	struct buf mb;		/* version 1: one group's member rows */
 	char *cur;		/* version 1: the group they belong to */
@@ -1161,10 +1163,51 @@ load_members(struct state_loader *l, sqlite3_stmt *sm, struct err *err)
 	return L2S_OK;
 }
 
+/* One count(*) of the objects table: SQLite counts the rows of the
+ * table's smallest index, a millisecond or two for a hundred thousand.  */
+static int
+count_rows(struct state *st, const char *sql, size_t *n, struct err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = L2S_OK;
+
+	*n = 0;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		rc = db_fail(st, err, "cannot count objects");
+	else if (sqlite3_step(s) != SQLITE_ROW)
+		rc = db_fail(st, err, "cannot count objects");
+	else if (sqlite3_column_int64(s, 0) > 0)
+		*n = (size_t)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* How many users and groups the store holds (0 and 0 with no file). */
+static int
+state_count(struct state *st, size_t *users, size_t *groups,
+    struct err *err)
+{
+	size_t all;
+	int rc;
+
+	*users = *groups = 0;
+	if (st->db == NULL)
+		return L2S_OK;
+	rc = count_rows(st, "SELECT count(*) FROM objects", &all, err);
+	if (rc == L2S_OK)
+		rc = count_rows(st, "SELECT count(*) FROM objects WHERE "
+		    "kind = 'group'", groups, err);
+	if (rc == L2S_OK)
+		*users = all > *groups ? all - *groups : 0;
+	return rc;
+}
+
 int
 state_load_begin(struct state *st, struct state_loader **out,
     struct err *err)
 {
+	size_t nu = 0, ng = 0;
+
 	struct state_loader *l;
 
 	*out = NULL;
@@ -1176,6 +1219,7 @@ state_load_begin(struct state *st, struct state_loader **out,
 	l->st = st;
 	l->u = (struct hmap)HMAP_INIT_BORROWED;
 	l->g = (struct hmap)HMAP_INIT_BORROWED;
+
 	l->mb = (struct buf)BUF_INIT;
 	l->phase = st->db == NULL ? LOAD_DONE : LOAD_OBJECTS;
 	if (st->db != NULL && st->depth == 0) {
@@ -1188,9 +1232,28 @@ state_load_begin(struct state *st, struct state_loader **out,
 		}
 		l->intx = 1;
 	}
+	/* The tables sized at once (hmap_reserve()): the count is a hint,
+	 * and a failed one only leaves them to grow. */
+	if (st->db != NULL && state_count(st, &nu, &ng, &l->err) == L2S_OK &&
+	    (hmap_reserve(&l->u, nu) != 0 || hmap_reserve(&l->g, ng) != 0 ||
+	    record_pool_reserve(nu + ng) != 0)) {
+		state_load_abort(l);
+		return nomem(st, err, "cannot load objects");
+	}
+	err_clear(&l->err);
+	l->expect_users = nu;
+	l->expect_groups = ng;
 	st->loading = 1;	/* writes are refused until the end */
 	*out = l;
 	return L2S_OK;
+}
+
+void
+state_load_expect(const struct state_loader *l, size_t *users,
+    size_t *groups)
+{
+	*users = l->expect_users;
+	*groups = l->expect_groups;
 }
 
 int

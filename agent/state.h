@@ -57,6 +57,10 @@ struct state_loader;
 int state_load_begin(struct state *st, struct state_loader **out,
     struct err *err);
 int state_load_step(struct state_loader *l, size_t rows);
+/* How many users and groups the load expects, as counted when it began
+ * (its tables are sized for them): a hint, for sizing other tables. */
+void state_load_expect(const struct state_loader *l, size_t *users,
+    size_t *groups);
 int state_load_end(struct state_loader *l, struct hmap *users,
     struct hmap *groups, struct err *err);
 void state_load_abort(struct state_loader *l);	/* NULL: nothing */

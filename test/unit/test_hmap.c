@@ -233,10 +233,51 @@ test_borrowed(void)
 	hmap_free(&c, NULL);
 }
 
+/* hmap_reserve(): room made once; the entries already there stay; putting
+ * the reserved number never grows the table, one more may. */
+static void
+test_reserve(void)
+{
+	struct hmap m = HMAP_INIT;
+	struct hmap_slot *slots;
+	size_t i, cap, found = 0;
+	char key[32];
+
+	ok(hmap_put(&m, "early", (void *)1, NULL) == 0, "one entry first");
+	is_int(hmap_reserve(&m, 1000), 0, "room for 1,000 more");
+	cap = m.cap;
+	slots = m.slots;
+	ok(cap >= 1001 * 4 / 3 && cap < 4096, "the table has %zu slots: "
+	    "1,001 entries below 3/4, no more than twice that", cap);
+	for (i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "k%zu", i);
+		hmap_put(&m, key, (void *)(i + 2), NULL);
+	}
+	ok(m.cap == cap && m.slots == slots, "putting the 1,000 never grew "
+	    "it");
+	for (i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "k%zu", i);
+		found += hmap_get(&m, key) == (void *)(i + 2);
+	}
+	ok(found == 1000 && hmap_get(&m, "early") == (void *)1 &&
+	    m.len == 1001, "all 1,001 are found, the first one too");
+	is_int(hmap_reserve(&m, 10), 0, "a reserve that fits");
+	ok(m.cap == cap, "changes nothing");
+	is_int(hmap_reserve(&m, 0), 0, "nor does a reserve of none");
+	for (i = 1000; i < 2000; i++) {
+		snprintf(key, sizeof(key), "k%zu", i);
+		hmap_put(&m, key, (void *)(i + 2), NULL);
+	}
+	ok(m.len == 2001 && hmap_get(&m, "k1999") == (void *)2001,
+	    "a reserve is no limit: past it the table grows as before");
+	hmap_free(&m, NULL);
+}
+
 int
 main(void)
 {
 	test_basic();
+	test_reserve();
 	test_borrowed();
 	test_getn();
 	test_many();

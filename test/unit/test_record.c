@@ -426,6 +426,35 @@ record_keys_should_be_the_pools(void)
 	record_free(d);
 }
 
+/* record_pool_reserve(): a larger pool keeps every key it held at the
+ * same address, and finds it again. */
+static void
+pool_reserve_should_keep_the_keys(void)
+{
+	const char *before[64];
+	char k[48];
+	size_t i, same = 0;
+
+	for (i = 0; i < 64; i++) {
+		snprintf(k, sizeof(k), "reserve-%zu", i);
+		before[i] = record_pooled(k);
+	}
+	is_int(record_pool_reserve(20000), 0, "room for 20,000 more keys");
+	for (i = 0; i < 64; i++) {
+		snprintf(k, sizeof(k), "reserve-%zu", i);
+		same += record_pooled(k) == before[i];
+	}
+	ok(same == 64, "the 64 keys pooled before are the same strings after");
+	is_int(record_pool_reserve(0), 0, "a reserve of none is fine");
+	for (i = 0; i < 20000; i++) {
+		snprintf(k, sizeof(k), "reserve-more-%zu", i);
+		if (record_pooled(k) == NULL)
+			break;
+	}
+	ok(i == 20000 && strcmp(record_pooled("reserve-more-19999"),
+	    "reserve-more-19999") == 0, "and the 20,000 go in");
+}
+
 static void
 pooled_member_keys_should_sort_and_dedupe(void)
 {
@@ -665,6 +694,7 @@ main(void)
 	record_set_members_should_sort_and_dedupe();
 	members_should_sort_as_strcmp();
 	record_keys_should_be_the_pools();
+	pool_reserve_should_keep_the_keys();
 	pooled_member_keys_should_sort_and_dedupe();
 	record_dup_should_copy_deeply();
 	readset_should_own_its_records();

@@ -931,6 +931,13 @@ state_load_in_steps_should_match_the_whole(void)
 	load(st, &u, &g);
 
 	is_int(state_load_begin(st, &l, &err), L2S_OK, "a load in steps begins");
+	{
+		size_t eu = 0, eg = 0;
+
+		state_load_expect(l, &eu, &eg);
+		ok(eu == 40 && eg == 3, "expecting 40 users and 3 groups "
+		    "(%zu, %zu)", eu, eg);
+	}
 	while (state_load_step(l, 7))
 		steps++;
 	ok(steps >= 43 / 7, "43 rows, 7 a step: %zu steps with more to come",
