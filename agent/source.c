@@ -174,8 +174,7 @@ source_result_free(struct source_result *res)
 }
 
 /* Size the tables for the objects the read expects (source.h), so that
- * they are not grown a dozen times on the way, each time copied.  The
- * managers table is sized when its first entry comes. */
+ * they are not grown a dozen times on the way, each time copied. */
 static int
 sized(struct source_result *res)
 {
@@ -709,11 +708,18 @@ source_add_user(struct source_result *res, const struct config *cfg,
 		case MAP_MANAGER: {
 			struct dnref *d;
 
-			/* A manager that is not a DN is dropped, not fatal. */
+			/* A manager that is not a DN is dropped, not fatal.
+			 * One read already is set now, while this record is
+			 * in the cache (a directory tends to hold managers
+			 * before their reports); the others once the read is
+			 * done (set_managers()). */
 			rc = dnref_of(w, val, strlen(val), &d, err);
-			if (rc == L2S_OK && d != NULL && w->managers.cap == 0 &&
-			    hmap_reserve(&w->managers, res->expect_users) != 0)
-				rc = L2S_ENOMEM;
+			if (rc == L2S_OK && d != NULL && d->key != NULL) {
+				if (attrs_set_pooled(&r->attrs, path, d->key,
+				    strlen(d->key)) != 0)
+					rc = L2S_ENOMEM;
+				break;
+			}
 			if (rc == L2S_OK && d != NULL &&
 			    hmap_put(&w->managers, r->key, d, NULL) != 0)
 				rc = L2S_ENOMEM;
@@ -1113,7 +1119,9 @@ flatten(struct group_raw *root, int nested, unsigned gen, struct keyv *out)
 }
 
 /*
- * Managers: DN -> key; a manager outside the users read is dropped.  The
+ * Managers: DN -> key, for the users whose manager was not read yet when
+ * they were (source_add_user() sets the others); a manager outside the
+ * users read is dropped.  The
  * users and their managers' dnrefs are paired first (the join), then each
  * user's attributes, read long ago, are asked for MGR_AHEAD users ahead
  * and its manager's key half as far, so that the waits overlap.

@@ -676,6 +676,9 @@ test_manager(void)
 	add_person(&res, cfg_flat, "uid=report" PEOPLE, "u-report", "report",
 	    "UID=Boss, ou=People, dc=example, dc=com");
 	add_person(&res, cfg_flat, "uid=boss" PEOPLE, "u-boss", "boss", NULL);
+	/* and one after it (set as it is read, not once the read is done) */
+	add_person(&res, cfg_flat, "uid=later" PEOPLE, "u-later", "later",
+	    "uid=BOSS" PEOPLE);
 	add_person(&res, cfg_flat, "uid=orphan" PEOPLE, "u-orphan", "orphan",
 	    "uid=gone" PEOPLE);
 	add_person(&res, cfg_flat, "uid=odd" PEOPLE, "u-odd", "odd",
@@ -688,6 +691,9 @@ test_manager(void)
 	is_str(r != NULL ? attrs_get(&r->attrs, ENT ":manager") : NULL,
 	    "u-boss", "a manager DN resolves to the manager's key, whatever "
 	    "its case and spacing");
+	r = user(&res, "u-later");
+	is_str(r != NULL ? attrs_get(&r->attrs, ENT ":manager") : NULL,
+	    "u-boss", "and so does one whose manager was read before it");
 	r = user(&res, "u-orphan");
 	ok(r != NULL && attrs_get(&r->attrs, ENT ":manager") == NULL,
 	    "a manager outside the read is dropped");
