@@ -1256,6 +1256,12 @@ state_load_expect(const struct state_loader *l, size_t *users,
 	*groups = l->expect_groups;
 }
 
+/* A step counts a group's member row as one row more for each this many
+ * bytes of members (some fifteen keys: about what one object row costs to
+ * load), so that a group of 30,000 members ends a step, and a step stays
+ * about as long as its rows say. */
+#define MEMBER_ROW_BYTES 256
+
 int
 state_load_step(struct state_loader *l, size_t rows)
 {
@@ -1266,16 +1272,22 @@ state_load_step(struct state_loader *l, size_t rows)
 	while (rows > 0 && l->phase != LOAD_DONE) {
 		s = st->stmt[l->phase == LOAD_OBJECTS ? ST_LOAD_OBJ :
 		    ST_LOAD_MEM];
-		for (; rows > 0 && (src = sqlite3_step(s)) == SQLITE_ROW;
-		    rows--) {
-			rc = l->phase == LOAD_OBJECTS ?
-			    load_object(l, s, &l->err) :
-			    load_members(l, s, &l->err);
+		while (rows > 0 && (src = sqlite3_step(s)) == SQLITE_ROW) {
+			size_t cost = 1;
+
+			if (l->phase == LOAD_OBJECTS) {
+				rc = load_object(l, s, &l->err);
+			} else {
+				rc = load_members(l, s, &l->err);
+				cost += (size_t)sqlite3_column_bytes(s, 1) /
+				    MEMBER_ROW_BYTES;
+			}
 			if (rc != L2S_OK) {
 				l->rc = rc;
 				l->phase = LOAD_DONE;
 				return 0;
 			}
+			rows -= cost < rows ? cost : rows;
 		}
 		if (src == SQLITE_ROW)
 			break;		/* out of rows to do, not of rows */

@@ -44,7 +44,8 @@ int state_load(struct state *st, struct hmap *users, struct hmap *groups,
 /*
  * The same load in steps, to be done while waiting on something else (the
  * directory's answers): state_load_begin(), then state_load_step() as
- * often as wanted, each reading at most rows rows (1: more to read; 0: all
+ * often as wanted, each reading at most rows rows, a group's long member
+ * list counting as several (1: more to read; 0: all
  * read, or a failure, which state_load_end() reports), then
  * state_load_end(), which reads the rest and gives what state_load()
  * gives, or state_load_abort().  In between, the store is read in one

@@ -899,6 +899,57 @@ state_should_be_quick_with_many_users(void)
  * until the end, reads allowed; an abort leaves the store as it was and
  * writable; a damaged row stops the steps and state_load_end() names it.
  */
+/*
+ * A step's rows count a long member list as many: a group of 1,000
+ * members (some 14 KB) ends the step it is read in, so that a step stays
+ * short; the load is the same.
+ */
+static void
+state_load_steps_should_weigh_long_member_lists(void)
+{
+	static char keys[1000][16];
+	const char *m[1000];
+	const char *one[] = { "member-0001" };
+	struct hmap u = HMAP_INIT, g = HMAP_INIT;
+	struct err err = ERR_INIT;
+	struct state *st = NULL;
+	struct state_loader *l = NULL;
+	struct record *r;
+	size_t i;
+	int more1, more2;
+
+	rm_db(path);
+	state_open(&st, path, 0, &err);
+	for (i = 0; i < 1000; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "member-%04zu", i);
+		m[i] = keys[i];
+	}
+	r = group("a-big", "big", m, 1000);
+	state_put(st, r, &err);
+	record_free(r);
+	r = group("b-small", "small", one, 1);
+	state_put(st, r, &err);
+	record_free(r);
+	r = group("c-small", "small2", one, 1);
+	state_put(st, r, &err);
+	record_free(r);
+
+	state_load_begin(st, &l, &err);
+	/* 3 object rows, then the big group's members: over 40 rows' worth */
+	more1 = state_load_step(l, 40);
+	more2 = state_load_step(l, 40);
+	ok(more1 == 1 && more2 == 0, "a step of 40 rows ends after the "
+	    "1,000 members; the next reads the two short lists (%d, %d)",
+	    more1, more2);
+	is_int(state_load_end(l, &u, &g, &err), L2S_OK, "the load ends");
+	r = hmap_get(&g, "a-big");
+	ok(r != NULL && r->nmembers == 1000 && members_are(hmap_get(&g,
+	    "c-small"), "member-0001"), "with every member");
+	hmap_free(&u, record_free_v);
+	hmap_free(&g, record_free_v);
+	state_close(st);
+}
+
 static void
 state_load_in_steps_should_match_the_whole(void)
 {
@@ -1061,6 +1112,7 @@ main(void)
 	state_page_size_should_be_set_once();
 	state_should_be_quick_with_many_users();
 	state_load_in_steps_should_match_the_whole();
+	state_load_steps_should_weigh_long_member_lists();
 
 	rm_db(path);
 	rmdir(dir);
