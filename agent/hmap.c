@@ -131,23 +131,14 @@ hmap_put(struct hmap *m, const char *key, void *value, void **old)
 	return hmap_put_h(m, key, hmap_hash(key), value, old);
 }
 
-int
-hmap_put_h(struct hmap *m, const char *key, uint64_t h, void *value,
-    void **old)
+/* Put key (hash h), absent from m, with value. */
+static int
+insert_h(struct hmap *m, const char *key, uint64_t h, void *value)
 {
 	struct hmap_slot *s;
 	size_t i, mask;
 	char *k;
 
-	if (old != NULL)
-		*old = NULL;
-	s = hmap_find_h(m, key, h);
-	if (s != NULL) {
-		if (old != NULL)
-			*old = s->value;
-		s->value = value;
-		return 0;
-	}
 	if ((m->len + m->tombs + 1) * 4 > m->cap * 3) {
 		size_t cap = m->cap ? m->cap : 16;
 
@@ -172,6 +163,38 @@ hmap_put_h(struct hmap *m, const char *key, uint64_t h, void *value,
 	s->hash = h;
 	m->len++;
 	return 0;
+}
+
+int
+hmap_put_h(struct hmap *m, const char *key, uint64_t h, void *value,
+    void **old)
+{
+	struct hmap_slot *s;
+
+	if (old != NULL)
+		*old = NULL;
+	s = hmap_find_h(m, key, h);
+	if (s != NULL) {
+		if (old != NULL)
+			*old = s->value;
+		s->value = value;
+		return 0;
+	}
+	return insert_h(m, key, h, value);
+}
+
+int
+hmap_put_new(struct hmap *m, const char *key, void *value, void **old)
+{
+	uint64_t h = hmap_hash(key);
+	struct hmap_slot *s = hmap_find_h(m, key, h);
+
+	*old = NULL;
+	if (s != NULL) {
+		*old = s->value;
+		return 1;
+	}
+	return insert_h(m, key, h, value);
 }
 
 void *

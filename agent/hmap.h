@@ -36,6 +36,11 @@ struct hmap {
  * When old is not NULL, *old receives the value replaced (or NULL). */
 int hmap_put(struct hmap *m, const char *key, void *value, void **old);
 
+/* Put key with value unless key is there already: 0 put; 1 there, *old
+ * its value (the table unchanged); -1 out of memory.  One lookup where
+ * hmap_get() then hmap_put() take two. */
+int hmap_put_new(struct hmap *m, const char *key, void *value, void **old);
+
 /* Room for n more entries, so that putting them never grows the table
  * (a table about to receive a directory's objects: one allocation for
  * what would be a dozen, each copying the last).  0, or -1 out of memory

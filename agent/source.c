@@ -310,35 +310,40 @@ lower_dup(const char *s)
 	return d;
 }
 
-/* Register r's name in names; two objects with one name are both held. */
+/* Register r's name in names; two objects with one name are both held.
+ * The table keeps a copy of the lower-case name: a short one is made on
+ * the stack here. */
 static int
 claim_name(struct hmap *names, struct record *r, const char *what,
     struct err *err)
 {
 	struct record *other;
-	char *lname, reason[512];
-	int rc = L2S_OK;
+	char small[128], *lname, reason[512];
+	size_t len = strlen(r->name), i;
+	void *v;
+	int rc;
 
-	lname = lower_dup(r->name);
+	lname = len < sizeof(small) ? small : malloc(len + 1);
 	if (lname == NULL)
 		return err_set(err, L2S_ENOMEM, "out of memory");
-	other = hmap_get(names, lname);
-	if (other == NULL) {
-		if (hmap_put(names, lname, r, NULL) != 0)
-			rc = err_set(err, L2S_ENOMEM, "out of memory");
-		goto done;
-	}
+	for (i = 0; i <= len; i++)
+		lname[i] = (char)tolower((unsigned char)r->name[i]);
+	rc = hmap_put_new(names, lname, r, &v);
+	if (lname != small)
+		free(lname);
+	if (rc < 0)
+		return err_set(err, L2S_ENOMEM, "out of memory");
+	if (rc == 0)
+		return L2S_OK;
+	other = v;
 	snprintf(reason, sizeof(reason), "%s '%s' is also used by '%s'", what,
 	    r->name, other->dn);
 	rc = hold(r, reason, err);
 	if (rc != L2S_OK)
-		goto done;
+		return rc;
 	snprintf(reason, sizeof(reason), "%s '%s' is also used by '%s'", what,
 	    other->name, r->dn);
-	rc = hold(other, reason, err);
-done:
-	free(lname);
-	return rc;
+	return hold(other, reason, err);
 }
 
 /* Make the record for e, keyed by keyattr; *out NULL when e was skipped. */
@@ -350,6 +355,7 @@ record_start(struct source_result *res, enum rec_kind kind, const char *keyattr,
 	const struct value *kv = entry_first(e, keyattr);
 	struct record *r = NULL;
 	char *key = NULL, reason[256];
+	void *was;
 	int rc;
 
 	*out = NULL;
@@ -367,18 +373,24 @@ record_start(struct source_result *res, enum rec_kind kind, const char *keyattr,
 		    "skipped", keyattr);
 		return note_add(res, kind, e->dn, reason, err);
 	}
-	if (hmap_get(into, key) != NULL) {
-		snprintf(reason, sizeof(reason), "the same '%s' came twice: "
-		    "skipped", keyattr);
-		free(key);
-		return note_add(res, kind, e->dn, reason, err);
-	}
 	r = record_new(kind, key);
 	free(key);
-	if (r == NULL || (r->dn = strdup(e->dn)) == NULL)
+	if (r == NULL)
 		goto nomem;
-	if (hmap_put(into, r->key, r, NULL) != 0)
+	/* one lookup: the key goes in unless it came before */
+	rc = hmap_put_new(into, r->key, r, &was);
+	if (rc < 0)
 		goto nomem;
+	if (rc > 0) {
+		snprintf(reason, sizeof(reason), "the same '%s' came twice: "
+		    "skipped", keyattr);
+		record_free(r);
+		return note_add(res, kind, e->dn, reason, err);
+	}
+	if ((r->dn = strdup(e->dn)) == NULL) {
+		hmap_del(into, r->key);
+		goto nomem;
+	}
 	*out = r;
 	return L2S_OK;
 nomem:

@@ -257,6 +257,26 @@ test_held_users(void)
 	is_str(r != NULL ? r->held : NULL, "userName 'ERIN' is also used by "
 	    "'uid=erin" PEOPLE "'", "the second of two users with one userName "
 	    "(in another case) is held");
+	{
+		char a[201], b[201];
+
+		memset(a, 'q', 200);
+		memset(b, 'Q', 200);
+		a[200] = b[200] = '\0';
+		add_person(&res, cfg_flat, "uid=long1" PEOPLE, "u-long1", a,
+		    NULL);
+		add_person(&res, cfg_flat, "uid=long2" PEOPLE, "u-long2", b,
+		    NULL);
+		add_person(&res, cfg_flat, "uid=long3" PEOPLE, "u-long3",
+		    a + 1, NULL);
+		ok(user(&res, "u-long1") != NULL && user(&res, "u-long1")->held
+		    != NULL && user(&res, "u-long2") != NULL &&
+		    user(&res, "u-long2")->held != NULL, "so are two with "
+		    "one 200-character userName");
+		ok(user(&res, "u-long3") != NULL &&
+		    user(&res, "u-long3")->held == NULL, "and not one whose "
+		    "long userName is one character shorter");
+	}
 
 	fx_entry_init(&f, "uid=rene" PEOPLE);
 	fx_add(&f, "entryUUID", "u-rene");
@@ -272,7 +292,7 @@ test_held_users(void)
 	    "the value that is not UTF-8 is not mapped");
 
 	is_int(res.rs.nskipped, 0, "held users are not skipped");
-	is_int(res.rs.users.len, 4, "held users are all kept in the read");
+	is_int(res.rs.users.len, 7, "held users are all kept in the read");
 	source_result_free(&res);
 }
 
