@@ -118,6 +118,8 @@ hmap_reserve(struct hmap *m, size_t n)
 {
 	size_t cap = m->cap ? m->cap : 16;
 
+	if (n == 0)		/* an empty table stays unallocated */
+		return 0;
 	/* put grows at 3/4 full to twice the entries: reserve so that n
 	 * entries never reach 3/4 */
 	while ((m->len + n + m->tombs) * 4 > cap * 3)

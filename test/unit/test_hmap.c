@@ -243,6 +243,9 @@ test_reserve(void)
 	size_t i, cap, found = 0;
 	char key[32];
 
+	is_int(hmap_reserve(&m, 0), 0, "a reserve of none in an empty table");
+	ok(m.cap == 0 && m.slots == NULL, "allocates nothing (an empty load "
+	    "of the state gives tables with nothing to free)");
 	ok(hmap_put(&m, "early", (void *)1, NULL) == 0, "one entry first");
 	is_int(hmap_reserve(&m, 1000), 0, "room for 1,000 more");
 	cap = m.cap;
