@@ -299,15 +299,24 @@ source_key_text(const char *attr, const struct value *v, char **out)
 	return *out != NULL ? L2S_OK : L2S_ENOMEM;
 }
 
+/* s in lower case into d (room for strlen(s) + 1); d. */
+static char *
+lower_into(char *d, const char *s)
+{
+	size_t i = 0;
+
+	do
+		d[i] = (char)tolower((unsigned char)s[i]);
+	while (s[i++] != '\0');
+	return d;
+}
+
 static char *
 lower_dup(const char *s)
 {
-	char *d = strdup(s), *p;
+	char *d = malloc(strlen(s) + 1);
 
-	if (d != NULL)
-		for (p = d; *p != '\0'; p++)
-			*p = (char)tolower((unsigned char)*p);
-	return d;
+	return d != NULL ? lower_into(d, s) : NULL;
 }
 
 /* Register r's name in names; two objects with one name are both held.
@@ -319,15 +328,13 @@ claim_name(struct hmap *names, struct record *r, const char *what,
 {
 	struct record *other;
 	char small[128], *lname, reason[512];
-	size_t len = strlen(r->name), i;
 	void *v;
 	int rc;
 
-	lname = len < sizeof(small) ? small : malloc(len + 1);
+	lname = strlen(r->name) < sizeof(small) ? lower_into(small, r->name) :
+	    lower_dup(r->name);
 	if (lname == NULL)
 		return err_set(err, L2S_ENOMEM, "out of memory");
-	for (i = 0; i <= len; i++)
-		lname[i] = (char)tolower((unsigned char)r->name[i]);
 	rc = hmap_put_new(names, lname, r, &v);
 	if (lname != small)
 		free(lname);

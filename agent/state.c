@@ -1163,8 +1163,8 @@ load_members(struct state_loader *l, sqlite3_stmt *sm, struct err *err)
 	return L2S_OK;
 }
 
-/* One count(*) of the objects table: SQLite counts the rows of the
- * table's smallest index, a millisecond or two for a hundred thousand.  */
+/* One count(*) of the objects table: SQLite counts the entries of its
+ * smallest index, a few milliseconds for a hundred thousand. */
 static int
 count_rows(struct state *st, const char *sql, size_t *n, struct err *err)
 {
@@ -1206,9 +1206,8 @@ int
 state_load_begin(struct state *st, struct state_loader **out,
     struct err *err)
 {
-	size_t nu = 0, ng = 0;
-
 	struct state_loader *l;
+	size_t nu = 0, ng = 0;
 
 	*out = NULL;
 	if (st->loading)
@@ -1219,7 +1218,6 @@ state_load_begin(struct state *st, struct state_loader **out,
 	l->st = st;
 	l->u = (struct hmap)HMAP_INIT_BORROWED;
 	l->g = (struct hmap)HMAP_INIT_BORROWED;
-
 	l->mb = (struct buf)BUF_INIT;
 	l->phase = st->db == NULL ? LOAD_DONE : LOAD_OBJECTS;
 	if (st->db != NULL && st->depth == 0) {

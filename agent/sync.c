@@ -610,13 +610,13 @@ sync_cycle(const struct config *cfg, const struct sync_opts *o,
 	if (!cfg->sync.incremental) {
 		struct err lerr = ERR_INIT;
 
-		if (state_load_begin(t.state, &t.loader, &lerr) != L2S_OK)
-			t.loader = NULL;
 		/* The read will find about what the state holds: its tables
 		 * are sized for that at once. */
-		else
+		if (state_load_begin(t.state, &t.loader, &lerr) == L2S_OK)
 			state_load_expect(t.loader, &t.src.expect_users,
 			    &t.src.expect_groups);
+		else
+			t.loader = NULL;
 	}
 	st->phase = PHASE_LDAP;
 	rc = ldap_read(cfg, password, t.state, o, &t.src, &t.incr, t.loader,
